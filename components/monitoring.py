@@ -1,0 +1,264 @@
+"""Notification topic, DMS event subscription, per-task alarms and a dashboard of the tasks.
+
+DMS publishes no per-task "failed" metric, so the failure signal is built from DMS's own
+EventBridge events: failure events of the stack's tasks land in a log group whose metric
+filter counts them per task ARN; one alarm per task watches that count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from dmsmig import iam_docs
+from dmsmig.config import MigrationConfig
+
+TYPE = "dmsmig:monitoring:Monitoring"
+FAILURE_METRIC = "TaskFailureEvents"
+
+
+def metric_namespace(cfg: MigrationConfig) -> str:
+    """Namespace of the stack's own failure metric."""
+    return f"DMSMigration/{cfg.prefix}"
+
+
+def failure_event_pattern(task_arns: list[str]) -> str:
+    """EventBridge pattern for failure events of the given tasks."""
+    return json.dumps(
+        {
+            "source": ["aws.dms"],
+            "detail-type": ["DMS Replication Task State Change"],
+            "detail": {"category": ["Failure"]},
+            "resources": sorted(task_arns),
+        },
+        sort_keys=True,
+    )
+
+
+def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:
+    """CloudWatch dashboard JSON: full-load throughput and CDC latency per task, and failures."""
+
+    def task_metric(metric: str, task: dict) -> list:
+        return [
+            "AWS/DMS",
+            metric,
+            "ReplicationInstanceIdentifier",
+            task["instanceId"],
+            "ReplicationTaskIdentifier",
+            task["taskId"],
+        ]
+
+    widgets = [
+        {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": "Full load rows/s to target",
+                "region": region,
+                "stat": "Average",
+                "period": 60,
+                "metrics": [task_metric("FullLoadThroughputRowsTarget", t) for t in tasks],
+            },
+        },
+        {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": "Task failure events",
+                "region": region,
+                "stat": "Sum",
+                "period": 60,
+                "metrics": [[metric_namespace(cfg), FAILURE_METRIC, "TaskArn", t["arn"]] for t in tasks],
+            },
+        },
+    ]
+    cdc = [t for t in tasks if t["migrationType"] != "full-load"]
+    if cdc:
+        widgets.append(
+            {
+                "type": "metric",
+                "width": 24,
+                "height": 6,
+                "properties": {
+                    "title": "CDC latency (s)",
+                    "region": region,
+                    "stat": "Maximum",
+                    "period": 60,
+                    "metrics": [task_metric(m, t) for t in cdc for m in ("CDCLatencySource", "CDCLatencyTarget")],
+                },
+            }
+        )
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+@dataclass
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`."""
+
+    config: MigrationConfig
+    region: str
+    account_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    tasks: list[dict]
+    """Task records from the task groups (taskId, arn, instanceId, migrationType)."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Monitoring(pulumi.ComponentResource):
+    """SNS topic and everything that notifies it about the stack's tasks."""
+
+    topic_arn: pulumi.Output[str]
+    alarm_names: list[str]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        cfg, mon = args.config, args.config.monitoring
+        child = pulumi.ResourceOptions(parent=self)
+
+        topic = aws.sns.Topic(
+            f"{name}-topic", name=f"{cfg.prefix}-dms-alerts", kms_master_key_id=args.kms_key_arn, tags=args.tags, opts=child
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, args.account_id).apply(lambda v: iam_docs.topic_policy(v[0], v[1])),
+            opts=child,
+        )
+        if mon.alarm_email:
+            aws.sns.TopicSubscription(
+                f"{name}-email", topic=topic.arn, protocol="email", endpoint=mon.alarm_email, opts=child
+            )
+        aws.dms.EventSubscription(
+            f"{name}-task-events",
+            name=f"{cfg.prefix}-dms-task-events",
+            sns_topic_arn=topic.arn,
+            source_type="replication-task",
+            source_ids=[t["taskId"] for t in args.tasks],
+            event_categories=["failure", "state change"],
+            enabled=True,
+            tags=args.tags,
+            opts=child,
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-failure-events",
+            name=f"/aws/events/{cfg.prefix}-dms-task-failures",
+            retention_in_days=90,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.cloudwatch.LogResourcePolicy(
+            f"{name}-failure-events-policy",
+            policy_name=f"{cfg.prefix}-dms-task-failures",
+            policy_document=log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": f"{arn}:*",
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=child,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-failure-rule",
+            name=f"{cfg.prefix}-dms-task-failures",
+            description=f"Failure events of the DMS tasks of {cfg.prefix}",
+            event_pattern=pulumi.Output.all(*[t["arn"] for t in args.tasks]).apply(failure_event_pattern),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(f"{name}-failure-to-logs", rule=rule.name, arn=log_group.arn, opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-failure-to-topic", rule=rule.name, arn=topic.arn, opts=child)
+        aws.cloudwatch.LogMetricFilter(
+            f"{name}-failure-metric",
+            name=f"{cfg.prefix}-dms-task-failures",
+            log_group_name=log_group.name,
+            pattern='{ $.detail.category = "Failure" }',
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=FAILURE_METRIC,
+                namespace=metric_namespace(cfg),
+                value="1",
+                unit="Count",
+                dimensions={"TaskArn": "$.resources[0]"},
+            ),
+            opts=child,
+        )
+
+        self.alarm_names = []
+        for task in args.tasks:
+            alarm_name = f"{task['taskId']}-failed"
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{task['taskId']}-failed",
+                name=alarm_name,
+                alarm_description=f"DMS task {task['taskId']} reported a failure event",
+                namespace=metric_namespace(cfg),
+                metric_name=FAILURE_METRIC,
+                dimensions={"TaskArn": task["arn"]},
+                statistic="Sum",
+                period=mon.alarm_period_seconds,
+                evaluation_periods=1,
+                threshold=1,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic.arn],
+                ok_actions=[topic.arn],
+                tags=args.tags,
+                opts=child,
+            )
+            self.alarm_names.append(alarm_name)
+            if task["migrationType"] == "full-load":
+                continue
+            latency_name = f"{task['taskId']}-cdc-latency"
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{task['taskId']}-cdc-latency",
+                name=latency_name,
+                alarm_description=(
+                    f"CDC latency of {task['taskId']} above {mon.cdc_latency_threshold_seconds}s "
+                    f"for {mon.evaluation_periods} periods"
+                ),
+                namespace="AWS/DMS",
+                metric_name="CDCLatencyTarget",
+                dimensions={
+                    "ReplicationInstanceIdentifier": task["instanceId"],
+                    "ReplicationTaskIdentifier": task["taskId"],
+                },
+                statistic="Maximum",
+                period=mon.alarm_period_seconds,
+                evaluation_periods=mon.evaluation_periods,
+                threshold=mon.cdc_latency_threshold_seconds,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="missing",
+                alarm_actions=[topic.arn],
+                ok_actions=[topic.arn],
+                tags=args.tags,
+                opts=child,
+            )
+            self.alarm_names.append(latency_name)
+
+        if mon.dashboard:
+            aws.cloudwatch.Dashboard(
+                f"{name}-dashboard",
+                dashboard_name=f"{cfg.prefix}-dms-migration",
+                dashboard_body=pulumi.Output.all(*[t["arn"] for t in args.tasks]).apply(
+                    lambda arns: dashboard_body(
+                        cfg, args.region, [{**t, "arn": arn} for t, arn in zip(args.tasks, arns)]
+                    )
+                ),
+                opts=child,
+            )
+        self.topic_arn = topic.arn
+        self.register_outputs({"topicArn": self.topic_arn, "alarmNames": self.alarm_names})

@@ -1,0 +1,1 @@
+"""dmsmig: declare, check and drive an AWS DMS migration into DynamoDB with Pulumi."""

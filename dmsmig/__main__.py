@@ -1,0 +1,5 @@
+"""``python -m dmsmig``: the operator CLI."""
+
+from dmsmig.cli import app
+
+app()

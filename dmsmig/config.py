@@ -1,0 +1,492 @@
+"""The typed stack configuration: one pydantic model read at program start.
+
+``Pulumi.<stack>.yaml`` holds ``aws:region`` and one structured key ``<project>:migration``.
+Defaults and validation live here and nowhere else; invalid config raises :class:`ConfigError`
+whose lines each name the key path and the fix, e.g.
+``migration.sources[0].taskGroups[0].partitions.boundaries: must be strictly increasing``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dmsmig.mapping_spec import MappingSpec, load_mapping_spec
+from dmsmig.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
+from dmsmig.task_settings import TaskSettings, settings_with_overrides
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CONFIG_KEY = "migration"
+NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+DMS_ID_MAX = 63  # ResourceIdentifier limit; task ids double as resource identifiers
+PASSWORD_KEY = re.compile(r"(passw(or)?d|^pwd$|secret_?string|secretstring)", re.IGNORECASE)
+DEFAULT_PORTS = {"sqlserver": 1433, "oracle": 1521, "mysql": 3306, "postgres": 5432}
+Environment = Literal["sandbox", "dev", "test", "staging", "prod"]
+
+
+class ConfigError(Exception):
+    """Invalid stack configuration; ``problems`` holds one ``key.path: what to do`` line each."""
+
+    def __init__(self, problems: list[str], source: str = "stack config"):
+        self.problems = problems
+        self.source = source
+        super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def _at(path: str, message: str) -> ValueError:
+    """A validation error that points below the model being validated (see ``_format_error``)."""
+    return ValueError(f"@{path}: {message}")
+
+
+class Network(_Model):
+    """Where the replication instances run. They are always private."""
+
+    vpc_id: str = Field(alias="vpcId", pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of the subnets.")
+    subnet_ids: list[str] = Field(alias="subnetIds", min_length=2, description="Private subnets in 2+ AZs.")
+    security_group_ids: list[str] = Field(alias="securityGroupIds", min_length=1, description="Security groups.")
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets_look_like_ids(cls, value: list[str]) -> list[str]:
+        for i, subnet in enumerate(value):
+            if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
+                raise _at(f"[{i}]", f"'{subnet}' is not a subnet id (subnet-0123abcd...)")
+        if len(set(value)) != len(value):
+            raise ValueError("subnet ids must be distinct")
+        return value
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _groups_look_like_ids(cls, value: list[str]) -> list[str]:
+        for i, group in enumerate(value):
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", group):
+                raise _at(f"[{i}]", f"'{group}' is not a security group id (sg-0123abcd...)")
+        return value
+
+
+class Replication(_Model):
+    """The replication instance(s) and their subnet group."""
+
+    instance_class: str = Field("dms.t3.medium", alias="instanceClass", pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage: int = Field(50, alias="allocatedStorage", ge=5, le=6144, description="GiB.")
+    engine_version: str = Field("3.5.4", alias="engineVersion", pattern=r"^\d+\.\d+\.\d+$")
+    multi_az: Optional[bool] = Field(None, alias="multiAz", description="Default: true in prod, else false.")
+    publicly_accessible: bool = Field(False, alias="publiclyAccessible", description="Keep false.")
+    auto_minor_version_upgrade: bool = Field(True, alias="autoMinorVersionUpgrade")
+    kms_key_arn: Optional[str] = Field(None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:")
+    maintenance_window: str = Field(
+        "sun:10:30-sun:14:30",
+        alias="preferredMaintenanceWindow",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
+    )
+    create_account_roles: bool = Field(
+        False, alias="createAccountRoles", description="Create dms-vpc-role and dms-cloudwatch-logs-role."
+    )
+    max_tasks_per_instance: int = Field(200, alias="maxTasksPerInstance", ge=1, le=200)
+
+
+class GlobalSecondaryIndex(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    partition_key: str = Field(alias="partitionKey")
+    sort_key: Optional[str] = Field(None, alias="sortKey")
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+class Target(_Model):
+    """The DynamoDB table the events land in (created by this stack)."""
+
+    table_name: str = Field(alias="tableName", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    partition_key: str = Field("PK", alias="partitionKey")
+    sort_key: Optional[str] = Field("SK", alias="sortKey")
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field("PAY_PER_REQUEST", alias="billingMode")
+    read_capacity: Optional[int] = Field(None, alias="readCapacity", ge=1)
+    write_capacity: Optional[int] = Field(None, alias="writeCapacity", ge=1)
+    global_secondary_indexes: list[GlobalSecondaryIndex] = Field(default_factory=list, alias="globalSecondaryIndexes")
+    ttl_attribute: Optional[str] = Field(None, alias="ttlAttribute")
+    point_in_time_recovery: bool = Field(True, alias="pointInTimeRecovery")
+    deletion_protection: Optional[bool] = Field(None, alias="deletionProtection", description="Default: prod only.")
+    encryption: Literal["aws-managed", "customer-managed"] = Field(
+        "aws-managed", description="customer-managed uses the stack's KMS key."
+    )
+
+    @model_validator(mode="after")
+    def _capacity_matches_billing(self) -> "Target":
+        if self.billing_mode == "PROVISIONED":
+            for key, value in (("readCapacity", self.read_capacity), ("writeCapacity", self.write_capacity)):
+                if value is None:
+                    raise _at(key, "required when billingMode is PROVISIONED (or use PAY_PER_REQUEST)")
+        else:
+            for key, value in (("readCapacity", self.read_capacity), ("writeCapacity", self.write_capacity)):
+                if value is not None:
+                    raise _at(key, "only applies to billingMode PROVISIONED; remove it")
+        names = [g.name for g in self.global_secondary_indexes]
+        if len(set(names)) != len(names):
+            raise _at("globalSecondaryIndexes", "index names must be unique")
+        return self
+
+
+class ReadSwitch(_Model):
+    """Where applications read from; published as an SSM parameter and flipped at cutover."""
+
+    reads_from: Literal["source", "dynamodb"] = Field("source", alias="readsFrom")
+    parameter_name: Optional[str] = Field(
+        None, alias="parameterName", pattern=r"^/[A-Za-z0-9_./-]+$", description="Default /<service>/<env>/reads-from."
+    )
+
+
+class Monitoring(_Model):
+    """Notification topic, alarms and dashboard."""
+
+    alarm_email: Optional[str] = Field(None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    cdc_latency_threshold_seconds: int = Field(300, alias="cdcLatencyThresholdSeconds", ge=1)
+    alarm_period_seconds: int = Field(60, alias="alarmPeriodSeconds", ge=10)
+    evaluation_periods: int = Field(5, alias="evaluationPeriods", ge=1)
+    dashboard: bool = True
+
+
+class SecretRef(_Model):
+    """A Secrets Manager secret holding the source credentials, by ARN or by name (not both)."""
+
+    arn: Optional[str] = Field(None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
+    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    kms_key_arn: Optional[str] = Field(
+        None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:", description="Key of the secret, if not aws/secretsmanager."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SecretRef":
+        if (self.arn is None) == (self.name is None):
+            raise ValueError("set exactly one of 'arn' or 'name' for the Secrets Manager secret")
+        return self
+
+
+class Partitions(_Model):
+    """Explicit inner boundaries, or a count with min/max for equal-width ranges."""
+
+    boundaries: Optional[list[int]] = None
+    count: Optional[int] = Field(None, ge=1, le=200)
+    min: Optional[int] = None
+    max: Optional[int] = None
+
+    @model_validator(mode="after")
+    def _one_way_to_partition(self) -> "Partitions":
+        if self.boundaries is not None:
+            if self.count is not None or self.min is not None or self.max is not None:
+                raise ValueError("use either 'boundaries' or 'count' with 'min'/'max', not both")
+            for i, (a, b) in enumerate(zip(self.boundaries, self.boundaries[1:])):
+                if b <= a:
+                    raise _at("boundaries", f"must be strictly increasing (item {i + 1} is {b}, after {a})")
+            return self
+        count = self.count or 1
+        if count > 1 and (self.min is None or self.max is None):
+            raise ValueError("'count' above 1 needs 'min' and 'max' of the key column (or give 'boundaries')")
+        if self.min is not None and self.max is not None:
+            if self.max < self.min:
+                raise _at("max", f"must be at least min ({self.min})")
+            if count > self.max - self.min + 1:
+                raise _at("count", f"{count} partitions do not fit in the key span {self.min}..{self.max}")
+        return self
+
+    def ranges(self) -> list[KeyRange]:
+        """Contiguous, disjoint ranges covering the whole key space."""
+        if self.boundaries is not None:
+            return ranges_from_boundaries(self.boundaries)
+        count = self.count or 1
+        if count == 1:
+            return ranges_from_boundaries([])
+        return ranges_from_boundaries(equal_width_boundaries(count, self.min, self.max))  # type: ignore[arg-type]
+
+
+class TaskGroup(_Model):
+    """N partitioned tasks over one source object, mapped by one spec in mappings/."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    mapping: str = Field(description="Spec name: mappings/<mapping>.yaml.")
+    migration_type: Literal["full-load", "full-load-and-cdc", "cdc-only"] = Field("full-load", alias="migrationType")
+    partitions: Partitions = Field(default_factory=Partitions)
+    task_settings: dict[str, Any] = Field(default_factory=dict, alias="taskSettings")
+
+    @field_validator("mapping")
+    @classmethod
+    def _spec_exists(cls, value: str) -> str:
+        try:
+            load_mapping_spec(value)
+        except FileNotFoundError as err:
+            raise ValueError(str(err)) from None
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"mappings/{value}.yaml is invalid at {where}: {first['msg']}") from None
+        return value
+
+    @field_validator("task_settings")
+    @classmethod
+    def _settings_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _validate_settings_layer(value)
+        return value
+
+    @cached_property
+    def spec(self) -> MappingSpec:
+        """The loaded mapping spec."""
+        return load_mapping_spec(self.mapping)
+
+    def ranges(self) -> list[KeyRange]:
+        return self.partitions.ranges()
+
+
+class Source(_Model):
+    """A source database endpoint and the task groups reading from it."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    engine: Literal["sqlserver", "oracle", "mysql", "postgres"]
+    database_name: str = Field(alias="databaseName", min_length=1)
+    server_name: Optional[str] = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
+    port: Optional[int] = Field(None, ge=1, le=65535, description="Default per engine.")
+    secret: SecretRef
+    ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] = Field("require", alias="sslMode")
+    certificate_arn: Optional[str] = Field(None, alias="certificateArn", pattern=r"^arn:aws[a-z-]*:dms:")
+    extra_connection_attributes: Optional[str] = Field(None, alias="extraConnectionAttributes")
+    task_groups: list[TaskGroup] = Field(alias="taskGroups", min_length=1)
+
+    @model_validator(mode="after")
+    def _source_rules(self) -> "Source":
+        if self.ssl_mode in ("verify-ca", "verify-full") and not self.certificate_arn:
+            raise _at("certificateArn", f"required with sslMode {self.ssl_mode}; import the CA as a DMS certificate")
+        names = [g.name for g in self.task_groups]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise _at(f"taskGroups[{i}].name", f"'{name}' is used twice in this source")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.engine]
+
+
+class MigrationConfig(_Model):
+    """Everything one stack declares: instance(s), target table, sources and their task groups."""
+
+    environment: Environment
+    service: str = Field(pattern=NAME_PATTERN, max_length=20)
+    tags: dict[str, str] = Field(default_factory=dict)
+    network: Network
+    replication: Replication = Field(default_factory=Replication)
+    target: Target
+    read_switch: ReadSwitch = Field(default_factory=ReadSwitch, alias="readSwitch")
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    task_settings: dict[str, Any] = Field(default_factory=dict, alias="taskSettings")
+    sources: list[Source] = Field(min_length=1)
+    decommissioned: bool = Field(False, description="Remove DMS resources, keep the table and read switch.")
+
+    @field_validator("task_settings")
+    @classmethod
+    def _settings_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _validate_settings_layer(value)
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "MigrationConfig":
+        names = [s.name for s in self.sources]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise _at(f"sources[{i}].name", f"'{name}' is used twice; source names must be unique")
+        key_names = {self.target.partition_key, self.target.sort_key} - {None}
+        for gsi_index, gsi in enumerate(self.target.global_secondary_indexes):
+            if {gsi.partition_key, gsi.sort_key} & key_names and gsi.partition_key in key_names:
+                raise _at(f"target.globalSecondaryIndexes[{gsi_index}].partitionKey", "must differ from the table key")
+        for si, source in enumerate(self.sources):
+            for gi, group in enumerate(source.task_groups):
+                where = f"sources[{si}].taskGroups[{gi}]"
+                spec = group.spec
+                written = spec.attribute_names()
+                for key in sorted(key_names):
+                    if key not in written:
+                        raise _at(
+                            f"{where}.mapping",
+                            f"mappings/{group.mapping}.yaml has no attribute '{key}', the table's key; add it",
+                        )
+                if spec.source.object_type == "view" and group.migration_type != "full-load":
+                    raise _at(
+                        f"{where}.migrationType",
+                        "DMS replicates views only in full-load tasks; use full-load or map the base table",
+                    )
+                task_id = self.task_id(source.name, group.name, len(group.ranges()) - 1)
+                if len(task_id) > DMS_ID_MAX:
+                    raise _at(
+                        f"{where}.name",
+                        f"task id '{task_id}' is longer than {DMS_ID_MAX} characters; shorten service/source/group names",
+                    )
+                try:
+                    settings_with_overrides(self.task_settings, group.task_settings)
+                except ValidationError as err:
+                    first = err.errors()[0]
+                    raise _at(f"{where}.taskSettings", _clean(first["msg"])) from None
+        return self
+
+    # Derived values: the one place names and environment-dependent defaults are decided.
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.environment}-{self.service}"
+
+    @property
+    def multi_az(self) -> bool:
+        return self.replication.multi_az if self.replication.multi_az is not None else self.is_prod
+
+    @property
+    def deletion_protection(self) -> bool:
+        dp = self.target.deletion_protection
+        return dp if dp is not None else self.is_prod
+
+    @property
+    def read_switch_parameter(self) -> str:
+        return self.read_switch.parameter_name or f"/{self.service}/{self.environment}/reads-from"
+
+    def task_id(self, source: str, group: str, index: int) -> str:
+        return f"{self.prefix}-{source}-{group}-p{index + 1}"
+
+    def settings_for(self, group: TaskGroup) -> TaskSettings:
+        return settings_with_overrides(self.task_settings, group.task_settings)
+
+    def task_count(self) -> int:
+        return sum(len(g.ranges()) for s in self.sources for g in s.task_groups)
+
+    def all_tags(self) -> dict[str, str]:
+        return {"Environment": self.environment, "Service": self.service, "ManagedBy": "pulumi", **self.tags}
+
+
+class StackConfig(_Model):
+    """A whole stack file: the AWS region and the migration object."""
+
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    migration: MigrationConfig
+
+
+def _validate_settings_layer(layer: dict[str, Any]) -> None:
+    try:
+        settings_with_overrides(layer)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise _at(loc, _clean(first["msg"])) if loc else ValueError(_clean(first["msg"])) from None
+
+
+def _clean(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _join(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _format_error(err: dict, root: str) -> str:
+    path = _join((root, *err["loc"]) if root else err["loc"])
+    message = _clean(err["msg"])
+    if err["type"] == "extra_forbidden":
+        message = "unknown key; remove it or check the spelling (see the README config reference)"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    if message.startswith("@"):
+        sub, _, message = message[1:].partition(": ")
+        path = path + (sub if sub.startswith("[") else "." + sub)
+    return f"{path}: {message}"
+
+
+def _find_password_keys(value: Any, path: str) -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            child_path = f"{path}.{key}"
+            if PASSWORD_KEY.search(str(key)):
+                found.append(
+                    f"{child_path}: secrets are never accepted in config; store the password in Secrets Manager "
+                    "(python -m dmsmig bootstrap-secret) and reference it with 'secret: {name: ...}'"
+                )
+            elif isinstance(child, dict) and "secure" in child:
+                found.append(f"{child_path}: encrypted config values are not used; reference a Secrets Manager secret")
+            else:
+                found.extend(_find_password_keys(child, child_path))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found.extend(_find_password_keys(child, f"{path}[{i}]"))
+    return found
+
+
+def _find_password_attributes(raw: Any) -> list[str]:
+    problems = []
+    for si, source in enumerate(raw.get("sources", []) if isinstance(raw, dict) else []):
+        attrs = source.get("extraConnectionAttributes") if isinstance(source, dict) else None
+        if isinstance(attrs, str) and re.search(r"(^|;)\s*(password|pwd)\s*=", attrs, re.IGNORECASE):
+            problems.append(
+                f"migration.sources[{si}].extraConnectionAttributes: contains a password; remove it, "
+                "DMS reads credentials from the Secrets Manager secret"
+            )
+    return problems
+
+
+def parse_migration(raw: Any, region: str, source: str = "stack config") -> StackConfig:
+    """Validate a raw ``migration`` object; raise :class:`ConfigError` listing every problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{CONFIG_KEY}: must be a mapping of keys (see the README config reference)"], source)
+    problems = _find_password_keys(raw, CONFIG_KEY) + _find_password_attributes(raw)
+    if problems:
+        raise ConfigError(problems, source)
+    try:
+        return StackConfig.model_validate({"region": region, "migration": raw})
+    except ValidationError as err:
+        raise ConfigError([_format_error(e, "") for e in err.errors()], source) from None
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    """The ``name`` in Pulumi.yaml."""
+    with (project_dir / "Pulumi.yaml").open() as handle:
+        return yaml.safe_load(handle)["name"]
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml``."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        stacks = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise ConfigError([f"stack '{stack}': {path.name} not found (stacks here: {', '.join(stacks)})"], path.name)
+    with path.open() as handle:
+        try:
+            document = yaml.safe_load(handle) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError([f"{path.name}: not valid YAML: {err}"], path.name) from None
+    return document.get("config") or {}
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """Read and validate ``Pulumi.<stack>.yaml`` without the Pulumi CLI."""
+    config = read_stack_file(stack, project_dir)
+    return config_from_map(config, project_name(project_dir), f"Pulumi.{stack}.yaml")
+
+
+def config_from_map(config: dict[str, Any], project: str, source: str) -> StackConfig:
+    """Validate a stack's flat config map (``aws:region``, ``<project>:migration``)."""
+    region = config.get("aws:region")
+    key = f"{project}:{CONFIG_KEY}"
+    if key not in config:
+        raise ConfigError([f"{key}: missing; add the migration object to {source}"], source)
+    if not region:
+        raise ConfigError([f"aws:region: missing; set it with pulumi config set aws:region <region>"], source)
+    return parse_migration(config[key], region, source)

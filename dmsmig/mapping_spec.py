@@ -1,0 +1,206 @@
+"""Mapping specs (``mappings/<name>.yaml``) and the DMS table-mapping JSON generated from them.
+
+One spec describes how rows of one source object become DynamoDB items. Every partitioned
+task gets its table mappings from :func:`build_table_mappings`, so the per-partition JSON
+files of seed 000 are never copied by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dmsmig.partitions import KeyRange
+
+TEMPLATE_REF = re.compile(r"\$\{([^}]*)\}")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]*$")
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class SourceObject(_Strict):
+    """The source table or view the rows come from."""
+
+    schema_name: str = Field(alias="schema", description="Source schema, e.g. dbo or AUTH.")
+    object_name: str = Field(alias="object", description="Table or view name.")
+    object_type: Literal["table", "view"] = Field(
+        "table", alias="objectType", description="DMS table-type of the object locator."
+    )
+
+
+class AttributeMapping(_Strict):
+    """One DynamoDB attribute built from a template over source columns."""
+
+    name: str = Field(description="Target attribute name.")
+    type: Literal["string", "number"] = Field("string", description="DynamoDB scalar type.")
+    value: str = Field(description="Template such as 'agg#${AggregateId}'; ${Col} names a column.")
+
+    @field_validator("value")
+    @classmethod
+    def _template_references_are_columns(cls, value: str) -> str:
+        for ref in TEMPLATE_REF.findall(value):
+            if not IDENTIFIER.match(ref):
+                raise ValueError(f"'${{{ref}}}' is not a column reference; use ${{ColumnName}}")
+        if "${" in TEMPLATE_REF.sub("", value):
+            raise ValueError("unclosed '${' in template; close it with '}'")
+        return value
+
+    def columns(self) -> list[str]:
+        """Source columns the template reads."""
+        return TEMPLATE_REF.findall(self.value)
+
+
+class MappingSpec(_Strict):
+    """How rows of one source object become items of the target table."""
+
+    description: str = ""
+    source: SourceObject
+    key_column: str = Field(alias="keyColumn", description="Integer column the partitions range over.")
+    exclude_columns: list[str] = Field(default_factory=list, alias="excludeColumns")
+    lob_columns: list[str] = Field(
+        default_factory=list, alias="lobColumns", description="Columns DMS treats as LOBs."
+    )
+    attributes: list[AttributeMapping] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_attribute_names(self) -> "MappingSpec":
+        seen: set[str] = set()
+        for attribute in self.attributes:
+            if attribute.name in seen:
+                raise ValueError(f"attribute '{attribute.name}' is mapped twice")
+            seen.add(attribute.name)
+        return self
+
+    def attribute_names(self) -> set[str]:
+        """Names of the target attributes this spec writes."""
+        return {a.name for a in self.attributes}
+
+    def attribute(self, name: str) -> AttributeMapping | None:
+        """The mapping for attribute ``name``, if any."""
+        return next((a for a in self.attributes if a.name == name), None)
+
+
+def load_mapping_spec(name: str, directory: Path = MAPPINGS_DIR) -> MappingSpec:
+    """Read and validate ``<directory>/<name>.yaml``; errors name the file."""
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise FileNotFoundError(f"mapping spec '{name}' not found in {directory} (available: {available})")
+    with path.open() as handle:
+        raw = yaml.safe_load(handle)
+    return MappingSpec.model_validate(raw)
+
+
+def range_filter(key_column: str, key_range: KeyRange) -> dict | None:
+    """The DMS source filter selecting ``key_range`` (None when the range is unbounded).
+
+    One filter with one condition: conditions inside a filter are ORed by DMS, separate filters
+    are ANDed, so a closed range must be a single ``between`` (inclusive on both ends).
+    """
+    lower, upper = key_range.lower, key_range.upper
+    if lower is None and upper is None:
+        return None
+    if lower is not None and upper is not None:
+        condition = {"filter-operator": "between", "start-value": str(lower), "end-value": str(upper - 1)}
+    elif lower is not None:
+        condition = {"filter-operator": "gte", "value": str(lower)}
+    else:
+        condition = {"filter-operator": "lte", "value": str(upper - 1)}
+    return {"filter-type": "source", "column-name": key_column, "filter-conditions": [condition]}
+
+
+def build_table_mappings(
+    spec: MappingSpec,
+    *,
+    target_table: str,
+    partition_key: str,
+    sort_key: str | None,
+    key_range: KeyRange,
+) -> dict:
+    """The full DMS table-mapping document for one partition of ``spec``."""
+    locator = {
+        "schema-name": spec.source.schema_name,
+        "table-name": spec.source.object_name,
+        "table-type": spec.source.object_type,
+    }
+    selection: dict = {
+        "rule-type": "selection",
+        "rule-id": "1",
+        "rule-name": f"select-{spec.source.object_name.lower()}-p{key_range.index + 1}",
+        "object-locator": locator,
+        "rule-action": "include",
+    }
+    filter_ = range_filter(spec.key_column, key_range)
+    if filter_ is not None:
+        selection["filters"] = [filter_]
+    parameters: dict = {"partition-key-name": partition_key}
+    if sort_key:
+        parameters["sort-key-name"] = sort_key
+    if spec.exclude_columns:
+        parameters["exclude-columns"] = list(spec.exclude_columns)
+    parameters["attribute-mappings"] = [
+        {
+            "target-attribute-name": a.name,
+            "attribute-type": "scalar",
+            "attribute-sub-type": a.type,
+            "value": a.value,
+        }
+        for a in spec.attributes
+    ]
+    mapping = {
+        "rule-type": "object-mapping",
+        "rule-id": "2",
+        "rule-name": "map-to-dynamodb",
+        "rule-action": "map-record-to-record",
+        "object-locator": locator,
+        "target-table-name": target_table,
+        "mapping-parameters": parameters,
+    }
+    return {"rules": [selection, mapping]}
+
+
+def ranges_in_table_mappings(document: dict) -> list[tuple[tuple[str, str], str, KeyRange]]:
+    """Read back ``((schema, object), column, range)`` from each selection rule's range filter.
+
+    Used by the partition policy to check coverage of deployed mappings. A selection rule
+    without filters selects the whole key space. Raises ``ValueError`` on filters this tool
+    does not generate (several conditions, unknown operators), which the caller reports.
+    """
+    found = []
+    for rule in document.get("rules", []):
+        if rule.get("rule-type") != "selection" or rule.get("rule-action") != "include":
+            continue
+        locator = rule.get("object-locator", {})
+        key = (locator.get("schema-name", ""), locator.get("table-name", ""))
+        filters = [f for f in rule.get("filters", []) if f.get("filter-type", "source") == "source"]
+        if not filters:
+            found.append((key, "", KeyRange(0, None, None)))
+            continue
+        lower: int | None = None
+        upper: int | None = None
+        column = filters[0].get("column-name", "")
+        for f in filters:
+            conditions = f.get("filter-conditions", [])
+            if len(conditions) != 1 or f.get("column-name", "") != column:
+                raise ValueError(f"selection rule {rule.get('rule-name')!r} has a filter this check cannot read")
+            c = conditions[0]
+            op = c.get("filter-operator")
+            if op == "between":
+                lo, hi = int(c["start-value"]), int(c["end-value"]) + 1
+            elif op == "gte":
+                lo, hi = int(c["value"]), None
+            elif op in ("lte", "ste"):
+                lo, hi = None, int(c["value"]) + 1
+            else:
+                raise ValueError(f"selection rule {rule.get('rule-name')!r} uses operator {op!r}")
+            lower = lo if lower is None else (lower if lo is None else max(lower, lo))
+            upper = hi if upper is None else (upper if hi is None else min(upper, hi))
+        found.append((key, column, KeyRange(0, lower, upper)))
+    return found
