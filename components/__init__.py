@@ -2,7 +2,7 @@
 
 from components.key import StackKey, StackKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
-from components.read_switch import ReadSwitchParameter, ReadSwitchArgs
+from components.read_switch import ReadSwitchArgs, ReadSwitchParameter
 from components.replication import Replication, ReplicationArgs
 from components.source import SourceEndpoint, SourceEndpointArgs
 from components.target import DynamoTarget, DynamoTargetArgs

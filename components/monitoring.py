@@ -121,7 +121,11 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         topic = aws.sns.Topic(
-            f"{name}-topic", name=f"{cfg.prefix}-dms-alerts", kms_master_key_id=args.kms_key_arn, tags=args.tags, opts=child
+            f"{name}-topic",
+            name=f"{cfg.prefix}-dms-alerts",
+            kms_master_key_id=args.kms_key_arn,
+            tags=args.tags,
+            opts=child,
         )
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",

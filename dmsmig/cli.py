@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -56,12 +55,9 @@ def plan(stack: str = StackOption, as_json: bool = JsonOption) -> None:
         table.add_row(type_, str(count))
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
-    console.print(
-        "[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack "
-        f"{stack}[/dim]"
-    )
+    console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point for scripts."""
     app(argv)

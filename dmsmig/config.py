@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -79,10 +79,10 @@ class Replication(_Model):
     instance_class: str = Field("dms.t3.medium", alias="instanceClass", pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
     allocated_storage: int = Field(50, alias="allocatedStorage", ge=5, le=6144, description="GiB.")
     engine_version: str = Field("3.5.4", alias="engineVersion", pattern=r"^\d+\.\d+\.\d+$")
-    multi_az: Optional[bool] = Field(None, alias="multiAz", description="Default: true in prod, else false.")
+    multi_az: bool | None = Field(None, alias="multiAz", description="Default: true in prod, else false.")
     publicly_accessible: bool = Field(False, alias="publiclyAccessible", description="Keep false.")
     auto_minor_version_upgrade: bool = Field(True, alias="autoMinorVersionUpgrade")
-    kms_key_arn: Optional[str] = Field(None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:")
+    kms_key_arn: str | None = Field(None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:")
     maintenance_window: str = Field(
         "sun:10:30-sun:14:30",
         alias="preferredMaintenanceWindow",
@@ -97,7 +97,7 @@ class Replication(_Model):
 class GlobalSecondaryIndex(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     partition_key: str = Field(alias="partitionKey")
-    sort_key: Optional[str] = Field(None, alias="sortKey")
+    sort_key: str | None = Field(None, alias="sortKey")
     projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
 
 
@@ -106,20 +106,20 @@ class Target(_Model):
 
     table_name: str = Field(alias="tableName", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     partition_key: str = Field("PK", alias="partitionKey")
-    sort_key: Optional[str] = Field("SK", alias="sortKey")
+    sort_key: str | None = Field("SK", alias="sortKey")
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field("PAY_PER_REQUEST", alias="billingMode")
-    read_capacity: Optional[int] = Field(None, alias="readCapacity", ge=1)
-    write_capacity: Optional[int] = Field(None, alias="writeCapacity", ge=1)
+    read_capacity: int | None = Field(None, alias="readCapacity", ge=1)
+    write_capacity: int | None = Field(None, alias="writeCapacity", ge=1)
     global_secondary_indexes: list[GlobalSecondaryIndex] = Field(default_factory=list, alias="globalSecondaryIndexes")
-    ttl_attribute: Optional[str] = Field(None, alias="ttlAttribute")
+    ttl_attribute: str | None = Field(None, alias="ttlAttribute")
     point_in_time_recovery: bool = Field(True, alias="pointInTimeRecovery")
-    deletion_protection: Optional[bool] = Field(None, alias="deletionProtection", description="Default: prod only.")
+    deletion_protection: bool | None = Field(None, alias="deletionProtection", description="Default: prod only.")
     encryption: Literal["aws-managed", "customer-managed"] = Field(
         "aws-managed", description="customer-managed uses the stack's KMS key."
     )
 
     @model_validator(mode="after")
-    def _capacity_matches_billing(self) -> "Target":
+    def _capacity_matches_billing(self) -> Target:
         if self.billing_mode == "PROVISIONED":
             for key, value in (("readCapacity", self.read_capacity), ("writeCapacity", self.write_capacity)):
                 if value is None:
@@ -138,7 +138,7 @@ class ReadSwitch(_Model):
     """Where applications read from; published as an SSM parameter and flipped at cutover."""
 
     reads_from: Literal["source", "dynamodb"] = Field("source", alias="readsFrom")
-    parameter_name: Optional[str] = Field(
+    parameter_name: str | None = Field(
         None, alias="parameterName", pattern=r"^/[A-Za-z0-9_./-]+$", description="Default /<service>/<env>/reads-from."
     )
 
@@ -146,7 +146,7 @@ class ReadSwitch(_Model):
 class Monitoring(_Model):
     """Notification topic, alarms and dashboard."""
 
-    alarm_email: Optional[str] = Field(None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email: str | None = Field(None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     cdc_latency_threshold_seconds: int = Field(300, alias="cdcLatencyThresholdSeconds", ge=1)
     alarm_period_seconds: int = Field(60, alias="alarmPeriodSeconds", ge=10)
     evaluation_periods: int = Field(5, alias="evaluationPeriods", ge=1)
@@ -156,14 +156,17 @@ class Monitoring(_Model):
 class SecretRef(_Model):
     """A Secrets Manager secret holding the source credentials, by ARN or by name (not both)."""
 
-    arn: Optional[str] = Field(None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
-    name: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-    kms_key_arn: Optional[str] = Field(
-        None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:", description="Key of the secret, if not aws/secretsmanager."
+    arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    kms_key_arn: str | None = Field(
+        None,
+        alias="kmsKeyArn",
+        pattern=r"^arn:aws[a-z-]*:kms:",
+        description="Key of the secret, if not aws/secretsmanager.",
     )
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "SecretRef":
+    def _exactly_one(self) -> SecretRef:
         if (self.arn is None) == (self.name is None):
             raise ValueError("set exactly one of 'arn' or 'name' for the Secrets Manager secret")
         return self
@@ -172,13 +175,13 @@ class SecretRef(_Model):
 class Partitions(_Model):
     """Explicit inner boundaries, or a count with min/max for equal-width ranges."""
 
-    boundaries: Optional[list[int]] = None
-    count: Optional[int] = Field(None, ge=1, le=200)
-    min: Optional[int] = None
-    max: Optional[int] = None
+    boundaries: list[int] | None = None
+    count: int | None = Field(None, ge=1, le=200)
+    min: int | None = None
+    max: int | None = None
 
     @model_validator(mode="after")
-    def _one_way_to_partition(self) -> "Partitions":
+    def _one_way_to_partition(self) -> Partitions:
         if self.boundaries is not None:
             if self.count is not None or self.min is not None or self.max is not None:
                 raise ValueError("use either 'boundaries' or 'count' with 'min'/'max', not both")
@@ -249,16 +252,16 @@ class Source(_Model):
     name: str = Field(pattern=NAME_PATTERN)
     engine: Literal["sqlserver", "oracle", "mysql", "postgres"]
     database_name: str = Field(alias="databaseName", min_length=1)
-    server_name: Optional[str] = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
-    port: Optional[int] = Field(None, ge=1, le=65535, description="Default per engine.")
+    server_name: str | None = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
+    port: int | None = Field(None, ge=1, le=65535, description="Default per engine.")
     secret: SecretRef
     ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] = Field("require", alias="sslMode")
-    certificate_arn: Optional[str] = Field(None, alias="certificateArn", pattern=r"^arn:aws[a-z-]*:dms:")
-    extra_connection_attributes: Optional[str] = Field(None, alias="extraConnectionAttributes")
+    certificate_arn: str | None = Field(None, alias="certificateArn", pattern=r"^arn:aws[a-z-]*:dms:")
+    extra_connection_attributes: str | None = Field(None, alias="extraConnectionAttributes")
     task_groups: list[TaskGroup] = Field(alias="taskGroups", min_length=1)
 
     @model_validator(mode="after")
-    def _source_rules(self) -> "Source":
+    def _source_rules(self) -> Source:
         if self.ssl_mode in ("verify-ca", "verify-full") and not self.certificate_arn:
             raise _at("certificateArn", f"required with sslMode {self.ssl_mode}; import the CA as a DMS certificate")
         names = [g.name for g in self.task_groups]
@@ -294,7 +297,7 @@ class MigrationConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "MigrationConfig":
+    def _cross_checks(self) -> MigrationConfig:
         names = [s.name for s in self.sources]
         for i, name in enumerate(names):
             if names.index(name) != i:
@@ -323,7 +326,8 @@ class MigrationConfig(_Model):
                 if len(task_id) > DMS_ID_MAX:
                     raise _at(
                         f"{where}.name",
-                        f"task id '{task_id}' is longer than {DMS_ID_MAX} characters; shorten service/source/group names",
+                        f"task id '{task_id}' is longer than {DMS_ID_MAX} characters; "
+                        "shorten service/source/group names",
                     )
                 try:
                     settings_with_overrides(self.task_settings, group.task_settings)
@@ -488,5 +492,5 @@ def config_from_map(config: dict[str, Any], project: str, source: str) -> StackC
     if key not in config:
         raise ConfigError([f"{key}: missing; add the migration object to {source}"], source)
     if not region:
-        raise ConfigError([f"aws:region: missing; set it with pulumi config set aws:region <region>"], source)
+        raise ConfigError(["aws:region: missing; set it with pulumi config set aws:region <region>"], source)
     return parse_migration(config[key], region, source)

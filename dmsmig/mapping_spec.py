@@ -64,13 +64,11 @@ class MappingSpec(_Strict):
     source: SourceObject
     key_column: str = Field(alias="keyColumn", description="Integer column the partitions range over.")
     exclude_columns: list[str] = Field(default_factory=list, alias="excludeColumns")
-    lob_columns: list[str] = Field(
-        default_factory=list, alias="lobColumns", description="Columns DMS treats as LOBs."
-    )
+    lob_columns: list[str] = Field(default_factory=list, alias="lobColumns", description="Columns DMS treats as LOBs.")
     attributes: list[AttributeMapping] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_attribute_names(self) -> "MappingSpec":
+    def _unique_attribute_names(self) -> MappingSpec:
         seen: set[str] = set()
         for attribute in self.attributes:
             if attribute.name in seen:

@@ -8,8 +8,9 @@ real resource signatures; the ARNs and ids it prints are made up by :class:`Stac
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -23,10 +24,19 @@ MOCK_ACCOUNT = "123456789012"
 
 # Output properties that the provider computes, by resource type: (property, ARN template).
 _ARN_OUTPUTS = {
-    "aws:dms/replicationInstance:ReplicationInstance": ("replicationInstanceArn", "dms:{region}:{account}:rep:{replicationInstanceId}"),
+    "aws:dms/replicationInstance:ReplicationInstance": (
+        "replicationInstanceArn",
+        "dms:{region}:{account}:rep:{replicationInstanceId}",
+    ),
     "aws:dms/endpoint:Endpoint": ("endpointArn", "dms:{region}:{account}:endpoint:{endpointId}"),
-    "aws:dms/replicationTask:ReplicationTask": ("replicationTaskArn", "dms:{region}:{account}:task:{resourceIdentifier}"),
-    "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup": ("replicationSubnetGroupArn", "dms:{region}:{account}:subgrp:{replicationSubnetGroupId}"),
+    "aws:dms/replicationTask:ReplicationTask": (
+        "replicationTaskArn",
+        "dms:{region}:{account}:task:{resourceIdentifier}",
+    ),
+    "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup": (
+        "replicationSubnetGroupArn",
+        "dms:{region}:{account}:subgrp:{replicationSubnetGroupId}",
+    ),
     "aws:dms/eventSubscription:EventSubscription": ("arn", "dms:{region}:{account}:es:{name}"),
     "aws:dynamodb/table:Table": ("arn", "dynamodb:{region}:{account}:table/{name}"),
     "aws:iam/role:Role": ("arn", "iam::{account}:role/{name}"),
@@ -164,7 +174,9 @@ async def _resolve(value: Any) -> Any:
     return value
 
 
-def run_program(stack: StackConfig, build: Callable[[StackConfig], dict] | None = None, stack_name: str = "plan") -> ProgramRun:
+def run_program(
+    stack: StackConfig, build: Callable[[StackConfig], dict] | None = None, stack_name: str = "plan"
+) -> ProgramRun:
     """Build ``stack`` under mocks; return the declared resources and resolved outputs."""
     if build is None:
         from dmsmig.program import build as build_program

@@ -47,9 +47,7 @@ def build(stack: StackConfig) -> dict:
         # Only the table (and the read switch) outlive the migration.
         target = DynamoTarget(
             "target",
-            DynamoTargetArgs(
-                config=cfg, region=region, kms_key_arn=key.arn, with_endpoint=False, tags=tags
-            ),
+            DynamoTargetArgs(config=cfg, region=region, kms_key_arn=key.arn, with_endpoint=False, tags=tags),
         )
         outputs.update({"tableName": target.table_name, "tableArn": target.table_arn})
         return outputs
@@ -73,9 +71,7 @@ def build(stack: StackConfig) -> dict:
                 instance_id=instance_id, instance_arn=replication.instance_arn_by_id[instance_id]
             )
 
-    target = DynamoTarget(
-        "target", DynamoTargetArgs(config=cfg, region=region, kms_key_arn=key.arn, tags=tags)
-    )
+    target = DynamoTarget("target", DynamoTargetArgs(config=cfg, region=region, kms_key_arn=key.arn, tags=tags))
 
     source_arns, task_outputs, all_tasks = {}, {}, []
     for source in cfg.sources:

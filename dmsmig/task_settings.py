@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -54,9 +54,9 @@ class FullLoadSettingsSection(_Section):
     CommitRate: int = Field(10000, ge=1, le=50000)
     MaxFullLoadSubTasks: int = Field(8, ge=1, le=49)
     TransactionConsistencyTimeout: int = Field(600, ge=0)
-    CreatePkAfterFullLoad: Optional[bool] = None
-    StopTaskCachedChangesApplied: Optional[bool] = None
-    StopTaskCachedChangesNotApplied: Optional[bool] = None
+    CreatePkAfterFullLoad: bool | None = None
+    StopTaskCachedChangesApplied: bool | None = None
+    StopTaskCachedChangesNotApplied: bool | None = None
 
 
 class TargetMetadataSection(_Section):
@@ -64,7 +64,7 @@ class TargetMetadataSection(_Section):
     FullLobMode: bool = False
     LimitedSizeLobMode: bool = True
     LobMaxSize: int = Field(32, ge=0, le=400, description="KB; a DynamoDB item holds at most 400 KB.")
-    LobChunkSize: Optional[int] = Field(None, ge=1)
+    LobChunkSize: int | None = Field(None, ge=1)
     ParallelLoadThreads: int = Field(10, ge=0, le=200)
     ParallelLoadBufferSize: int = Field(100, ge=1, le=1000)
 
@@ -72,16 +72,16 @@ class TargetMetadataSection(_Section):
 class ErrorBehaviorSection(_Section):
     DataErrorPolicy: ErrorAction = "LOG_ERROR"
     DataErrorEscalationPolicy: ErrorAction = "SUSPEND_TABLE"
-    DataErrorEscalationCount: Optional[int] = Field(None, ge=0)
+    DataErrorEscalationCount: int | None = Field(None, ge=0)
     TableErrorPolicy: ErrorAction = "SUSPEND_TABLE"
     TableErrorEscalationPolicy: ErrorAction = "STOP_TASK"
-    TableErrorEscalationCount: Optional[int] = Field(None, ge=0)
-    RecoverableErrorCount: Optional[int] = Field(None, ge=-1)
-    RecoverableErrorInterval: Optional[int] = Field(None, ge=1)
+    TableErrorEscalationCount: int | None = Field(None, ge=0)
+    RecoverableErrorCount: int | None = Field(None, ge=-1)
+    RecoverableErrorInterval: int | None = Field(None, ge=1)
     ApplyErrorInsertPolicy: ErrorAction = "LOG_ERROR"
     ApplyErrorUpdatePolicy: ErrorAction = "LOG_ERROR"
     ApplyErrorDeletePolicy: ErrorAction = "IGNORE_RECORD"
-    ApplyErrorEscalationPolicy: Optional[ErrorAction] = None
+    ApplyErrorEscalationPolicy: ErrorAction | None = None
     FullLoadIgnoreConflicts: bool = True
     FailOnNoTablesCaptured: bool = True
 
@@ -92,7 +92,7 @@ class ChangeProcessingTuningSection(_Section):
     MemoryLimitTotal: int = Field(1024, ge=1)
     MemoryKeepTime: int = Field(60, ge=1)
     StatementCacheSize: int = Field(50, ge=1)
-    MinTransactionSize: Optional[int] = Field(None, ge=1)
+    MinTransactionSize: int | None = Field(None, ge=1)
 
 
 class StreamBufferSettingsSection(_Section):
@@ -112,7 +112,7 @@ class TaskSettings(_Section):
     StreamBufferSettings: StreamBufferSettingsSection = Field(default_factory=StreamBufferSettingsSection)
 
     @model_validator(mode="after")
-    def _lob_modes_are_exclusive(self) -> "TaskSettings":
+    def _lob_modes_are_exclusive(self) -> TaskSettings:
         meta = self.TargetMetadata
         if meta.FullLobMode and meta.LimitedSizeLobMode:
             raise ValueError(
