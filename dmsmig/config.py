@@ -51,12 +51,14 @@ class Network(_Model):
     """Where the replication instances run. They are always private."""
 
     vpc_id: str = Field(alias="vpcId", pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of the subnets.")
-    subnet_ids: list[str] = Field(alias="subnetIds", min_length=2, description="Private subnets in 2+ AZs.")
+    subnet_ids: list[str] = Field(alias="subnetIds", description="Private subnets in 2+ AZs.")
     security_group_ids: list[str] = Field(alias="securityGroupIds", min_length=1, description="Security groups.")
 
     @field_validator("subnet_ids")
     @classmethod
     def _subnets_look_like_ids(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError("DMS needs a subnet group over at least 2 subnets in different AZs; add another")
         for i, subnet in enumerate(value):
             if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
                 raise _at(f"[{i}]", f"'{subnet}' is not a subnet id (subnet-0123abcd...)")
@@ -384,7 +386,10 @@ def _validate_settings_layer(layer: dict[str, Any]) -> None:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise _at(loc, _clean(first["msg"])) if loc else ValueError(_clean(first["msg"])) from None
+        message = _clean(first["msg"])
+        if first["type"] == "extra_forbidden":
+            message = "unknown DMS task setting; check the spelling against the DMS task-settings reference"
+        raise _at(loc, message) if loc else ValueError(message) from None
 
 
 def _clean(message: str) -> str:

@@ -1,0 +1,178 @@
+"""Every bad config stops with a message naming the key path and what to do."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from dmsmig.config import ConfigError, config_from_map, load_stack_config
+from tests.conftest import raw_migration, stack_from
+
+
+def _set(path: list, value) -> Callable[[dict], None]:
+    def change(raw: dict) -> None:
+        node = raw
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return change
+
+
+def _delete(path: list) -> Callable[[dict], None]:
+    def change(raw: dict) -> None:
+        node = raw
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return change
+
+
+GROUP = ["sources", 0, "taskGroups", 0]
+BAD_CONFIGS = [
+    (
+        "boundaries not increasing",
+        _set([*GROUP, "partitions"], {"boundaries": [300, 200]}),
+        "migration.sources[0].taskGroups[0].partitions.boundaries: must be strictly increasing",
+    ),
+    (
+        "count without min/max",
+        _set([*GROUP, "partitions"], {"count": 4}),
+        "migration.sources[0].taskGroups[0].partitions: 'count' above 1 needs 'min' and 'max'",
+    ),
+    (
+        "boundaries and count together",
+        _set([*GROUP, "partitions"], {"boundaries": [5], "count": 2, "min": 1, "max": 9}),
+        "migration.sources[0].taskGroups[0].partitions: use either 'boundaries' or 'count'",
+    ),
+    (
+        "max below min",
+        _set([*GROUP, "partitions"], {"count": 2, "min": 10, "max": 1}),
+        "migration.sources[0].taskGroups[0].partitions.max: must be at least min (10)",
+    ),
+    (
+        "a password key",
+        _set(["sources", 0, "password"], "hunter2"),
+        "migration.sources[0].password: secrets are never accepted in config",
+    ),
+    (
+        "password in extra connection attributes",
+        _set(["sources", 0, "extraConnectionAttributes"], "useBfile=Y;password=hunter2"),
+        "migration.sources[0].extraConnectionAttributes: contains a password",
+    ),
+    (
+        "secret by both name and arn",
+        _set(
+            ["sources", 0, "secret"],
+            {"name": "x", "arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf"},
+        ),
+        "migration.sources[0].secret: set exactly one of 'arn' or 'name'",
+    ),
+    (
+        "one subnet",
+        _set(["network", "subnetIds"], ["subnet-0a1b2c3d4e5f60001"]),
+        "migration.network.subnetIds: DMS needs a subnet group over at least 2 subnets",
+    ),
+    (
+        "malformed subnet id",
+        _set(["network", "subnetIds"], ["subnet-0a1b2c3d4e5f60001", "sn-private-a"]),
+        "migration.network.subnetIds[1]: 'sn-private-a' is not a subnet id",
+    ),
+    ("unknown engine", _set(["sources", 0, "engine"], "db2"), "migration.sources[0].engine: Input should be"),
+    ("misspelt key", _set(["replication", "instanceClas"], "dms.t3.medium"), "migration.replication.instanceClas: unknown key"),
+    ("missing table name", _delete(["target", "tableName"]), "migration.target.tableName: required key is missing"),
+    (
+        "unknown mapping spec",
+        _set([*GROUP, "mapping"], "orders_v2"),
+        "migration.sources[0].taskGroups[0].mapping: mapping spec 'orders_v2' not found",
+    ),
+    (
+        "view with CDC",
+        _set([*GROUP, "migrationType"], "full-load-and-cdc"),
+        "migration.sources[0].taskGroups[0].migrationType: DMS replicates views only in full-load tasks",
+    ),
+    (
+        "misspelt task setting",
+        _set([*GROUP, "taskSettings"], {"FullLoadSettings": {"TargetTablePrepmode": "DO_NOTHING"}}),
+        "migration.sources[0].taskGroups[0].taskSettings.FullLoadSettings.TargetTablePrepmode: unknown DMS task setting",
+    ),
+    (
+        "commit rate out of range",
+        _set(["taskSettings"], {"FullLoadSettings": {"CommitRate": 0}}),
+        "migration.taskSettings.FullLoadSettings.CommitRate: Input should be greater than or equal to 1",
+    ),
+    (
+        "provisioned without capacity",
+        _set(["target", "billingMode"], "PROVISIONED"),
+        "migration.target.readCapacity: required when billingMode is PROVISIONED",
+    ),
+    (
+        "verify-full without certificate",
+        _set(["sources", 0, "sslMode"], "verify-full"),
+        "migration.sources[0].certificateArn: required with sslMode verify-full",
+    ),
+    (
+        "duplicate source names",
+        lambda raw: raw["sources"].append(dict(raw["sources"][0])),
+        "migration.sources[1].name: 'orders' is used twice",
+    ),
+    (
+        "mapping without the table's sort key",
+        _set(["target", "sortKey"], "EventTime"),
+        "migration.sources[0].taskGroups[0].mapping: mappings/order_events.yaml has no attribute 'EventTime'",
+    ),
+    (
+        "task id too long",
+        _set([*GROUP, "name"], "a-very-long-task-group-name-that-breaks-dms-identifier-limits"),
+        "migration.sources[0].taskGroups[0].name: task id",
+    ),
+    ("bad environment", _set(["environment"], "production"), "migration.environment: Input should be"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "expected"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_names_the_key_path(case, change, expected):
+    raw = raw_migration("sandbox")
+    change(raw)
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    problems = caught.value.problems
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_at_least_twelve_bad_configs_are_covered():
+    assert len(BAD_CONFIGS) >= 12
+
+
+def test_password_values_are_never_echoed_in_errors():
+    raw = raw_migration("sandbox")
+    raw["sources"][0]["extraConnectionAttributes"] = "password=S3cr3t-value"
+    raw["sources"][0]["dbPassword"] = "S3cr3t-value"
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    assert "S3cr3t-value" not in str(caught.value)
+
+
+def test_missing_region_and_missing_object_are_named():
+    with pytest.raises(ConfigError, match="aws:region: missing"):
+        config_from_map({"dms-migration:migration": raw_migration()}, "dms-migration", "x")
+    with pytest.raises(ConfigError, match="dms-migration:migration: missing"):
+        config_from_map({"aws:region": "eu-west-1"}, "dms-migration", "x")
+
+
+def test_unknown_stack_lists_the_stacks_that_exist():
+    with pytest.raises(ConfigError, match="stacks here: prod, sandbox"):
+        load_stack_config("staging")
+
+
+def test_environment_dependent_defaults():
+    sandbox = stack_from(raw_migration("sandbox")).migration
+    prod = stack_from(raw_migration("prod")).migration
+    assert (sandbox.multi_az, sandbox.deletion_protection) == (False, False)
+    assert (prod.multi_az, prod.deletion_protection) == (True, True)
+    raw = raw_migration("prod")
+    del raw["replication"]["multiAz"], raw["target"]["deletionProtection"]
+    assert stack_from(raw).migration.multi_az is True
+    assert stack_from(raw).migration.deletion_protection is True

@@ -1,0 +1,120 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from dmsmig.mapping_spec import (
+    MappingSpec,
+    build_table_mappings,
+    load_mapping_spec,
+    ranges_in_table_mappings,
+    range_filter,
+)
+from dmsmig.partitions import KeyRange, check_cover, equal_width_boundaries, ranges_from_boundaries
+
+
+def _mappings_for(count: int) -> list[dict]:
+    spec = load_mapping_spec("order_events")
+    bounds = equal_width_boundaries(count, 1, 400_000_000) if count > 1 else []
+    return [
+        build_table_mappings(spec, target_table="t", partition_key="PK", sort_key="SK", key_range=r)
+        for r in ranges_from_boundaries(bounds)
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 8, 16])
+def test_generated_mappings_for_n_partitions_are_disjoint_and_complete(count):
+    read_back = [rng for doc in _mappings_for(count) for (_obj, _col, rng) in ranges_in_table_mappings(doc)]
+    assert len(read_back) == count
+    assert check_cover(read_back) == []
+
+
+def test_seed_000_partition_two_filter_matches_the_hand_written_file():
+    doc = _mappings_for(4)[1]
+    selection = doc["rules"][0]
+    assert selection["object-locator"] == {
+        "schema-name": "dbo",
+        "table-name": "vw_Dynamodbmigration",
+        "table-type": "view",
+    }
+    assert selection["filters"] == [
+        {
+            "filter-type": "source",
+            "column-name": "Id",
+            "filter-conditions": [
+                {"filter-operator": "between", "start-value": "100000001", "end-value": "200000000"}
+            ],
+        }
+    ]
+
+
+def test_a_range_is_one_filter_with_one_condition_because_conditions_are_ored():
+    f = range_filter("Id", KeyRange(1, 10, 20))
+    assert len(f["filter-conditions"]) == 1
+
+
+def test_object_mapping_builds_pk_sk_and_excludes_the_key_column():
+    mapping = _mappings_for(1)[0]["rules"][1]
+    params = mapping["mapping-parameters"]
+    assert mapping["target-table-name"] == "t"
+    assert params["partition-key-name"] == "PK" and params["sort-key-name"] == "SK"
+    assert params["exclude-columns"] == ["Id"]
+    ver = next(a for a in params["attribute-mappings"] if a["target-attribute-name"] == "Ver")
+    assert ver == {
+        "target-attribute-name": "Ver",
+        "attribute-type": "scalar",
+        "attribute-sub-type": "number",
+        "value": "${Ver}",
+    }
+    assert "filters" not in _mappings_for(1)[0]["rules"][0]
+
+
+def test_mappings_are_plain_json():
+    json.dumps(_mappings_for(4))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"attributes": [{"name": "PK", "value": "${PK"}]}, "unclosed"),
+        ({"attributes": [{"name": "PK", "value": "${bad col}"}]}, "not a column reference"),
+        ({"attributes": [{"name": "PK", "value": "a"}, {"name": "PK", "value": "b"}]}, "mapped twice"),
+        ({"attributes": [{"name": "PK", "type": "map", "value": "x"}]}, "Input should be"),
+        ({"colour": "blue"}, "Extra inputs"),
+    ],
+)
+def test_invalid_specs_are_rejected(change, message):
+    raw = {"source": {"schema": "dbo", "object": "v"}, "keyColumn": "Id", "attributes": [{"name": "PK", "value": "x"}]}
+    raw.update(change)
+    with pytest.raises(ValidationError, match=message):
+        MappingSpec.model_validate(raw)
+
+
+def test_missing_spec_names_the_available_ones():
+    with pytest.raises(FileNotFoundError, match="order_events"):
+        load_mapping_spec("nope")
+
+
+def test_unreadable_filters_are_reported_not_guessed():
+    doc = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-action": "include",
+                "rule-name": "x",
+                "object-locator": {"schema-name": "dbo", "table-name": "v"},
+                "filters": [
+                    {
+                        "filter-type": "source",
+                        "column-name": "Id",
+                        "filter-conditions": [
+                            {"filter-operator": "lte", "value": "5"},
+                            {"filter-operator": "gte", "value": "10"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(ValueError, match="cannot read"):
+        ranges_in_table_mappings(doc)
