@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -81,7 +81,11 @@ BAD_CONFIGS = [
         "migration.network.subnetIds[1]: 'sn-private-a' is not a subnet id",
     ),
     ("unknown engine", _set(["sources", 0, "engine"], "db2"), "migration.sources[0].engine: Input should be"),
-    ("misspelt key", _set(["replication", "instanceClas"], "dms.t3.medium"), "migration.replication.instanceClas: unknown key"),
+    (
+        "misspelt key",
+        _set(["replication", "instanceClas"], "dms.t3.medium"),
+        "migration.replication.instanceClas: unknown key",
+    ),
     ("missing table name", _delete(["target", "tableName"]), "migration.target.tableName: required key is missing"),
     (
         "unknown mapping spec",

@@ -7,8 +7,8 @@ from dmsmig.mapping_spec import (
     MappingSpec,
     build_table_mappings,
     load_mapping_spec,
-    ranges_in_table_mappings,
     range_filter,
+    ranges_in_table_mappings,
 )
 from dmsmig.partitions import KeyRange, check_cover, equal_width_boundaries, ranges_from_boundaries
 
@@ -41,9 +41,7 @@ def test_seed_000_partition_two_filter_matches_the_hand_written_file():
         {
             "filter-type": "source",
             "column-name": "Id",
-            "filter-conditions": [
-                {"filter-operator": "between", "start-value": "100000001", "end-value": "200000000"}
-            ],
+            "filter-conditions": [{"filter-operator": "between", "start-value": "100000001", "end-value": "200000000"}],
         }
     ]
 
