@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,12 +16,13 @@ app = typer.Typer(
     help="Declare, check and drive a DMS migration into DynamoDB. Works offline where it can.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 console = Console()
 err_console = Console(stderr=True)
 
-StackOption = typer.Option(..., "--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 
 @app.callback()
@@ -38,7 +41,7 @@ def _load(stack: str):
 
 
 @app.command()
-def plan(stack: str = StackOption, as_json: bool = JsonOption) -> None:
+def plan(stack: StackOption, as_json: JsonOption = False) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
     from dmsmig.mock_engine import run_program
     from dmsmig.plan_view import plan_json, resource_counts, resource_tree
@@ -56,6 +59,74 @@ def plan(stack: str = StackOption, as_json: bool = JsonOption) -> None:
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
+
+
+@app.command("policy-check")
+def policy_check(
+    stack: StackOption,
+    pack_config: Annotated[
+        Path | None, typer.Option("--pack-config", help="Pack config file; default policies/config.<stack>.json.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate the policy pack offline over the stack's program; non-zero on a mandatory violation."""
+    import time
+
+    from dmsmig import policy_check as pc
+    from dmsmig.mock_engine import run_program
+
+    config = _load(stack)
+    path = pack_config or pc.pack_config_path(stack)
+    try:
+        settings = pc.load_pack_config(path)
+    except ValueError as err:
+        err_console.print(f"[red]error:[/red] {err}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    started = time.perf_counter()
+    run = run_program(config, stack_name=stack)
+    violations = pc.evaluate(run, settings, config.migration.all_tags())
+    elapsed = time.perf_counter() - started
+    mandatory = pc.has_mandatory(violations)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "stack": stack,
+                    "packConfig": str(path),
+                    "seconds": round(elapsed, 3),
+                    "violations": [v.as_dict() for v in violations],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_violations(violations, stack, path, len(run.resources), elapsed)
+    if mandatory:
+        raise typer.Exit(1)
+
+
+def _print_violations(violations, stack: str, path: Path, resource_count: int, elapsed: float) -> None:
+    from dmsmig.policy_check import pack_label
+
+    if violations:
+        console.print("[bold]Policy Violations:[/bold]")
+        for v in violations:
+            colour = "red" if v.level == "mandatory" else "yellow"
+            console.print(
+                f"    [{colour}]\\[{v.level}][/{colour}]  {pack_label()}  [bold]{v.policy}[/bold]  ({v.resource})",
+                highlight=False,
+            )
+            console.print(f"    {v.description}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"    {v.message}", markup=False, highlight=False, soft_wrap=True)
+            if v.urn:
+                console.print(f"    [dim]{v.urn}[/dim]", highlight=False)
+    counts = {lvl: sum(1 for v in violations if v.level == lvl) for lvl in ("mandatory", "advisory")}
+    verdict = "[red]FAILED[/red]" if counts["mandatory"] else "[green]passed[/green]"
+    console.print(
+        f"policy check {verdict} for stack {stack} with {path.name}: {counts['mandatory']} mandatory, "
+        f"{counts['advisory']} advisory over {resource_count} resources in {elapsed:.2f}s",
+        highlight=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -175,15 +175,24 @@ async def _resolve(value: Any) -> Any:
 
 
 def run_program(
-    stack: StackConfig, build: Callable[[StackConfig], dict] | None = None, stack_name: str = "plan"
+    stack: StackConfig,
+    build: Callable[[StackConfig], dict] | None = None,
+    stack_name: str = "plan",
+    transformations: list[Callable] | None = None,
 ) -> ProgramRun:
-    """Build ``stack`` under mocks; return the declared resources and resolved outputs."""
+    """Build ``stack`` under mocks; return the declared resources and resolved outputs.
+
+    ``transformations`` are Pulumi stack transformations registered before the build: tests
+    use them to simulate hand edits that config validation would never let through.
+    """
     if build is None:
         from dmsmig.program import build as build_program
 
         build = build_program
     mocks = StackMocks(stack.region)
     monitor = RecordingMonitor(mocks)
+    # A fresh root stack per run, so transformations of one run never leak into the next.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="dms-migration", stack=stack_name, preview=False, monitor=monitor)
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
@@ -191,6 +200,8 @@ def run_program(
     resolved: dict[str, Any] = {}
 
     def program() -> None:
+        for transformation in transformations or []:
+            pulumi.runtime.register_stack_transformation(transformation)
         outputs = build(stack)
 
         async def collect() -> None:

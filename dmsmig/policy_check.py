@@ -1,0 +1,184 @@
+"""Offline policy check: the pack's own rule objects over the program run under mocks.
+
+The same rules, levels and per-environment pack config (``policies/config.<stack>.json``)
+that ``pulumi preview --policy-pack policies --policy-pack-config ...`` applies, evaluated
+without the Pulumi CLI or a cloud account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from dmsmig.config import PROJECT_DIR
+from dmsmig.mock_engine import ProgramRun
+from policies.dms_guardrails import PACK_NAME, PACK_VERSION, POLICIES
+
+POLICIES_DIR = PROJECT_DIR / "policies"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reported violation, as Pulumi prints it."""
+
+    policy: str
+    level: str
+    message: str
+    urn: str | None
+    description: str
+
+    @property
+    def resource(self) -> str:
+        if not self.urn:
+            return "stack"
+        type_and_name = self.urn.split("::", 2)[-1]
+        type_chain, _, name = type_and_name.rpartition("::")
+        return f"{type_chain.split('$')[-1]}: {name}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "urn": self.urn,
+            "message": self.message,
+            "description": self.description,
+        }
+
+
+def pack_config_path(stack: str, directory: Path = POLICIES_DIR) -> Path:
+    return directory / f"config.{stack}.json"
+
+
+def load_pack_config(path: Path) -> dict[str, Any]:
+    """Read a ``--policy-pack-config`` file; errors name the file and the key."""
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        available = sorted(p.name for p in path.parent.glob("config.*.json"))
+        raise ValueError(f"{path}: not found (pack configs here: {', '.join(available)})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    known = {policy.name for policy in POLICIES} | {"all"}
+    for key in document:
+        if key not in known:
+            raise ValueError(f"{path}: '{key}' is not a policy of {PACK_NAME}; known: {', '.join(sorted(known))}")
+    return document
+
+
+def effective_settings(policy, pack_config: dict[str, Any]) -> tuple[EnforcementLevel, dict[str, Any]]:
+    """The enforcement level and config a policy runs with under ``pack_config``."""
+    level = policy.enforcement_level or EnforcementLevel.MANDATORY
+    if "all" in pack_config:
+        level = EnforcementLevel(pack_config["all"])
+    config: dict[str, Any] = {}
+    schema = getattr(policy, "config_schema", None)
+    if schema is not None:
+        config = {k: v["default"] for k, v in schema.properties.items() if "default" in v}
+    entry = pack_config.get(policy.name)
+    if isinstance(entry, str):
+        level = EnforcementLevel(entry)
+    elif isinstance(entry, dict):
+        if "enforcementLevel" in entry:
+            level = EnforcementLevel(entry["enforcementLevel"])
+        config.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+    return level, config
+
+
+def _policy_resources(run: ProgramRun) -> list[PolicyResource]:
+    custom = [r for r in run.resources if r.custom]
+    made: dict[str, PolicyResource] = {}
+    for r in custom:
+        opts = PolicyResourceOptions(
+            protect=r.protect,
+            ignore_changes=[],
+            delete_before_replace=None,
+            aliases=[],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+            additional_secret_outputs=[],
+            parent=r.parent,
+        )
+        made[r.urn] = PolicyResource(
+            resource_type=r.type,
+            props=unknown_checking_proxy(r.inputs),
+            urn=r.urn,
+            name=r.name,
+            opts=opts,
+            provider=None,
+            parent=None,
+            dependencies=[],
+            property_dependencies={},
+        )
+    for r in custom:
+        resource = made[r.urn]
+        resource.dependencies = [made[u] for u in r.dependencies if u in made]
+        resource.property_dependencies = {
+            key: [made[u] for u in urns if u in made] for key, urns in r.property_dependencies.items()
+        }
+    return list(made.values())
+
+
+def _call(validate, args, report) -> None:
+    try:
+        result = validate(args, report)
+        if inspect.isawaitable(result):
+            asyncio.run(result)
+    except _NotApplicableError:
+        pass
+
+
+def evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None = None) -> list[Violation]:
+    """Run every enabled policy of the pack over ``run``; return the violations."""
+    resources = _policy_resources(run)
+    violations: list[Violation] = []
+    for policy in POLICIES:
+        level, config = effective_settings(policy, pack_config)
+        if level == EnforcementLevel.DISABLED:
+            continue
+
+        def report(message: str, urn: str | None = None, *, _policy=policy, _level=level, _default=None) -> None:
+            violations.append(Violation(_policy.name, _level.value, message, urn or _default, _policy.description))
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                args = ResourceValidationArgs(
+                    resource.resource_type,
+                    resource.props,
+                    resource.urn,
+                    resource.name,
+                    resource.opts,
+                    None,
+                    config,
+                    stack_tags or {},
+                )
+
+                def report_for(message: str, urn: str | None = None, _urn=resource.urn, _report=report) -> None:
+                    _report(message, urn or _urn)
+
+                _call(policy.validate, args, report_for)
+        else:
+            _call(policy.validate, StackValidationArgs(resources, config, stack_tags or {}), report)
+    return violations
+
+
+def has_mandatory(violations: list[Violation]) -> bool:
+    return any(v.level == EnforcementLevel.MANDATORY.value for v in violations)
+
+
+def pack_label() -> str:
+    return f"{PACK_NAME} v{PACK_VERSION}"

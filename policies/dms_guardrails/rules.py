@@ -1,0 +1,536 @@
+"""The guardrail rules. Each validator reads camelCase props and names the config key to change.
+
+Remediation messages refer to keys of the stack's ``migration`` config object (see README).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from . import props as p
+from .coverage import Span, UnreadableFilter, cover_problems, selected_spans
+
+PASSWORD_KEY = re.compile(r"passw(or)?d|^pwd$|secretstring", re.IGNORECASE)
+PASSWORD_IN_TEXT = re.compile(r"""(^|[;,\s"'{])(password|pwd)["']?\s*[=:]\s*["']?[^\s"';,}]""", re.IGNORECASE)
+PASSWORD_KEY_ALLOWED = {"passwordLength", "passwordResetRequired", "passwordReusePrevention"}
+
+
+def _level(config: Mapping | None, key: str, default):
+    return (config or {}).get(key, default)
+
+
+# 1 ------------------------------------------------------------------------------------------
+def _no_plaintext_passwords(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    fix = (
+        "store the password in Secrets Manager (python -m dmsmig bootstrap-secret) and reference it with "
+        "migration.sources[].secret"
+    )
+    if args.resource_type == p.SECRET_VERSION:
+        report(f"a secret value is declared in the stack, so it is stored in state; {fix}")
+        return
+    if args.resource_type == p.RANDOM_PASSWORD:
+        report(f"a generated password is stored in state; {fix}")
+        return
+    if args.resource_type == p.ENDPOINT and p.get(args.props, "password") not in (None, ""):
+        report(f"the endpoint has a 'password' argument; {fix}")
+    attrs = p.get(args.props, "extraConnectionAttributes")
+    if isinstance(attrs, str) and PASSWORD_IN_TEXT.search(attrs):
+        report(
+            "extraConnectionAttributes contains a password; remove it from "
+            f"migration.sources[].extraConnectionAttributes and {fix}"
+        )
+    for path, key, value in p.walk(args.props):
+        if path == "password" or key in PASSWORD_KEY_ALLOWED:
+            continue
+        if PASSWORD_KEY.search(key) and value not in (None, "", False):
+            report(f"input '{path}' looks like a password; {fix}")
+        elif isinstance(value, str) and path != "extraConnectionAttributes" and PASSWORD_IN_TEXT.search(value):
+            report(f"input '{path}' contains a password assignment; {fix}")
+
+
+no_plaintext_passwords = ResourceValidationPolicy(
+    name="no-plaintext-passwords",
+    description="No password in any resource input, endpoint argument, connection attribute or secret value in state.",
+    validate=_no_plaintext_passwords,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 2 ------------------------------------------------------------------------------------------
+def _endpoints_use_secrets_manager(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != p.ENDPOINT or not p.is_source_endpoint(args.props):
+        return
+    for key in ("secretsManagerArn", "secretsManagerAccessRoleArn"):
+        if p.get(args.props, key) in (None, ""):
+            report(
+                f"source endpoint has no {key}; set migration.sources[].secret (arn or name) so DMS reads the "
+                "credentials from Secrets Manager through its access role"
+            )
+
+
+endpoints_use_secrets_manager = ResourceValidationPolicy(
+    name="endpoints-use-secrets-manager",
+    description="Source endpoints read credentials from Secrets Manager via an access role.",
+    validate=_endpoints_use_secrets_manager,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 3 ------------------------------------------------------------------------------------------
+def _private_replication_instance(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != p.INSTANCE:
+        return
+    public = p.get(args.props, "publiclyAccessible")
+    if public is not False:
+        state = "unset (the DMS API default is public)" if public is None else f"{public}"
+        report(
+            f"publiclyAccessible is {state}; set migration.replication.publiclyAccessible: false "
+            "(Security Hub DMS.1, Checkov CKV_AWS_89)"
+        )
+
+
+private_replication_instance = ResourceValidationPolicy(
+    name="private-replication-instance",
+    description="Replication instances are explicitly not publicly accessible (Security Hub DMS.1).",
+    validate=_private_replication_instance,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# Stack helpers ------------------------------------------------------------------------------
+def _referenced(resource, key: str, resources, output_key: str):
+    """The resource a property points at: by dependency (preview) or by ARN value (offline)."""
+    for dep in (resource.property_dependencies or {}).get(key, []) or []:
+        return dep
+    value = p.get(resource.props, key)
+    if isinstance(value, str):
+        for other in resources:
+            if p.get(other.props, output_key) == value:
+                return other
+    return None
+
+
+def _task_label(task) -> str:
+    task_id = p.get(task.props, "replicationTaskId")
+    return task_id if isinstance(task_id, str) else task.name
+
+
+# 4 ------------------------------------------------------------------------------------------
+def _dynamodb_target_do_nothing(args: StackValidationArgs, report: ReportViolation) -> None:
+    for task in (r for r in args.resources if r.resource_type == p.TASK):
+        endpoint = _referenced(task, "targetEndpointArn", args.resources, "endpointArn")
+        if endpoint is None or p.get(endpoint.props, "engineName") != "dynamodb":
+            continue
+        settings = p.json_prop(task.props, "replicationTaskSettings")
+        if settings is p.UNKNOWN:
+            continue
+        mode = p.get(settings or {}, "FullLoadSettings", "TargetTablePrepMode")
+        if mode != "DO_NOTHING":
+            shown = "unset (DMS then drops and recreates the table)" if mode is None else mode
+            report(
+                f"task {_task_label(task)} writes to DynamoDB with TargetTablePrepMode {shown}; set "
+                "FullLoadSettings.TargetTablePrepMode: DO_NOTHING in migration.taskSettings "
+                "(or the task group's taskSettings)",
+                task.urn,
+            )
+
+
+dynamodb_target_do_nothing = StackValidationPolicy(
+    name="dynamodb-target-do-nothing",
+    description="Tasks writing to a DynamoDB target use TargetTablePrepMode DO_NOTHING, never drop the table.",
+    validate=_dynamodb_target_do_nothing,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 5 ------------------------------------------------------------------------------------------
+def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in (p.INSTANCE, p.ENDPOINT) and p.get(args.props, "kmsKeyArn") in (None, ""):
+        what = "replication instance" if args.resource_type == p.INSTANCE else "endpoint"
+        report(
+            f"the {what} has no kmsKeyArn; leave migration.replication.kmsKeyArn empty to create the stack key "
+            "or set it to an existing key (Checkov CKV_AWS_212 / CKV_AWS_296)"
+        )
+    if args.resource_type == p.TABLE:
+        if p.get(args.props, "serverSideEncryption", "enabled") is not True:
+            report("the table has no server-side encryption; it is enabled by the program, do not override it")
+        elif _level(args.get_config(), "requireCustomerManagedTableKey", False) and p.get(
+            args.props, "serverSideEncryption", "kmsKeyArn"
+        ) in (None, ""):
+            report(
+                "the table uses an AWS managed key; set migration.target.encryption: customer-managed "
+                "(Checkov CKV_AWS_119)"
+            )
+
+
+encryption = ResourceValidationPolicy(
+    name="encryption",
+    description="Instances and endpoints use a KMS key; the table has server-side encryption (CMK where required).",
+    validate=_encryption,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={"requireCustomerManagedTableKey": {"type": "boolean", "default": False}},
+    ),
+)
+
+
+# 6 ------------------------------------------------------------------------------------------
+def _ssl_to_sources(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != p.ENDPOINT or not p.is_source_endpoint(args.props):
+        return
+    mode = p.get(args.props, "sslMode")
+    if mode in (None, "none"):
+        report(
+            f"source endpoint sslMode is {mode or 'unset (none)'}; set migration.sources[].sslMode to require, "
+            "verify-ca or verify-full (Security Hub DMS.9)"
+        )
+
+
+ssl_to_sources = ResourceValidationPolicy(
+    name="ssl-to-sources",
+    description="Source endpoints connect with SSL (Security Hub DMS.9).",
+    validate=_ssl_to_sources,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 7 ------------------------------------------------------------------------------------------
+def _prod_resilience(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == p.INSTANCE and p.get(args.props, "multiAz") is not True:
+        report("the replication instance is single-AZ; set migration.replication.multiAz: true (Security Hub DMS.13)")
+    if args.resource_type == p.TABLE:
+        if p.get(args.props, "deletionProtectionEnabled") is not True:
+            report("table deletion protection is off; set migration.target.deletionProtection: true (DynamoDB.6)")
+        if p.get(args.props, "pointInTimeRecovery", "enabled") is not True:
+            report("point-in-time recovery is off; set migration.target.pointInTimeRecovery: true (DynamoDB.2)")
+
+
+prod_resilience = ResourceValidationPolicy(
+    name="prod-resilience",
+    description="Production: multi-AZ instance, table deletion protection and point-in-time recovery.",
+    validate=_prod_resilience,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 8 ------------------------------------------------------------------------------------------
+def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != p.TASK:
+        return
+    settings = p.json_prop(args.props, "replicationTaskSettings")
+    if settings is p.UNKNOWN:
+        return
+    logging = p.get(settings or {}, "Logging", default={})
+    if p.get(logging, "EnableLogging") is not True:
+        report("task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)")
+        return
+    required = set(_level(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
+    if p.get(args.props, "migrationType") in ("full-load-and-cdc", "cdc-only"):
+        required |= {"SOURCE_CAPTURE", "TARGET_APPLY"}
+    present = {c.get("Id") for c in p.as_list(p.get(logging, "LogComponents")) if isinstance(c, Mapping)}
+    missing = sorted(required - present)
+    if missing:
+        report(
+            f"log components {', '.join(missing)} are not logged; add them to Logging.LogComponents in "
+            "migration.taskSettings (Security Hub DMS.7/DMS.8)"
+        )
+
+
+task_logging = ResourceValidationPolicy(
+    name="task-logging",
+    description="Tasks log to CloudWatch with the load (and capture/apply) components (Security Hub DMS.7/8).",
+    validate=_task_logging,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "requiredComponents": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["SOURCE_UNLOAD", "TARGET_LOAD"],
+            }
+        }
+    ),
+)
+
+
+# 9 ------------------------------------------------------------------------------------------
+def _principals(statement: Mapping) -> list:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return [("*", "*")]
+    out = []
+    for kind, values in (principal or {}).items():
+        out += [(kind, v) for v in p.as_list(values)]
+    return out
+
+
+def _is_dms_role(role) -> bool:
+    trust = p.json_prop(role.props, "assumeRolePolicy")
+    if not isinstance(trust, Mapping):
+        return False
+    return any(
+        kind == "Service" and isinstance(v, str) and v.startswith("dms.")
+        for s in p.as_list(trust.get("Statement"))
+        for kind, v in _principals(s)
+    )
+
+
+def _dms_role_least_privilege(args: StackValidationArgs, report: ReportViolation) -> None:
+    allowed_wildcard = set(_level(args.get_config(), "allowedWildcardActions", ["dynamodb:ListTables"]))
+    allowed_managed = set(
+        _level(
+            args.get_config(),
+            "allowedManagedPolicies",
+            [
+                "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
+                "arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole",
+            ],
+        )
+    )
+    roles = [r for r in args.resources if r.resource_type == p.ROLE and _is_dms_role(r)]
+    role_names = {p.get(r.props, "name") for r in roles} - {None}
+    for role in roles:
+        trust = p.json_prop(role.props, "assumeRolePolicy")
+        for statement in p.as_list(trust.get("Statement")):
+            for kind, value in _principals(statement):
+                if not (kind == "Service" and isinstance(value, str) and value.startswith("dms.")):
+                    report(
+                        f"role {p.get(role.props, 'name') or role.name} trusts {kind} {value}; DMS roles trust only "
+                        "the DMS service principal",
+                        role.urn,
+                    )
+    for resource in args.resources:
+        if resource.resource_type not in (p.ROLE_POLICY, p.ROLE_POLICY_ATTACHMENT):
+            continue
+        role = _referenced(resource, "role", args.resources, "name")
+        if role not in roles and p.get(resource.props, "role") not in role_names:
+            continue
+        if resource.resource_type == p.ROLE_POLICY_ATTACHMENT:
+            arn = p.get(resource.props, "policyArn")
+            if isinstance(arn, str) and arn not in allowed_managed:
+                report(
+                    f"managed policy {arn} is attached to a DMS role; use the program's scoped inline policies",
+                    resource.urn,
+                )
+            continue
+        document = p.json_prop(resource.props, "policy")
+        if not isinstance(document, Mapping):
+            continue
+        for statement in p.as_list(document.get("Statement")):
+            if statement.get("Effect", "Allow") != "Allow":
+                continue
+            actions = [a for a in p.as_list(statement.get("Action")) if isinstance(a, str)]
+            for action in actions:
+                if action == "*" or action.endswith(":*"):
+                    report(f"DMS role policy allows action {action}; list the actions DMS needs", resource.urn)
+            if "*" in p.as_list(statement.get("Resource")) and not set(actions) <= allowed_wildcard:
+                extra = sorted(set(actions) - allowed_wildcard)
+                report(
+                    f"DMS role policy allows {', '.join(extra)} on every resource; scope it to the table or secret ARN "
+                    f"(only {', '.join(sorted(allowed_wildcard))} may use '*')",
+                    resource.urn,
+                )
+
+
+dms_role_least_privilege = StackValidationPolicy(
+    name="dms-role-least-privilege",
+    description="DMS roles trust only DMS; no '*' actions; '*' resources only for dynamodb:ListTables.",
+    validate=_dms_role_least_privilege,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "allowedWildcardActions": {"type": "array", "items": {"type": "string"}},
+            "allowedManagedPolicies": {"type": "array", "items": {"type": "string"}},
+        }
+    ),
+)
+
+
+# 10 -----------------------------------------------------------------------------------------
+def _partitions_complete(args: StackValidationArgs, report: ReportViolation) -> None:
+    groups: dict[tuple, list[tuple[Span, object]]] = defaultdict(list)
+    for task in (r for r in args.resources if r.resource_type == p.TASK):
+        mappings = p.json_prop(task.props, "tableMappings")
+        if not isinstance(mappings, Mapping):
+            continue
+        source = _referenced(task, "sourceEndpointArn", args.resources, "endpointArn")
+        source_key = source.urn if source is not None else p.get(task.props, "sourceEndpointArn")
+        try:
+            spans = selected_spans(dict(mappings))
+        except UnreadableFilter as err:
+            report(
+                f"task {_task_label(task)}: cannot check partition coverage ({err}); generate mappings from a spec",
+                task.urn,
+            )
+            continue
+        for obj, column, span in spans:
+            groups[(str(source_key), obj, column)].append((span, task))
+    for (_source, obj, column), entries in groups.items():
+        problems = cover_problems([span for span, _ in entries])
+        if problems:
+            tasks = ", ".join(sorted(_task_label(t) for _, t in entries))
+            report(
+                f"tasks over {obj[0]}.{obj[1]} ({column or 'no filter'}) do not tile the key space: "
+                f"{'; '.join(problems)} [tasks: {tasks}]; set the task group's partitions with boundaries "
+                "or count/min/max so the program generates contiguous ranges",
+                entries[0][1].urn,
+            )
+
+
+partitions_complete = StackValidationPolicy(
+    name="partitions-complete",
+    description="Tasks over the same source object have disjoint, contiguous ranges covering every key.",
+    validate=_partitions_complete,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 11 -----------------------------------------------------------------------------------------
+def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> None:
+    tasks = [r for r in args.resources if r.resource_type == p.TASK]
+    covered: set[str] = set()
+    for sub in (r for r in args.resources if r.resource_type == p.EVENT_SUBSCRIPTION):
+        if p.get(sub.props, "enabled") is False or p.get(sub.props, "snsTopicArn") in (None, ""):
+            continue
+        if p.get(sub.props, "sourceType") != "replication-task":
+            continue
+        categories = {c.lower() for c in p.as_list(p.get(sub.props, "eventCategories")) if isinstance(c, str)}
+        if categories and "failure" not in categories:
+            continue
+        ids = {i for i in p.as_list(p.get(sub.props, "sourceIds")) if isinstance(i, str)}
+        covered |= {t.urn for t in tasks if not ids or _task_label(t) in ids}
+    for alarm in (r for r in args.resources if r.resource_type == p.ALARM):
+        if not p.as_list(p.get(alarm.props, "alarmActions")):
+            continue
+        dimension_deps = {d.urn for d in (alarm.property_dependencies or {}).get("dimensions", []) or []}
+        dims = p.get(alarm.props, "dimensions", default={})
+        values = {v for v in (dims.values() if isinstance(dims, Mapping) else []) if isinstance(v, str)}
+        for task in tasks:
+            if (
+                task.urn in dimension_deps
+                or _task_label(task) in values
+                or p.get(task.props, "replicationTaskArn") in values
+            ):
+                covered.add(task.urn)
+    for task in tasks:
+        if task.urn not in covered:
+            report(
+                f"task {_task_label(task)} has no alarm or event subscription that notifies a topic; keep the "
+                "monitoring component (migration.monitoring) for every task group",
+                task.urn,
+            )
+
+
+every_task_alarmed = StackValidationPolicy(
+    name="every-task-alarmed",
+    description="Each task is covered by an alarm or a DMS failure event subscription that notifies a topic.",
+    validate=_every_task_alarmed,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# 12 -----------------------------------------------------------------------------------------
+def _tasks_per_instance(args: StackValidationArgs, report: ReportViolation) -> None:
+    limit = int(_level(args.get_config(), "maxTasksPerInstance", 200))
+    per_instance: dict[str, list] = defaultdict(list)
+    for task in (r for r in args.resources if r.resource_type == p.TASK):
+        instance = _referenced(task, "replicationInstanceArn", args.resources, "replicationInstanceArn")
+        key = instance.urn if instance is not None else str(p.get(task.props, "replicationInstanceArn"))
+        per_instance[key].append(task)
+    for key, tasks in per_instance.items():
+        if len(tasks) > limit:
+            report(
+                f"{len(tasks)} tasks share one replication instance (limit {limit}); lower "
+                "migration.replication.maxTasksPerInstance so the program adds instances",
+                key if key.startswith("urn:") else tasks[0].urn,
+            )
+
+
+tasks_per_instance = StackValidationPolicy(
+    name="tasks-per-instance",
+    description="At most 200 tasks (configurable lower) per replication instance.",
+    validate=_tasks_per_instance,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={"maxTasksPerInstance": {"type": "integer", "minimum": 1, "maximum": 200, "default": 200}}
+    ),
+)
+
+
+# 13 -----------------------------------------------------------------------------------------
+TAGGED_TYPES = {p.INSTANCE, p.ENDPOINT, p.TASK, p.SUBNET_GROUP, p.TABLE, p.KMS_KEY, p.TOPIC, p.ROLE}
+
+
+def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in TAGGED_TYPES:
+        return
+    required = _level(args.get_config(), "requiredTags", ["Environment", "Service", "Owner"])
+    tags = p.get(args.props, "tags", default={})
+    if tags is p.UNKNOWN:
+        return
+    missing = [k for k in required if not (isinstance(tags, Mapping) and tags.get(k))]
+    if missing:
+        report(f"missing tags {', '.join(missing)}; add them under migration.tags")
+
+
+required_tags = ResourceValidationPolicy(
+    name="required-tags",
+    description="Migration resources carry the organisation's required tags.",
+    validate=_required_tags,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "requiredTags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["Environment", "Service", "Owner"],
+            }
+        }
+    ),
+)
+
+
+def _auto_minor_version_upgrade(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == p.INSTANCE and p.get(args.props, "autoMinorVersionUpgrade") is not True:
+        report(
+            "automatic minor version upgrades are off; set migration.replication.autoMinorVersionUpgrade: true "
+            "(Security Hub DMS.6)"
+        )
+
+
+auto_minor_version_upgrade = ResourceValidationPolicy(
+    name="auto-minor-version-upgrade",
+    description="Replication instances take minor engine upgrades automatically (Security Hub DMS.6).",
+    validate=_auto_minor_version_upgrade,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+POLICIES = [
+    no_plaintext_passwords,
+    endpoints_use_secrets_manager,
+    private_replication_instance,
+    dynamodb_target_do_nothing,
+    encryption,
+    ssl_to_sources,
+    prod_resilience,
+    task_logging,
+    dms_role_least_privilege,
+    partitions_complete,
+    every_task_alarmed,
+    tasks_per_instance,
+    required_tags,
+    auto_minor_version_upgrade,
+]
