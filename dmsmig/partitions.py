@@ -62,29 +62,6 @@ def ranges_from_boundaries(boundaries: Sequence[int]) -> list[KeyRange]:
     return [KeyRange(i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
-def check_cover(ranges: Sequence[KeyRange]) -> list[str]:
-    """Return the problems that stop ``ranges`` from tiling the key space (empty when they do)."""
-    problems: list[str] = []
-    if not ranges:
-        return ["no partitions"]
-    ordered = sorted(ranges, key=lambda r: (r.lower is not None, r.lower or 0))
-    if ordered[0].lower is not None:
-        problems.append(f"keys below {ordered[0].lower} are in no partition")
-    if ordered[-1].upper is not None:
-        problems.append(f"keys from {ordered[-1].upper} up are in no partition")
-    for left, right in zip(ordered, ordered[1:]):
-        if left.upper is None or right.lower is None:
-            problems.append(f"partitions {left.describe()} and {right.describe()} overlap")
-        elif left.upper < right.lower:
-            problems.append(f"keys {left.upper}..{right.lower - 1} are in no partition")
-        elif left.upper > right.lower:
-            problems.append(f"partitions {left.describe()} and {right.describe()} overlap")
-    for r in ranges:
-        if r.lower is not None and r.upper is not None and r.upper <= r.lower:
-            problems.append(f"partition {r.index} {r.describe()} is empty")
-    return problems
-
-
 def partition_of(key: int, ranges: Sequence[KeyRange]) -> int:
     """Index of the range holding ``key``; raises when none or several do."""
     hits = [r.index for r in ranges if r.contains(key)]

@@ -4,11 +4,11 @@ import pytest
 
 from dmsmig.partitions import (
     KeyRange,
-    check_cover,
     equal_width_boundaries,
     partition_of,
     ranges_from_boundaries,
 )
+from policies.dms_guardrails.coverage import Span, cover_problems
 
 
 def test_equal_width_splits_the_seed_000_key_space_into_four_100m_ranges():
@@ -28,21 +28,12 @@ def test_every_key_falls_in_exactly_one_partition(count):
     rng = random.Random(count)
     for key in [rng.randint(-100, 2000) for _ in range(2000)] + [0, 1, 1000, 1001]:
         partition_of(key, ranges)  # raises when 0 or 2+ partitions hold the key
-    assert check_cover(ranges) == []
+    assert cover_problems([Span(r.lower, r.upper) for r in ranges]) == []
 
 
 def test_non_increasing_boundaries_are_rejected():
     with pytest.raises(ValueError, match="strictly increasing"):
         ranges_from_boundaries([10, 10])
-
-
-def test_check_cover_names_gaps_overlaps_and_open_ends():
-    gap = [KeyRange(0, None, 10), KeyRange(1, 12, None)]
-    assert check_cover(gap) == ["keys 10..11 are in no partition"]
-    overlap = [KeyRange(0, None, 10), KeyRange(1, 8, None)]
-    assert "overlap" in check_cover(overlap)[0]
-    closed = [KeyRange(0, 0, 10), KeyRange(1, 10, 20)]
-    assert check_cover(closed) == ["keys below 0 are in no partition", "keys from 20 up are in no partition"]
 
 
 def test_count_larger_than_key_span_is_an_error():
@@ -53,3 +44,12 @@ def test_count_larger_than_key_span_is_an_error():
 def test_range_output_uses_inclusive_upper_bound():
     assert KeyRange(1, 100, 200).as_output() == {"from": 100, "to": 199}
     assert KeyRange(0, None, None).as_output() == {"from": None, "to": None}
+
+
+def test_coverage_check_names_gaps_overlaps_and_open_ends():
+    assert cover_problems([Span(None, 10), Span(12, None)]) == ["keys 10..11 are in no task (rows would be skipped)"]
+    assert "overlap" in cover_problems([Span(None, 10), Span(8, None)])[0]
+    assert cover_problems([Span(0, 10), Span(10, 20)]) == [
+        "keys below 0 are in no task",
+        "keys from 20 up are in no task",
+    ]
