@@ -61,6 +61,14 @@ def plan(stack: StackOption, as_json: JsonOption = False) -> None:
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
 
 
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the stack config reference (Markdown) generated from the config models."""
+    from dmsmig.config_reference import markdown
+
+    print(markdown())
+
+
 @app.command("policy-check")
 def policy_check(
     stack: StackOption,

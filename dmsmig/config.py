@@ -78,43 +78,76 @@ class Network(_Model):
 class Replication(_Model):
     """The replication instance(s) and their subnet group."""
 
-    instance_class: str = Field("dms.t3.medium", alias="instanceClass", pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field(
+        "dms.t3.medium",
+        alias="instanceClass",
+        pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$",
+        description="DMS instance class (t3.medium < 100 GB, r5.large to 1 TB, r5.2xlarge beyond).",
+    )
     allocated_storage: int = Field(50, alias="allocatedStorage", ge=5, le=6144, description="GiB.")
-    engine_version: str = Field("3.5.4", alias="engineVersion", pattern=r"^\d+\.\d+\.\d+$")
+    engine_version: str = Field(
+        "3.5.4", alias="engineVersion", pattern=r"^\d+\.\d+\.\d+$", description="DMS engine version."
+    )
     multi_az: bool | None = Field(None, alias="multiAz", description="Default: true in prod, else false.")
     publicly_accessible: bool = Field(False, alias="publiclyAccessible", description="Keep false.")
-    auto_minor_version_upgrade: bool = Field(True, alias="autoMinorVersionUpgrade")
-    kms_key_arn: str | None = Field(None, alias="kmsKeyArn", pattern=r"^arn:aws[a-z-]*:kms:")
+    auto_minor_version_upgrade: bool = Field(
+        True, alias="autoMinorVersionUpgrade", description="Take minor engine upgrades in the maintenance window."
+    )
+    kms_key_arn: str | None = Field(
+        None,
+        alias="kmsKeyArn",
+        pattern=r"^arn:aws[a-z-]*:kms:",
+        description="Existing KMS key for instance, endpoints, topic and table; unset creates one.",
+    )
     maintenance_window: str = Field(
         "sun:10:30-sun:14:30",
         alias="preferredMaintenanceWindow",
         pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
+        description="Weekly maintenance window (UTC), ddd:hh:mm-ddd:hh:mm.",
     )
     create_account_roles: bool = Field(
         False, alias="createAccountRoles", description="Create dms-vpc-role and dms-cloudwatch-logs-role."
     )
-    max_tasks_per_instance: int = Field(200, alias="maxTasksPerInstance", ge=1, le=200)
+    max_tasks_per_instance: int = Field(
+        200,
+        alias="maxTasksPerInstance",
+        ge=1,
+        le=200,
+        description="Tasks per instance (DMS limit 200); more tasks add instances.",
+    )
 
 
 class GlobalSecondaryIndex(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
-    partition_key: str = Field(alias="partitionKey")
-    sort_key: str | None = Field(None, alias="sortKey")
-    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+    """A global secondary index of the target table (string keys)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Index name.")
+    partition_key: str = Field(alias="partitionKey", description="Attribute of the index partition key (string).")
+    sort_key: str | None = Field(None, alias="sortKey", description="Attribute of the index sort key (string).")
+    projection: Literal["ALL", "KEYS_ONLY"] = Field("ALL", description="Attributes copied into the index.")
 
 
 class Target(_Model):
     """The DynamoDB table the events land in (created by this stack)."""
 
-    table_name: str = Field(alias="tableName", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
-    partition_key: str = Field("PK", alias="partitionKey")
-    sort_key: str | None = Field("SK", alias="sortKey")
-    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field("PAY_PER_REQUEST", alias="billingMode")
-    read_capacity: int | None = Field(None, alias="readCapacity", ge=1)
-    write_capacity: int | None = Field(None, alias="writeCapacity", ge=1)
+    table_name: str = Field(alias="tableName", pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Table name.")
+    partition_key: str = Field(
+        "PK", alias="partitionKey", description="Partition key attribute (string); the mapping must write it."
+    )
+    sort_key: str | None = Field(
+        "SK", alias="sortKey", description="Sort key attribute (string); null for none; the mapping must write it."
+    )
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field(
+        "PAY_PER_REQUEST", alias="billingMode", description="On-demand avoids throttling during the load (seed 000)."
+    )
+    read_capacity: int | None = Field(None, alias="readCapacity", ge=1, description="PROVISIONED only.")
+    write_capacity: int | None = Field(None, alias="writeCapacity", ge=1, description="PROVISIONED only.")
     global_secondary_indexes: list[GlobalSecondaryIndex] = Field(default_factory=list, alias="globalSecondaryIndexes")
-    ttl_attribute: str | None = Field(None, alias="ttlAttribute")
-    point_in_time_recovery: bool = Field(True, alias="pointInTimeRecovery")
+    ttl_attribute: str | None = Field(
+        None, alias="ttlAttribute", description="Attribute holding the expiry epoch seconds."
+    )
+    point_in_time_recovery: bool = Field(
+        True, alias="pointInTimeRecovery", description="Continuous backups of the table."
+    )
     deletion_protection: bool | None = Field(None, alias="deletionProtection", description="Default: prod only.")
     encryption: Literal["aws-managed", "customer-managed"] = Field(
         "aws-managed", description="customer-managed uses the stack's KMS key."
@@ -139,7 +172,9 @@ class Target(_Model):
 class ReadSwitch(_Model):
     """Where applications read from; published as an SSM parameter and flipped at cutover."""
 
-    reads_from: Literal["source", "dynamodb"] = Field("source", alias="readsFrom")
+    reads_from: Literal["source", "dynamodb"] = Field(
+        "source", alias="readsFrom", description="Set by the cutover and rollback commands."
+    )
     parameter_name: str | None = Field(
         None, alias="parameterName", pattern=r"^/[A-Za-z0-9_./-]+$", description="Default /<service>/<env>/reads-from."
     )
@@ -148,18 +183,31 @@ class ReadSwitch(_Model):
 class Monitoring(_Model):
     """Notification topic, alarms and dashboard."""
 
-    alarm_email: str | None = Field(None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    cdc_latency_threshold_seconds: int = Field(300, alias="cdcLatencyThresholdSeconds", ge=1)
-    alarm_period_seconds: int = Field(60, alias="alarmPeriodSeconds", ge=10)
-    evaluation_periods: int = Field(5, alias="evaluationPeriods", ge=1)
-    dashboard: bool = True
+    alarm_email: str | None = Field(
+        None,
+        alias="alarmEmail",
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Email subscribed to the alert topic (confirm the subscription mail).",
+    )
+    cdc_latency_threshold_seconds: int = Field(
+        300, alias="cdcLatencyThresholdSeconds", ge=1, description="CDC latency alarm threshold."
+    )
+    alarm_period_seconds: int = Field(60, alias="alarmPeriodSeconds", ge=10, description="Alarm period.")
+    evaluation_periods: int = Field(
+        5, alias="evaluationPeriods", ge=1, description="Periods above threshold before the latency alarm fires."
+    )
+    dashboard: bool = Field(True, description="Create a CloudWatch dashboard of the tasks.")
 
 
 class SecretRef(_Model):
     """A Secrets Manager secret holding the source credentials, by ARN or by name (not both)."""
 
-    arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+    arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+", description="Secret ARN."
+    )
+    name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$", description="Secret name (looked up at deploy time)."
+    )
     kms_key_arn: str | None = Field(
         None,
         alias="kmsKeyArn",
@@ -177,10 +225,16 @@ class SecretRef(_Model):
 class Partitions(_Model):
     """Explicit inner boundaries, or a count with min/max for equal-width ranges."""
 
-    boundaries: list[int] | None = None
-    count: int | None = Field(None, ge=1, le=200)
-    min: int | None = None
-    max: int | None = None
+    boundaries: list[int] | None = Field(
+        None, description="Inner boundaries b1<b2<...: ranges (-inf,b1), [b1,b2), ..., [bn,+inf)."
+    )
+    count: int | None = Field(
+        None, ge=1, le=200, description="Number of equal-width ranges over min..max (unset: one task, no filter)."
+    )
+    min: int | None = Field(None, description="Smallest expected key (with count > 1).")
+    max: int | None = Field(
+        None, description="Largest expected key (with count > 1); larger keys still land in the last range."
+    )
 
     @model_validator(mode="after")
     def _one_way_to_partition(self) -> Partitions:
@@ -214,11 +268,17 @@ class Partitions(_Model):
 class TaskGroup(_Model):
     """N partitioned tasks over one source object, mapped by one spec in mappings/."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, description="Lowercase group name, part of the task ids.")
     mapping: str = Field(description="Spec name: mappings/<mapping>.yaml.")
-    migration_type: Literal["full-load", "full-load-and-cdc", "cdc-only"] = Field("full-load", alias="migrationType")
+    migration_type: Literal["full-load", "full-load-and-cdc", "cdc-only"] = Field(
+        "full-load",
+        alias="migrationType",
+        description="full-load, full-load-and-cdc or cdc-only; views support full-load only.",
+    )
     partitions: Partitions = Field(default_factory=Partitions)
-    task_settings: dict[str, Any] = Field(default_factory=dict, alias="taskSettings")
+    task_settings: dict[str, Any] = Field(
+        default_factory=dict, alias="taskSettings", description="Overrides applied on top of migration.taskSettings."
+    )
 
     @field_validator("mapping")
     @classmethod
@@ -251,15 +311,24 @@ class TaskGroup(_Model):
 class Source(_Model):
     """A source database endpoint and the task groups reading from it."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    engine: Literal["sqlserver", "oracle", "mysql", "postgres"]
-    database_name: str = Field(alias="databaseName", min_length=1)
+    name: str = Field(pattern=NAME_PATTERN, description="Lowercase source name, part of endpoint and task ids.")
+    engine: Literal["sqlserver", "oracle", "mysql", "postgres"] = Field(description="DMS source engine.")
+    database_name: str = Field(alias="databaseName", min_length=1, description="Database name (Oracle: service name).")
     server_name: str | None = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
     port: int | None = Field(None, ge=1, le=65535, description="Default per engine.")
     secret: SecretRef
-    ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] = Field("require", alias="sslMode")
-    certificate_arn: str | None = Field(None, alias="certificateArn", pattern=r"^arn:aws[a-z-]*:dms:")
-    extra_connection_attributes: str | None = Field(None, alias="extraConnectionAttributes")
+    ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] = Field(
+        "require", alias="sslMode", description="TLS to the source; verify-ca/verify-full need certificateArn."
+    )
+    certificate_arn: str | None = Field(
+        None,
+        alias="certificateArn",
+        pattern=r"^arn:aws[a-z-]*:dms:",
+        description="DMS certificate holding the CA of the source.",
+    )
+    extra_connection_attributes: str | None = Field(
+        None, alias="extraConnectionAttributes", description="e.g. useLogMinerReader=N;useBfile=Y; never credentials."
+    )
     task_groups: list[TaskGroup] = Field(alias="taskGroups", min_length=1)
 
     @model_validator(mode="after")
@@ -280,15 +349,23 @@ class Source(_Model):
 class MigrationConfig(_Model):
     """Everything one stack declares: instance(s), target table, sources and their task groups."""
 
-    environment: Environment
-    service: str = Field(pattern=NAME_PATTERN, max_length=20)
-    tags: dict[str, str] = Field(default_factory=dict)
+    environment: Environment = Field(description="Stack environment; prod turns on multi-AZ and deletion protection.")
+    service: str = Field(
+        pattern=NAME_PATTERN, max_length=20, description="Short lowercase service name; prefixes every resource name."
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Extra tags on every resource (Environment, Service, ManagedBy are added)."
+    )
     network: Network
     replication: Replication = Field(default_factory=Replication)
     target: Target
     read_switch: ReadSwitch = Field(default_factory=ReadSwitch, alias="readSwitch")
     monitoring: Monitoring = Field(default_factory=Monitoring)
-    task_settings: dict[str, Any] = Field(default_factory=dict, alias="taskSettings")
+    task_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="taskSettings",
+        description="DMS task-settings overrides for every task (DMS key names; see Task settings).",
+    )
     sources: list[Source] = Field(min_length=1)
     decommissioned: bool = Field(False, description="Remove DMS resources, keep the table and read switch.")
 

@@ -180,3 +180,11 @@ def test_environment_dependent_defaults():
     del raw["replication"]["multiAz"], raw["target"]["deletionProtection"]
     assert stack_from(raw).migration.multi_az is True
     assert stack_from(raw).migration.deletion_protection is True
+
+
+def test_readme_config_reference_is_current():
+    from dmsmig.config import PROJECT_DIR
+    from dmsmig.config_reference import markdown
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert markdown() in readme, "run: python -m dmsmig config-reference, and paste it into README.md"
