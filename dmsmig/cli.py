@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dmsmig.config import ConfigError, load_stack_config
+from dmsmig.config import PROJECT_DIR, ConfigError, load_stack_config
 
 app = typer.Typer(
     help="Declare, check and drive a DMS migration into DynamoDB. Works offline where it can.",
@@ -22,6 +22,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+ProjectDirOption = Annotated[
+    Path, typer.Option("--project-dir", help="Folder holding Pulumi.yaml and the stack files.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -30,23 +33,23 @@ def _root() -> None:
     """Declare, check and drive a DMS migration into DynamoDB."""
 
 
-def _load(stack: str):
+def _load(stack: str, project_dir: Path = PROJECT_DIR):
     try:
-        return load_stack_config(stack)
+        return load_stack_config(stack, project_dir)
     except ConfigError as err:
         err_console.print(f"[red]error:[/red] invalid {err.source}")
         for problem in err.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
+            err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 @app.command()
-def plan(stack: StackOption, as_json: JsonOption = False) -> None:
+def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDirOption = PROJECT_DIR) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
     from dmsmig.mock_engine import run_program
     from dmsmig.plan_view import plan_json, resource_counts, resource_tree
 
-    config = _load(stack)
+    config = _load(stack, project_dir)
     run = run_program(config, stack_name=stack)
     if as_json:
         print(json.dumps(plan_json(run), indent=2, sort_keys=True, default=str))
@@ -76,6 +79,7 @@ def policy_check(
         Path | None, typer.Option("--pack-config", help="Pack config file; default policies/config.<stack>.json.")
     ] = None,
     as_json: JsonOption = False,
+    project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Evaluate the policy pack offline over the stack's program; non-zero on a mandatory violation."""
     import time
@@ -83,7 +87,7 @@ def policy_check(
     from dmsmig import policy_check as pc
     from dmsmig.mock_engine import run_program
 
-    config = _load(stack)
+    config = _load(stack, project_dir)
     path = pack_config or pc.pack_config_path(stack)
     try:
         settings = pc.load_pack_config(path)

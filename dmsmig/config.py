@@ -483,6 +483,23 @@ def _join(loc: tuple) -> str:
     return out
 
 
+PATTERN_HINTS = {
+    "instanceClass": "a DMS instance class such as dms.t3.medium or dms.r5.2xlarge",
+    "engineVersion": "a DMS engine version such as 3.5.4",
+    "vpcId": "a VPC id such as vpc-0a1b2c3d4e5f60718",
+    "kmsKeyArn": "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+    "preferredMaintenanceWindow": "a window such as sun:10:30-sun:14:30",
+    "tableName": "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+    "name": "a lowercase name such as orders or auth-events (letters, digits, single hyphens)",
+    "service": "a lowercase name such as ordersvc",
+    "arn": "a Secrets Manager secret ARN",
+    "certificateArn": "a DMS certificate ARN (arn:aws:dms:<region>:<account>:cert:<id>)",
+    "alarmEmail": "an email address",
+    "parameterName": "an SSM parameter path such as /ordersvc/prod/reads-from",
+    "region": "an AWS region such as eu-west-1",
+}
+
+
 def _format_error(err: dict, root: str) -> str:
     path = _join((root, *err["loc"]) if root else err["loc"])
     message = _clean(err["msg"])
@@ -490,6 +507,10 @@ def _format_error(err: dict, root: str) -> str:
         message = "unknown key; remove it or check the spelling (see the README config reference)"
     elif err["type"] == "missing":
         message = "required key is missing"
+    elif err["type"] == "string_pattern_mismatch":
+        key = next((str(p) for p in reversed(err["loc"]) if isinstance(p, str)), "")
+        hint = PATTERN_HINTS.get(key, f"the pattern {err.get('ctx', {}).get('pattern')}")
+        message = f"{err.get('input')!r} is not {hint}"
     if message.startswith("@"):
         sub, _, message = message[1:].partition(": ")
         path = path + (sub if sub.startswith("[") else "." + sub)

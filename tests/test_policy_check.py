@@ -108,7 +108,7 @@ def test_cli_policy_check_fails_on_mandatory_violation(tmp_path, monkeypatch):
 
     raw = raw_migration("sandbox")
     raw["replication"]["publiclyAccessible"] = True
-    monkeypatch.setattr(cli, "load_stack_config", lambda stack: stack_from(raw))
+    monkeypatch.setattr(cli, "load_stack_config", lambda stack, project_dir: stack_from(raw))
     result = runner.invoke(app, ["policy-check", "--stack", "sandbox"])
     assert result.exit_code == 1
     assert "[mandatory]" in result.output and "private-replication-instance" in result.output

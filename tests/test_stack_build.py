@@ -192,7 +192,9 @@ def test_tasks_are_packed_onto_as_many_instances_as_needed():
     raw["sources"][0]["taskGroups"][0]["partitions"] = {"count": 7, "min": 1, "max": 700}
     run = run_program(stack_from(raw))
     instances = run.of_type(INSTANCE)
-    assert sorted(i.inputs["replicationInstanceId"] for i in instances) == [f"sandbox-ordersvc-repl-{n}" for n in (1, 2, 3)]
+    assert sorted(i.inputs["replicationInstanceId"] for i in instances) == [
+        f"sandbox-ordersvc-repl-{n}" for n in (1, 2, 3)
+    ]
     per_instance = {}
     for task in run.of_type(TASK):
         per_instance.setdefault(task.inputs["replicationInstanceArn"], []).append(task)

@@ -1,0 +1,50 @@
+"""The offline plan command: prints the tree, and stops on bad config with the key path."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from dmsmig.cli import app
+from tests.conftest import raw_stack
+
+runner = CliRunner()
+
+
+def test_plan_prints_the_resource_tree_and_counts():
+    result = runner.invoke(app, ["plan", "--stack", "sandbox"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "tasks-orders-events-p4 aws:dms/replicationTask:ReplicationTask" in result.output
+    assert "range=Id >= 300000001" in result.output and "prepMode=DO_NOTHING" in result.output
+    assert "publiclyAccessible=False" in result.output
+
+
+def test_plan_json_lists_resources_and_outputs():
+    result = runner.invoke(app, ["plan", "--stack", "prod", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["counts"]["aws:dms/replicationTask:ReplicationTask"] == 6
+    assert plan["outputs"]["tableName"] == "order-events-prod"
+
+
+def test_plan_on_bad_config_exits_2_naming_the_key(project_copy):
+    config = raw_stack("sandbox")
+    config["dms-migration:migration"]["sources"][0]["taskGroups"][0]["partitions"] = {"boundaries": [300, 200]}
+    config["dms-migration:migration"]["replication"]["instanceClass"] = "t3.medium"
+    (project_copy / "Pulumi.broken.yaml").write_text(yaml.safe_dump({"config": config}))
+    result = runner.invoke(app, ["plan", "--stack", "broken", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "migration.sources[0].taskGroups[0].partitions.boundaries: must be strictly increasing" in result.output
+    assert (
+        "migration.replication.instanceClass: 't3.medium' is not a DMS instance class such as dms.t3.medium"
+        in result.output
+    )
+    assert "Traceback" not in result.output
+
+
+def test_plan_on_missing_stack_lists_the_existing_ones(project_copy):
+    result = runner.invoke(app, ["plan", "--stack", "qa", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "Pulumi.qa.yaml not found" in result.output
