@@ -144,3 +144,7 @@ def _print_violations(violations, stack: str, path: Path, resource_count: int, e
 def main(argv: list[str] | None = None) -> None:
     """Entry point for scripts."""
     app(argv)
+
+
+# The operator commands register themselves on `app` (they import from this module).
+from dmsmig import ops_cli  # noqa: E402,F401

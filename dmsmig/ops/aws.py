@@ -1,0 +1,67 @@
+"""One factory for every AWS client, so an emulator endpoint or profile applies everywhere."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ENDPOINT_ENV = "DMSMIG_AWS_ENDPOINT_URL"
+
+
+@dataclass
+class AwsClients:
+    """Creates (and caches) boto3 clients for one region.
+
+    ``endpoint_url`` (or ``DMSMIG_AWS_ENDPOINT_URL``) points every client at a local emulator
+    such as ``moto_server``. Botocore's own retries stay on in "standard" mode; throttling that
+    outlasts them is retried by :func:`dmsmig.ops.retry.call_with_retry`.
+    """
+
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    session: Any = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.endpoint_url = self.endpoint_url or os.environ.get(ENDPOINT_ENV) or None
+        if self.session is None:
+            self.session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service,
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="dmsmig"),
+            )
+        return self._clients[service]
+
+    @property
+    def dms(self) -> Any:
+        return self.client("dms")
+
+    @property
+    def secrets(self) -> Any:
+        return self.client("secretsmanager")
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    @property
+    def cloudwatch(self) -> Any:
+        return self.client("cloudwatch")
+
+    @property
+    def iam(self) -> Any:
+        return self.client("iam")
+
+    @property
+    def ssm(self) -> Any:
+        return self.client("ssm")

@@ -1,0 +1,108 @@
+"""Pure decisions about DMS tasks: which start call is valid, and when a load is finished.
+
+DMS rules (reliability notes): ``start-replication`` is the only valid first start;
+``resume-processing`` continues a stopped or failed task; ``reload-target`` reloads everything
+and is only used when explicitly asked for. "running" can mean stuck (errors retry forever),
+so completion also looks at table errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+STARTABLE_FIRST = {"ready"}
+RESUMABLE = {"stopped", "failed"}
+ACTIVE = {"running", "starting"}
+BUSY = {"creating", "modifying", "deleting", "moving", "testing", "stopping", "failed-move"}
+
+
+class StartAction(StrEnum):
+    START = "start-replication"
+    RESUME = "resume-processing"
+    RELOAD = "reload-target"
+    SKIP_RUNNING = "already-running"
+    WAIT = "not-startable"
+
+
+def start_action(status: str, started_before: bool, reload: bool = False) -> StartAction:
+    """The one valid call for a task in ``status`` (``started_before``: it has a start date)."""
+    if status in ACTIVE:
+        return StartAction.SKIP_RUNNING
+    if status in STARTABLE_FIRST and not started_before:
+        return StartAction.START
+    if status in RESUMABLE or (status in STARTABLE_FIRST and started_before):
+        return StartAction.RELOAD if reload else StartAction.RESUME
+    return StartAction.WAIT
+
+
+def plan_starts(
+    tasks: list[tuple[str, str, bool]], reload: bool = False, max_running: int | None = None
+) -> list[tuple[str, StartAction]]:
+    """For ``(task_id, status, started_before)`` rows, the action per task.
+
+    With ``max_running``, tasks beyond that many running (counting already running ones) get
+    WAIT so the source database is not flooded.
+    """
+    running = sum(1 for _t, status, _s in tasks if status in ACTIVE)
+    plan = []
+    for task_id, status, started_before in tasks:
+        action = start_action(status, started_before, reload)
+        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
+            if max_running is not None and running >= max_running:
+                action = StartAction.WAIT
+            else:
+                running += 1
+        plan.append((task_id, action))
+    return plan
+
+
+@dataclass
+class TaskProgress:
+    """What one task's describe and table statistics say."""
+
+    task_id: str
+    status: str
+    migration_type: str
+    progress_percent: int = 0
+    tables_loaded: int = 0
+    tables_loading: int = 0
+    tables_queued: int = 0
+    tables_errored: int = 0
+    rows_loaded: int = 0
+    error_rows: int = 0
+    stop_reason: str = ""
+    last_failure: str = ""
+    cdc_latency_source: float | None = None
+    cdc_latency_target: float | None = None
+    errored_tables: list[str] = field(default_factory=list)
+
+    @property
+    def full_load_done(self) -> bool:
+        """All tables loaded with none errored or still loading."""
+        if self.tables_errored or self.tables_loading or self.tables_queued:
+            return False
+        if self.migration_type == "full-load":
+            return self.status == "stopped" and "FULL_LOAD_ONLY_FINISHED" in self.stop_reason
+        if self.migration_type == "full-load-and-cdc":
+            return self.status == "running" and self.tables_loaded > 0
+        return self.status == "running"  # cdc-only has no full load
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed" or self.tables_errored > 0
+
+
+class WatchVerdict(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    IN_PROGRESS = "in-progress"
+
+
+def watch_verdict(tasks: list[TaskProgress]) -> WatchVerdict:
+    """FAILED as soon as any task fails or has a table in error; DONE when every load is done."""
+    if any(t.failed for t in tasks):
+        return WatchVerdict.FAILED
+    if tasks and all(t.full_load_done for t in tasks):
+        return WatchVerdict.DONE
+    return WatchVerdict.IN_PROGRESS

@@ -1,0 +1,120 @@
+"""Stack outputs behind one small seam: the Automation API, or a `pulumi stack output --json` file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dmsmig.config import PROJECT_DIR
+from dmsmig.ops.errors import OpsError
+
+
+class TaskRef(BaseModel):
+    """One task as the stack exports it."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    task_id: str = Field(alias="taskId")
+    arn: str
+    instance_id: str = Field(alias="instanceId")
+    migration_type: str = Field(alias="migrationType")
+    range: dict[str, int | None]
+
+    @property
+    def partition(self) -> str:
+        """Short name such as ``p2``."""
+        return "p" + self.task_id.rsplit("-p", 1)[-1]
+
+
+class StackOutputs(BaseModel):
+    """The outputs the operator commands need."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    instance_arns: list[str] = Field(alias="instanceArns")
+    instance_ids: list[str] = Field(alias="instanceIds")
+    source_endpoint_arns: dict[str, str] = Field(alias="sourceEndpointArns")
+    target_endpoint_arn: str = Field(alias="targetEndpointArn")
+    table_name: str = Field(alias="tableName")
+    table_arn: str = Field(alias="tableArn")
+    task_groups: dict[str, list[TaskRef]] = Field(alias="taskGroups")
+    topic_arn: str | None = Field(None, alias="topicArn")
+    alarm_names: list[str] = Field(default_factory=list, alias="alarmNames")
+    read_switch_parameter: str | None = Field(None, alias="readSwitchParameter")
+
+    def tasks(self, group: str | None = None, names: list[str] | None = None) -> list[tuple[str, TaskRef]]:
+        """``(group, task)`` pairs, optionally only one group (``source/group``) or named task ids."""
+        if group and group not in self.task_groups:
+            raise OpsError(f"task group '{group}' is not in the stack", f"use one of: {', '.join(self.task_groups)}")
+        selected = [
+            (group_name, task)
+            for group_name, tasks in self.task_groups.items()
+            if not group or group_name == group
+            for task in tasks
+            if not names or task.task_id in names or task.partition in names
+        ]
+        for name in names or []:
+            if not any(name in (task.task_id, task.partition) for _g, task in selected):
+                raise OpsError(f"no task '{name}' in the selection", "use a task id or pN from `status`")
+        return selected
+
+
+class OutputsSource(Protocol):
+    """Where stack outputs come from."""
+
+    def read(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class OutputsFile:
+    """A file written by ``pulumi stack output --json --show-secrets=false``."""
+
+    path: Path
+
+    def read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            raise OpsError(f"outputs file {self.path} not found", "pulumi stack output --json > outputs.json") from None
+        except json.JSONDecodeError as err:
+            raise OpsError(f"outputs file {self.path} is not JSON ({err})") from None
+
+
+@dataclass
+class AutomationOutputs:
+    """Reads outputs with the Pulumi Automation API (needs the Pulumi CLI and backend login)."""
+
+    stack: str
+    work_dir: Path = PROJECT_DIR
+
+    def read(self) -> dict[str, Any]:
+        from pulumi import automation as auto
+
+        try:
+            stack = auto.select_stack(stack_name=self.stack, work_dir=str(self.work_dir))
+            return {key: item.value for key, item in stack.outputs().items()}
+        except FileNotFoundError:
+            raise OpsError(
+                "the Pulumi CLI is not installed", "install it, or pass --outputs-file from pulumi stack output --json"
+            ) from None
+        except auto.errors.CommandError as err:
+            raise OpsError(
+                f"reading outputs of stack {self.stack} failed: {err}", "pulumi login / stack select"
+            ) from None
+
+
+def load_outputs(source: OutputsSource) -> StackOutputs:
+    """Validate raw outputs; missing keys name the output and how to get it."""
+    raw = source.read()
+    try:
+        return StackOutputs.model_validate(raw)
+    except ValidationError as err:
+        missing = [".".join(str(p) for p in e["loc"]) for e in err.errors()]
+        raise OpsError(
+            f"stack outputs are missing or malformed: {', '.join(missing)}",
+            "run pulumi up for this stack (the program exports them), or regenerate the outputs file",
+        ) from None

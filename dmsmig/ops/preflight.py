@@ -1,0 +1,236 @@
+"""Preflight: is everything in place to start the tasks? Each check says why and how to fix."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from dmsmig.config import MigrationConfig
+from dmsmig.ops.decisions import ACTIVE, RESUMABLE, STARTABLE_FIRST
+from dmsmig.ops.dms import describe_tasks
+from dmsmig.ops.errors import explain
+from dmsmig.ops.outputs import StackOutputs
+from dmsmig.ops.retry import call_with_retry
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight result."""
+
+    name: str
+    ok: bool
+    reason: str
+    fix: str = ""
+
+
+def _instance_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
+    checks = []
+    try:
+        page = call_with_retry(
+            dms.describe_replication_instances,
+            Filters=[{"Name": "replication-instance-arn", "Values": outputs.instance_arns}],
+        )
+    except Exception as err:
+        e = explain(err, "describing", "replication instances")
+        return [Check("replication instances", False, e.message, e.fix or "")]
+    by_arn = {i["ReplicationInstanceArn"]: i for i in page.get("ReplicationInstances", [])}
+    for arn in outputs.instance_arns:
+        instance = by_arn.get(arn)
+        if instance is None:
+            checks.append(Check(f"instance {arn.rsplit(':', 1)[-1]}", False, "not found", "run pulumi up"))
+            continue
+        status = instance.get("ReplicationInstanceStatus")
+        checks.append(
+            Check(
+                f"instance {instance['ReplicationInstanceIdentifier']}",
+                status == "available",
+                f"status {status}",
+                "" if status == "available" else "wait until available (creating takes ~10 min)",
+            )
+        )
+    return checks
+
+
+def _connection_checks(
+    dms: Any, outputs: StackOutputs, timeout: float, poll: float, sleep: Callable[[float], None]
+) -> list[Check]:
+    instance_arn = outputs.instance_arns[0]
+    endpoints = {
+        **{f"source {k}": v for k, v in outputs.source_endpoint_arns.items()},
+        "target": outputs.target_endpoint_arn,
+    }
+    checks = []
+    for label, endpoint_arn in endpoints.items():
+        try:
+            call_with_retry(dms.test_connection, ReplicationInstanceArn=instance_arn, EndpointArn=endpoint_arn)
+        except Exception as err:
+            code = getattr(err, "response", {}).get("Error", {}).get("Code", "")
+            if code != "InvalidResourceStateFault":  # a test already in progress is fine: wait for it
+                e = explain(err, "testing connection of", label)
+                checks.append(Check(f"connection {label}", False, e.message, e.fix or ""))
+                continue
+        deadline = time.monotonic() + timeout
+        status, message = "testing", ""
+        while True:
+            page = call_with_retry(
+                dms.describe_connections,
+                Filters=[
+                    {"Name": "endpoint-arn", "Values": [endpoint_arn]},
+                    {"Name": "replication-instance-arn", "Values": [instance_arn]},
+                ],
+            )
+            connection = (page.get("Connections") or [{}])[0]
+            status, message = connection.get("Status", "testing"), connection.get("LastFailureMessage", "")
+            if status != "testing" or time.monotonic() >= deadline:
+                break
+            sleep(poll)
+        fix = {
+            "failed": "check security groups/routes from the instance subnets, the secret host/port and SSL",
+            "testing": f"still testing after {timeout:.0f}s; raise --connection-timeout or check the network path",
+        }.get(status, "")
+        checks.append(Check(f"connection {label}", status == "successful", f"{status} {message}".strip(), fix))
+    return checks
+
+
+def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
+    arns = [t.arn for _g, t in outputs.tasks()]
+    try:
+        described = describe_tasks(dms, arns)
+    except Exception as err:
+        e = explain(err, "describing", "tasks")
+        return [Check("tasks", False, e.message, e.fix or "")]
+    checks = []
+    for _group, task in outputs.tasks():
+        status = described[task.arn]["Status"]
+        ok = status in STARTABLE_FIRST | RESUMABLE | ACTIVE
+        checks.append(
+            Check(
+                f"task {task.task_id}",
+                ok and status != "failed",
+                f"status {status}"
+                + (f": {described[task.arn].get('LastFailureMessage')}" if status == "failed" else ""),
+                "" if ok and status != "failed" else "fix the failure, then `resume`" if status == "failed" else "wait",
+            )
+        )
+    return checks
+
+
+def _table_check(dynamodb: Any, outputs: StackOutputs) -> Check:
+    try:
+        table = call_with_retry(dynamodb.describe_table, TableName=outputs.table_name)["Table"]
+    except Exception as err:
+        e = explain(err, "describing table", outputs.table_name)
+        return Check(f"table {outputs.table_name}", False, e.message, e.fix or "")
+    status = table.get("TableStatus")
+    return Check(
+        f"table {outputs.table_name}", status == "ACTIVE", f"status {status}", "" if status == "ACTIVE" else "wait"
+    )
+
+
+def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str]) -> list[Check]:
+    """Each source's secret exists and has a current value (described, never read)."""
+    checks = []
+    for source in config.sources:
+        secret_id = source.secret.arn or source.secret.name
+        try:
+            described = call_with_retry(secrets.describe_secret, SecretId=secret_id)
+        except Exception as err:
+            e = explain(err, "describing secret", secret_id)
+            fix = f"python -m dmsmig bootstrap-secret --stack <stack> --source {source.name}"
+            checks.append(Check(f"secret {source.name}", False, e.message, fix))
+            continue
+        arns[source.name] = described["ARN"]
+        has_value = any("AWSCURRENT" in stages for stages in described.get("VersionIdsToStages", {}).values())
+        checks.append(
+            Check(
+                f"secret {source.name}",
+                has_value,
+                "exists with a current version" if has_value else "exists but has no value",
+                "" if has_value else f"python -m dmsmig bootstrap-secret --source {source.name}",
+            )
+        )
+    return checks
+
+
+def _allows(document: dict, action: str, resource: str) -> bool:
+    """Whether an identity policy has an Allow statement for ``action`` on ``resource``."""
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(action, a) for a in actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in resources
+        ):
+            return True
+    return False
+
+
+def _role_checks(iam: Any, secret_arns: dict[str, str], config: MigrationConfig) -> list[Check]:
+    """Each source's access role trusts DMS and may read its secret (read from IAM, nothing assumed)."""
+    checks = []
+    for source in config.sources:
+        role_name = f"{config.prefix}-source-{source.name}-secret-access"[:64]
+        secret_arn = secret_arns.get(source.name)
+        try:
+            role = call_with_retry(iam.get_role, RoleName=role_name)["Role"]
+            names = call_with_retry(iam.list_role_policies, RoleName=role_name)["PolicyNames"]
+            documents = [
+                call_with_retry(iam.get_role_policy, RoleName=role_name, PolicyName=n)["PolicyDocument"] for n in names
+            ]
+        except Exception as err:
+            e = explain(err, "reading access role", role_name)
+            checks.append(Check(f"role {source.name} reads secret", False, e.message, e.fix or ""))
+            continue
+        trust = role.get("AssumeRolePolicyDocument", {})
+        trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
+        trusted = "dms.amazonaws.com" in json.dumps(trust)
+        documents = [json.loads(unquote(d)) if isinstance(d, str) else d for d in documents]
+        readable = secret_arn is not None and any(
+            _allows(d, "secretsmanager:GetSecretValue", secret_arn) for d in documents
+        )
+        ok = trusted and readable
+        reason = (
+            "trusted by DMS, may read the secret"
+            if ok
+            else (
+                "not trusted by dms.amazonaws.com"
+                if not trusted
+                else "its policy does not allow GetSecretValue on the secret"
+            )
+        )
+        checks.append(
+            Check(
+                f"role {source.name} reads secret", ok, reason, "" if ok else "run pulumi up to restore the role policy"
+            )
+        )
+    return checks
+
+
+def run_preflight(
+    clients: Any,
+    outputs: StackOutputs,
+    config: MigrationConfig,
+    connection_timeout: float = 300,
+    poll: float = 10,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Check]:
+    """Every check, in the order an operator would fix them."""
+    secret_arns: dict[str, str] = {}
+    checks = _instance_checks(clients.dms, outputs)
+    checks += _secret_checks(clients.secrets, config, secret_arns)
+    checks += _role_checks(clients.iam, secret_arns, config)
+    checks.append(_table_check(clients.dynamodb, outputs))
+    checks += _task_checks(clients.dms, outputs)
+    if all(c.ok for c in checks if c.name.startswith("instance")):
+        checks += _connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
+    else:
+        checks.append(Check("connections", False, "not tested: instance not available", "wait for the instance"))
+    return checks

@@ -1,0 +1,31 @@
+"""Bounded retries with exponential backoff and jitter for throttled AWS calls (tenacity)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import retry, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
+
+from dmsmig.ops.errors import is_throttling
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 6
+MAX_SECONDS = 60.0
+
+
+def _wait_multiplier() -> float:
+    # Tests set DMSMIG_RETRY_WAIT=0 so a throttling scenario runs instantly.
+    return float(os.environ.get("DMSMIG_RETRY_WAIT", "0.5"))
+
+
+def call_with_retry(fn: Callable[..., T], *args, **kwargs) -> T:
+    """Call ``fn`` and retry throttling errors up to 6 attempts / 60 s, then re-raise."""
+    wrapped = retry(
+        retry=retry_if_exception(is_throttling),
+        wait=wait_random_exponential(multiplier=_wait_multiplier(), max=10 * max(_wait_multiplier(), 0.001)),
+        stop=stop_after_attempt(MAX_ATTEMPTS) | stop_after_delay(MAX_SECONDS),
+        reraise=True,
+    )(fn)
+    return wrapped(*args, **kwargs)

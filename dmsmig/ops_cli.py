@@ -1,0 +1,385 @@
+"""Operator commands on a deployed stack: bootstrap-secret, preflight, start, status, watch, stop, resume.
+
+Every command reads the stack outputs through one seam (Automation API or ``--outputs-file``)
+and creates AWS clients through one factory (``--endpoint-url`` for an emulator).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from dmsmig.cli import JsonOption, ProjectDirOption, StackOption, _load, app, console, err_console
+from dmsmig.config import PROJECT_DIR, StackConfig
+from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.aws import AwsClients
+from dmsmig.ops.decisions import (
+    ACTIVE,
+    RESUMABLE,
+    StartAction,
+    TaskProgress,
+    WatchVerdict,
+    plan_starts,
+    start_action,
+    watch_verdict,
+)
+from dmsmig.ops.errors import OpsError
+from dmsmig.ops.outputs import AutomationOutputs, OutputsFile, StackOutputs, load_outputs
+from dmsmig.ops.preflight import run_preflight
+from dmsmig.ops.secrets import bootstrap_secret
+
+OutputsFileOption = Annotated[
+    Path | None,
+    typer.Option("--outputs-file", help="JSON from `pulumi stack output --json`; default: Automation API."),
+]
+EndpointOption = Annotated[
+    str | None, typer.Option("--endpoint-url", help="AWS endpoint override, e.g. a local moto_server.")
+]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help="AWS profile.")]
+GroupOption = Annotated[str | None, typer.Option("--group", help="Only this task group, e.g. orders/events.")]
+TaskOption = Annotated[list[str] | None, typer.Option("--task", help="Only these tasks (id or pN); repeatable.")]
+
+
+def make_clients(region: str, profile: str | None, endpoint_url: str | None) -> AwsClients:
+    """The AWS client factory (replaced in tests)."""
+    return AwsClients(region=region, profile=profile, endpoint_url=endpoint_url)
+
+
+def read_outputs(stack: str, outputs_file: Path | None, project_dir: Path) -> StackOutputs:
+    """Stack outputs from the file when given, else from the Automation API."""
+    source = OutputsFile(outputs_file) if outputs_file else AutomationOutputs(stack, project_dir)
+    return load_outputs(source)
+
+
+class _Ops:
+    """What every operator command needs, loaded once."""
+
+    def __init__(self, stack, outputs_file, project_dir, profile, endpoint_url, need_outputs: bool = True):
+        self.config: StackConfig = _load(stack, project_dir)
+        self.outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
+        self.clients = make_clients(self.config.region, profile, endpoint_url)
+
+
+def _fail(err: OpsError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {err.message}", highlight=False, soft_wrap=True)
+    if err.fix:
+        err_console.print(f"  fix: {err.fix}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _emit(as_json: bool, payload: Any, table: Table | None) -> None:
+    if as_json:
+        print(json.dumps(payload, indent=2, default=str))
+    elif table is not None:
+        console.print(table)
+
+
+@app.command("bootstrap-secret")
+def bootstrap_secret_command(
+    stack: StackOption,
+    source: Annotated[str, typer.Option("--source", help="Source name from the stack config.")],
+    username: Annotated[str | None, typer.Option("--username", help="Database login (prompted if absent).")] = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Create or update a source's credentials secret; the password is read from a prompt or stdin."""
+    ops = _Ops(stack, None, project_dir, profile, endpoint_url, need_outputs=False)
+    match = [s for s in ops.config.migration.sources if s.name == source]
+    if not match:
+        names = ", ".join(s.name for s in ops.config.migration.sources)
+        raise _fail(OpsError(f"no source '{source}' in stack {stack}", f"use one of: {names}"))
+    src = match[0]
+    interactive = sys.stdin.isatty()
+    if username is None:
+        username = input("Database username: ") if interactive else ""
+    if not username:
+        raise _fail(OpsError("no username", "pass --username"))
+    password = getpass.getpass("Database password: ") if interactive else sys.stdin.readline().rstrip("\r\n")
+    try:
+        result = bootstrap_secret(
+            ops.clients.secrets,
+            src,
+            username,
+            password,
+            description=f"DMS source credentials for {ops.config.migration.prefix} {src.name}",
+            kms_key_id=src.secret.kms_key_arn,
+        )
+    except OpsError as err:
+        raise _fail(err) from None
+    finally:
+        password = ""  # drop the reference as early as possible
+    verb = "created" if result.created else "updated (new version)"
+    if as_json:
+        print(json.dumps(asdict(result)))
+    else:
+        console.print(f"secret {result.name} {verb}: {result.arn} version {result.version_id}", highlight=False)
+
+
+@app.command()
+def preflight(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    connection_timeout: Annotated[float, typer.Option(help="Seconds to wait per connection test.")] = 300,
+    poll_seconds: Annotated[float, typer.Option(help="Seconds between connection status polls.")] = 10,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        checks = run_preflight(ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds)
+    except OpsError as err:
+        raise _fail(err) from None
+    table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
+    for c in checks:
+        table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.reason, c.fix)
+    _emit(as_json, [asdict(c) for c in checks], table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def _apply_plan(ops: _Ops, selected, decide) -> list[dict]:
+    """Describe ``selected`` tasks, let ``decide(rows)`` choose actions, and apply them."""
+    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
+    by_id = {t.task_id: t for _g, t in selected}
+    results = []
+    for (task_id, action), (_tid, status, _started) in zip(decide(rows), rows):
+        new_status = status
+        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
+            new_status = dms_ops.apply_start(ops.clients.dms, by_id[task_id].arn, action)
+        results.append({"task": task_id, "was": status, "action": action.value, "status": new_status})
+    return results
+
+
+def _print_actions(as_json: bool, results: list[dict], title: str) -> None:
+    table = Table("task", "was", "action", "status", title=title)
+    for r in results:
+        table.add_row(r["task"], r["was"], r["action"], r["status"])
+    _emit(as_json, results, table)
+
+
+@app.command()
+def start(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    group: GroupOption = None,
+    task: TaskOption = None,
+    max_running: Annotated[int | None, typer.Option(help="Start only until this many tasks run.")] = None,
+    reload_target: Annotated[
+        bool, typer.Option("--reload-target", help="Reload stopped tasks from scratch (asks to confirm).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Start tasks: start-replication when new, resume-processing when stopped; running ones are left alone."""
+
+    def decide(rows):
+        plan = plan_starts(rows, reload=reload_target, max_running=max_running)
+        reloads = [t for t, a in plan if a == StartAction.RELOAD]
+        if reloads and not yes:
+            typer.confirm(
+                f"reload-target reloads every table of {', '.join(reloads)} from scratch. Continue?", abort=True
+            )
+        return plan
+
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    except OpsError as err:
+        raise _fail(err) from None
+    _print_actions(as_json, results, f"start {stack}")
+
+
+@app.command()
+def resume(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    group: GroupOption = None,
+    task: TaskOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Resume stopped or failed tasks with resume-processing; never starts new tasks or reloads."""
+
+    def decide(rows):
+        return [
+            (task_id, StartAction.RESUME if status in RESUMABLE and started else start_action(status, started))
+            if status in RESUMABLE | ACTIVE
+            else (task_id, StartAction.WAIT)
+            for task_id, status, started in rows
+        ]
+
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    except OpsError as err:
+        raise _fail(err) from None
+    _print_actions(as_json, results, f"resume {stack}")
+
+
+def _collect(ops: _Ops, group: str | None, names: list[str] | None) -> list[TaskProgress]:
+    selected = ops.outputs.tasks(group, names)
+    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    return [dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
+
+
+def _status_table(progress: list[TaskProgress], title: str) -> Table:
+    table = Table(
+        "task", "status", "load %", "tables l/l/q/e", "rows", "error rows", "CDC lat s/t", "last failure", title=title
+    )
+    for p in progress:
+        latency = "" if p.cdc_latency_source is None else f"{p.cdc_latency_source:.0f}/{p.cdc_latency_target or 0:.0f}"
+        status = f"[red]{p.status}[/red]" if p.failed else p.status
+        table.add_row(
+            p.task_id,
+            status,
+            str(p.progress_percent),
+            f"{p.tables_loaded}/{p.tables_loading}/{p.tables_queued}/{p.tables_errored}",
+            f"{p.rows_loaded:,}",
+            str(p.error_rows),
+            latency,
+            (p.last_failure or ", ".join(p.errored_tables))[:80],
+        )
+    return table
+
+
+@app.command()
+def status(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    group: GroupOption = None,
+    task: TaskOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Per task: status, load progress, tables, rows, CDC latency and the last failure."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        progress = _collect(ops, group, task)
+    except OpsError as err:
+        raise _fail(err) from None
+    _emit(as_json, [asdict(p) for p in progress], _status_table(progress, f"status {stack}"))
+
+
+@app.command()
+def watch(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    group: GroupOption = None,
+    task: TaskOption = None,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 30,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds (exit 3).")] = 86400,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
+    """Live view until every full load completes (exit 0) or a task fails (exit 1)."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+    except OpsError as err:
+        raise _fail(err) from None
+    bars = Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
+    )
+    ids: dict[str, int] = {}
+    deadline = time.monotonic() + timeout
+    verdict = WatchVerdict.IN_PROGRESS
+    progress: list[TaskProgress] = []
+    with Live(bars, console=console, refresh_per_second=4, transient=False):
+        while True:
+            try:
+                progress = _collect(ops, group, task)
+            except OpsError as err:
+                raise _fail(err) from None
+            for p in progress:
+                info = f"{p.status} rows={p.rows_loaded:,}" + (
+                    f" errored={p.tables_errored}" if p.tables_errored else ""
+                )
+                if p.task_id not in ids:
+                    ids[p.task_id] = bars.add_task(p.task_id, total=100, info=info)
+                bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
+            verdict = watch_verdict(progress)
+            if verdict != WatchVerdict.IN_PROGRESS or time.monotonic() >= deadline:
+                break
+            time.sleep(interval)
+    console.print(_status_table(progress, f"watch {stack}: {verdict.value}"))
+    if verdict == WatchVerdict.FAILED:
+        raise typer.Exit(1)
+    if verdict == WatchVerdict.IN_PROGRESS:
+        err_console.print(f"timed out after {timeout:.0f}s with loads still running; watch again to continue")
+        raise typer.Exit(3)
+
+
+@app.command()
+def stop(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    group: GroupOption = None,
+    task: TaskOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop running tasks (a pause; `resume` continues where they stopped)."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        selected = ops.outputs.tasks(group, task)
+        described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+        results = []
+        for _g, t in selected:
+            was = described[t.arn]["Status"]
+            now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
+            results.append({"task": t.task_id, "was": was, "status": now})
+    except OpsError as err:
+        raise _fail(err) from None
+    table = Table("task", "was", "status", title=f"stop {stack}")
+    for r in results:
+        table.add_row(r["task"], r["was"], r["status"])
+    _emit(as_json, results, table)
+
+
+@app.command("reload-tables")
+def reload_tables(
+    stack: StackOption,
+    task: Annotated[str, typer.Option("--task", help="Task id.")],
+    table: Annotated[list[str], typer.Option("--table", help="schema.table to reload; repeatable.")],
+    outputs_file: OutputsFileOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
+    """Reload tables in error of one running task (ReloadTables, data-reload)."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        [(_g, ref)] = ops.outputs.tasks(None, [task]) or [(None, None)]
+        for name in table:
+            schema, _, table_name = name.partition(".")
+            if not table_name:
+                raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
+            dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
+            console.print(f"reload requested: {name} in {ref.task_id}", highlight=False)
+    except OpsError as err:
+        raise _fail(err) from None

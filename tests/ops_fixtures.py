@@ -1,0 +1,63 @@
+"""Fixtures for operator tests: real boto3 clients, DMS under Stubber, the rest under moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+from botocore.stub import Stubber
+
+from dmsmig.ops.aws import AwsClients
+from tests.conftest import built
+
+REGION = "eu-west-1"
+
+
+def outputs_file(tmp_path: Path, stack: str = "sandbox") -> Path:
+    """The stack's outputs as `pulumi stack output --json` would write them (from the offline build)."""
+    path = tmp_path / f"{stack}-outputs.json"
+    path.write_text(json.dumps(built(stack).outputs))
+    return path
+
+
+def task_arns(stack: str = "sandbox") -> list[str]:
+    return [t["arn"] for tasks in built(stack).outputs["taskGroups"].values() for t in tasks]
+
+
+def stubbed_dms() -> tuple[object, Stubber]:
+    client = boto3.client("dms", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def clients_with(dms=None, **others) -> AwsClients:
+    """AwsClients whose DMS client is the stubbed one; other services come from moto."""
+    clients = AwsClients(region=REGION, session=boto3.session.Session(region_name=REGION))
+    if dms is not None:
+        clients._clients["dms"] = dms
+    clients._clients.update(others)
+    return clients
+
+
+def task_description(
+    arn: str, status: str, *, started: bool = False, migration_type: str = "full-load", **extra
+) -> dict:
+    task = {
+        "ReplicationTaskIdentifier": arn.rsplit(":", 1)[-1],
+        "ReplicationTaskArn": arn,
+        "Status": status,
+        "MigrationType": migration_type,
+    }
+    if started:
+        task["ReplicationTaskStartDate"] = datetime(2026, 11, 1, tzinfo=UTC)
+    task.update(extra)
+    return task
+
+
+def describe_response(tasks: list[dict]) -> dict:
+    return {"ReplicationTasks": tasks}
+
+
+def describe_params(arns: list[str]) -> dict:
+    return {"Filters": [{"Name": "replication-task-arn", "Values": arns}], "WithoutSettings": True}

@@ -1,0 +1,72 @@
+import pytest
+
+from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, start_action, watch_verdict
+
+
+@pytest.mark.parametrize(
+    ("status", "started", "reload", "expected"),
+    [
+        ("ready", False, False, StartAction.START),
+        ("ready", True, False, StartAction.RESUME),
+        ("stopped", True, False, StartAction.RESUME),
+        ("failed", True, False, StartAction.RESUME),
+        ("stopped", True, True, StartAction.RELOAD),
+        ("running", True, True, StartAction.SKIP_RUNNING),
+        ("starting", True, False, StartAction.SKIP_RUNNING),
+        ("creating", False, False, StartAction.WAIT),
+        ("modifying", True, False, StartAction.WAIT),
+        ("ready", False, True, StartAction.START),
+    ],
+)
+def test_start_action_is_the_one_valid_call(status, started, reload, expected):
+    assert start_action(status, started, reload) is expected
+
+
+def test_a_first_start_is_never_a_resume_or_reload():
+    for reload in (False, True):
+        assert start_action("ready", False, reload) is StartAction.START
+
+
+def test_max_running_counts_tasks_already_running():
+    rows = [("p1", "running", True), ("p2", "ready", False), ("p3", "ready", False), ("p4", "stopped", True)]
+    assert plan_starts(rows, max_running=2) == [
+        ("p1", StartAction.SKIP_RUNNING),
+        ("p2", StartAction.START),
+        ("p3", StartAction.WAIT),
+        ("p4", StartAction.WAIT),
+    ]
+    assert [a for _t, a in plan_starts(rows)] == [
+        StartAction.SKIP_RUNNING,
+        StartAction.START,
+        StartAction.START,
+        StartAction.RESUME,
+    ]
+
+
+def _progress(**kw) -> TaskProgress:
+    base = {"task_id": "t", "status": "running", "migration_type": "full-load"}
+    return TaskProgress(**{**base, **kw})
+
+
+def test_full_load_done_needs_the_finished_stop_reason_not_just_100_percent():
+    assert not _progress(status="running", progress_percent=100, tables_loaded=1).full_load_done
+    assert not _progress(status="stopped", stop_reason="STOPPED_BY_USER", progress_percent=100).full_load_done
+    assert _progress(
+        status="stopped", stop_reason="Stop Reason FULL_LOAD_ONLY_FINISHED", tables_loaded=1
+    ).full_load_done
+
+
+def test_cdc_task_is_done_when_running_with_tables_loaded():
+    assert _progress(migration_type="full-load-and-cdc", tables_loaded=1).full_load_done
+    assert not _progress(migration_type="full-load-and-cdc", tables_loaded=1, tables_loading=1).full_load_done
+
+
+def test_watch_verdict():
+    done = _progress(status="stopped", stop_reason="FULL_LOAD_ONLY_FINISHED", tables_loaded=1)
+    running = _progress(progress_percent=50, tables_loading=1)
+    assert watch_verdict([done, done]) is WatchVerdict.DONE
+    assert watch_verdict([done, running]) is WatchVerdict.IN_PROGRESS
+    assert watch_verdict([running, _progress(status="failed")]) is WatchVerdict.FAILED
+    # "running" with a table in error is a failure, not progress
+    assert watch_verdict([_progress(tables_errored=1)]) is WatchVerdict.FAILED
+    assert watch_verdict([]) is WatchVerdict.IN_PROGRESS
