@@ -61,7 +61,34 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
         table.add_row(type_, str(count))
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
+    _print_estimate(config.migration)
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
+
+
+def _print_estimate(cfg) -> None:
+    from dmsmig.estimate import estimate
+
+    est = estimate(cfg)
+    table = Table(
+        "task", "instance", "rows", "GB", "full load (h, all at once)", title="Estimate (figures: dmsmig/estimate.py)"
+    )
+    for p in est.partitions:
+        table.add_row(p.task_id, p.instance_id, f"{p.rows:,}", f"{p.gigabytes:,.1f}", f"{p.hours:,.1f}")
+    table.add_row(
+        "[bold]total[/bold]",
+        f"{est.instance_count} x {est.instance_class}",
+        f"{est.rows:,}",
+        f"{est.gigabytes:,.1f}",
+        f"{est.total_hours:,.1f} (throughput bound)",
+    )
+    console.print(table)
+    az = "multi-AZ" if cfg.multi_az else "single-AZ"
+    console.print(f"instances: ~${est.monthly_usd:,.0f}/month ({az}, list price)", highlight=False)
+    if est.unknown_groups:
+        console.print(
+            f"[yellow]no estimate for {', '.join(est.unknown_groups)}[/yellow]: set taskGroups[].estimate.rows "
+            "(python -m dmsmig plan-partitions writes it)"
+        )
 
 
 @app.command("config-reference")
@@ -146,5 +173,5 @@ def main(argv: list[str] | None = None) -> None:
     app(argv)
 
 
-# The operator commands register themselves on `app` (they import from this module).
-from dmsmig import ops_cli  # noqa: E402,F401
+# The operator and data commands register themselves on `app` (they import from this module).
+from dmsmig import data_cli, ops_cli  # noqa: E402, F401, I001

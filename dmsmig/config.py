@@ -265,6 +265,13 @@ class Partitions(_Model):
         return ranges_from_boundaries(equal_width_boundaries(count, self.min, self.max))  # type: ignore[arg-type]
 
 
+class Estimate(_Model):
+    """Expected size of a task group's source object, for the plan's duration and cost estimate."""
+
+    rows: int = Field(ge=0, description="Rows in the source object (plan-partitions writes it).")
+    average_row_bytes: int = Field(1024, alias="averageRowBytes", ge=1, description="Average row size in bytes.")
+
+
 class TaskGroup(_Model):
     """N partitioned tasks over one source object, mapped by one spec in mappings/."""
 
@@ -279,6 +286,8 @@ class TaskGroup(_Model):
     task_settings: dict[str, Any] = Field(
         default_factory=dict, alias="taskSettings", description="Overrides applied on top of migration.taskSettings."
     )
+
+    estimate: Estimate | None = Field(None, description="Expected rows and row size, for the plan estimate.")
 
     @field_validator("mapping")
     @classmethod

@@ -1,0 +1,202 @@
+"""Data commands: plan-partitions (balanced boundaries) and preview-mapping (items DMS would write)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
+from dmsmig.cli import JsonOption, ProjectDirOption, StackOption, _load, app, console, err_console
+from dmsmig.config import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
+from dmsmig.mapping_preview import items_as_json, preview
+from dmsmig.mapping_spec import load_mapping_spec
+from dmsmig.ops.errors import OpsError
+from dmsmig.partitions import equal_width_boundaries
+from dmsmig.source_db import connect, count_in_ranges, key_quantiles, sample_rows, url_from_secret
+from dmsmig.stack_file import set_task_group_keys
+
+URL_ENV = "DMSMIG_SOURCE_URL"
+GroupArg = Annotated[str, typer.Option("--group", help="Task group as source/group, e.g. orders/events.")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help=f"SQLAlchemy URL of the source (or ${URL_ENV}); never printed."),
+]
+FromSecretOption = Annotated[
+    bool, typer.Option("--from-secret", help="Read the source credentials from its Secrets Manager secret.")
+]
+
+
+def _group(cfg: MigrationConfig, name: str) -> tuple[Source, TaskGroup]:
+    source_name, _, group_name = name.partition("/")
+    for source in cfg.sources:
+        for group in source.task_groups:
+            if source.name == source_name and group.name == group_name:
+                return source, group
+    known = ", ".join(f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups)
+    raise OpsError(f"no task group '{name}' in the stack", f"use one of: {known}")
+
+
+def _engine(stack_config, source: Source, database_url: str | None, from_secret: bool):
+    if from_secret:
+        from dmsmig.ops_cli import make_clients
+
+        clients = make_clients(stack_config.region, None, None)
+        secret_id = source.secret.arn or source.secret.name
+        secret = clients.secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+        return connect(url_from_secret(secret, source))
+    url = database_url or os.environ.get(URL_ENV)
+    if not url:
+        raise OpsError("no source database given", f"pass --database-url, set {URL_ENV}, or use --from-secret")
+    return connect(url)
+
+
+def _fail(err: Exception) -> typer.Exit:
+    message = err.message if isinstance(err, OpsError) else str(err)
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    if isinstance(err, OpsError) and err.fix:
+        err_console.print(f"  fix: {err.fix}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command("plan-partitions")
+def plan_partitions(
+    stack: StackOption,
+    group: GroupArg,
+    partitions: Annotated[int, typer.Option("--partitions", "-n", min=1, max=200, help="How many tasks.")],
+    database_url: UrlOption = None,
+    from_secret: FromSecretOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print, do not write the stack file.")] = False,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Balanced boundaries from the key distribution (NTILE), written into Pulumi.<stack>.yaml."""
+    config = _load(stack, project_dir)
+    try:
+        source, task_group = _group(config.migration, group)
+        spec = task_group.spec
+        engine = _engine(config, source, database_url, from_secret)
+        stats = key_quantiles(engine, spec.source, spec.key_column, partitions)
+        if stats.rows == 0:
+            raise OpsError(f"{spec.source.object_name} has no rows with a {spec.key_column}", "check the source object")
+        planned = boundaries_from_bucket_minimums(stats.bucket_minimums)
+        planned_counts = count_in_ranges(engine, spec.source, spec.key_column, planned)
+        width = min(partitions, stats.maximum - stats.minimum + 1)
+        equal = equal_width_boundaries(width, stats.minimum, stats.maximum) if width > 1 else []
+        equal_counts = count_in_ranges(engine, spec.source, spec.key_column, equal)
+    except (OpsError, ConfigError) as err:
+        raise _fail(err) from None
+    except Exception as err:  # SQLAlchemy errors: name the object, never the URL
+        message = f"querying {spec.source.object_name}: {type(err).__name__}: {str(err).splitlines()[0]}"
+        raise _fail(OpsError(message)) from None
+    report = {
+        "rows": stats.rows,
+        "min": stats.minimum,
+        "max": stats.maximum,
+        "boundaries": planned,
+        "rowsPerPartition": planned_counts,
+        "maxMeanRatio": round(max_mean_ratio(planned_counts), 4),
+        "equalWidthRowsPerPartition": equal_counts,
+        "equalWidthMaxMeanRatio": round(max_mean_ratio(equal_counts), 4),
+        "written": False,
+    }
+    if not dry_run:
+        source_name, _, group_name = group.partition("/")
+        estimate = {"rows": stats.rows}
+        if task_group.estimate:
+            estimate["averageRowBytes"] = task_group.estimate.average_row_bytes
+        try:
+            set_task_group_keys(
+                stack,
+                source_name,
+                group_name,
+                {"partitions": {"boundaries": planned}, "estimate": estimate},
+                project_dir,
+            )
+        except ConfigError as err:
+            raise _fail(OpsError("; ".join(err.problems))) from None
+        report["written"] = True
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table(
+        "partition", "from", "to", "rows (planned)", "rows (equal width)", title=f"{group}: {stats.rows:,} rows"
+    )
+    edges = [None, *planned, None]
+    for i, count in enumerate(planned_counts):
+        lo = "-inf" if edges[i] is None else f"{edges[i]:,}"
+        hi = "+inf" if edges[i + 1] is None else f"{edges[i + 1] - 1:,}"
+        eq = f"{equal_counts[i]:,}" if i < len(equal_counts) else ""
+        table.add_row(f"p{i + 1}", lo, hi, f"{count:,}", eq)
+    console.print(table)
+    console.print(
+        f"max/mean rows per partition: planned {report['maxMeanRatio']:.3f}, "
+        f"equal width {report['equalWidthMaxMeanRatio']:.3f}"
+        + (f"; boundaries written to Pulumi.{stack}.yaml" if report["written"] else " (dry run, nothing written)"),
+        highlight=False,
+    )
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise OpsError(f"rows file {path} not found")
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="") as handle:
+            return list(csv.DictReader(handle))
+    if path.suffix.lower() == ".json":
+        data = json.loads(path.read_text())
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise OpsError(f"{path}: expected a JSON list of row objects")
+        return data
+    raise OpsError(f"{path}: use a .csv or .json file of sample rows")
+
+
+@app.command("preview-mapping")
+def preview_mapping(
+    stack: StackOption,
+    group: GroupArg,
+    rows: Annotated[Path | None, typer.Option("--rows", help="Sample rows: .csv or .json list.")] = None,
+    database_url: UrlOption = None,
+    from_secret: FromSecretOption = False,
+    limit: Annotated[int, typer.Option(help="Rows to sample from the source.")] = 100,
+    show: Annotated[int, typer.Option(help="How many items to print.")] = 3,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the DynamoDB items DMS would write for sample rows, and lint them; exit 1 on errors."""
+    config = _load(stack, project_dir)
+    try:
+        source, task_group = _group(config.migration, group)
+        if rows is not None:
+            sample = _read_rows(rows)
+        else:
+            sample = sample_rows(_engine(config, source, database_url, from_secret), task_group.spec.source, limit)
+    except OpsError as err:
+        raise _fail(err) from None
+    cfg = config.migration
+    result = preview(
+        load_mapping_spec(task_group.mapping),
+        sample,
+        partition_key=cfg.target.partition_key,
+        sort_key=cfg.target.sort_key,
+        lob_max_kb=cfg.settings_for(task_group).TargetMetadata.LobMaxSize,
+    )
+    if as_json:
+        payload = {"items": json.loads(items_as_json(result.items)), "findings": [f.__dict__ for f in result.findings]}
+        print(json.dumps(payload, indent=2))
+    else:
+        console.print(items_as_json(result.items[:show]), highlight=False, markup=False)
+        if result.findings:
+            table = Table("level", "rule", "row", "finding", title="Lint")
+            for f in result.findings:
+                colour = "red" if f.level == "error" else "yellow"
+                table.add_row(f"[{colour}]{f.level}[/{colour}]", f.rule, str(f.row), f.message)
+            console.print(table)
+        console.print(f"{len(result.items)} rows mapped, {len(result.errors)} errors", highlight=False)
+    if result.errors:
+        raise typer.Exit(1)

@@ -1,0 +1,115 @@
+"""Queries against the source database through SQLAlchemy (SQL Server, Oracle, PostgreSQL, SQLite).
+
+Credentials come from ``--database-url`` or from the source's Secrets Manager secret at run time;
+the URL is never printed (SQLAlchemy's ``render_as_string(hide_password=True)`` is used for messages).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+from dmsmig.config import Source
+from dmsmig.mapping_spec import SourceObject
+from dmsmig.ops.errors import OpsError
+
+DRIVERS = {
+    "sqlserver": "mssql+pymssql",
+    "oracle": "oracle+oracledb",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+}
+
+
+def quote(engine: Engine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)
+
+
+def qualified(engine: Engine, obj: SourceObject) -> str:
+    """``schema.object`` quoted for the dialect (SQLite has no schemas: object only)."""
+    if engine.dialect.name == "sqlite":
+        return quote(engine, obj.object_name)
+    return f"{quote(engine, obj.schema_name)}.{quote(engine, obj.object_name)}"
+
+
+def url_from_secret(secret_string: str, source: Source) -> URL:
+    """A SQLAlchemy URL from the DMS secret document (username, password, host, port, dbname)."""
+    doc = json.loads(secret_string)
+    try:
+        return URL.create(
+            DRIVERS[source.engine],
+            username=doc["username"],
+            password=doc["password"],
+            host=doc.get("host") or source.server_name,
+            port=int(doc.get("port") or source.effective_port),
+            database=doc.get("dbname") or source.database_name,
+        )
+    except KeyError as err:
+        raise OpsError(f"secret of source {source.name} has no {err.args[0]}", "re-run bootstrap-secret") from None
+
+
+def connect(url: str | URL) -> Engine:
+    """An engine for ``url``; a driver that is not installed is named with its pip package."""
+    try:
+        return create_engine(make_url(url) if isinstance(url, str) else url)
+    except ModuleNotFoundError as err:
+        raise OpsError(f"database driver {err.name} is not installed", f"pip install {err.name}") from None
+
+
+@dataclass(frozen=True)
+class KeyStats:
+    """Distribution of a key column: count, min, max and NTILE bucket minimums and sizes."""
+
+    rows: int
+    minimum: int | None
+    maximum: int | None
+    bucket_minimums: list[int]
+    bucket_counts: list[int]
+
+
+def key_quantiles(engine: Engine, obj: SourceObject, column: str, buckets: int) -> KeyStats:
+    """One pass with ``NTILE(buckets) OVER (ORDER BY key)``: min key and row count per bucket."""
+    col = quote(engine, column)
+    sql = text(
+        f"SELECT bucket, MIN(k) AS lo, COUNT(*) AS n FROM ("
+        f"SELECT {col} AS k, NTILE(:buckets) OVER (ORDER BY {col}) AS bucket FROM {qualified(engine, obj)} "
+        f"WHERE {col} IS NOT NULL) q GROUP BY bucket ORDER BY bucket"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(sql, {"buckets": buckets}).all()
+        bounds = conn.execute(text(f"SELECT MIN({col}), MAX({col}) FROM {qualified(engine, obj)}")).one()
+    return KeyStats(
+        rows=sum(int(r.n) for r in rows),
+        minimum=None if bounds[0] is None else int(bounds[0]),
+        maximum=None if bounds[1] is None else int(bounds[1]),
+        bucket_minimums=[int(r.lo) for r in rows],
+        bucket_counts=[int(r.n) for r in rows],
+    )
+
+
+def count_in_ranges(engine: Engine, obj: SourceObject, column: str, boundaries: list[int]) -> list[int]:
+    """Rows per range ``(-inf,b1), [b1,b2), ..., [bn,+inf)`` with one grouped query."""
+    col = quote(engine, column)
+    cases = " ".join(f"WHEN {col} < :b{i} THEN {i}" for i in range(len(boundaries)))
+    bucket = f"CASE {cases} ELSE {len(boundaries)} END" if boundaries else "0"
+    sql = text(
+        f"SELECT b, COUNT(*) AS n FROM (SELECT {bucket} AS b FROM {qualified(engine, obj)} "
+        f"WHERE {col} IS NOT NULL) q GROUP BY b"
+    )
+    params = {f"b{i}": b for i, b in enumerate(boundaries)}
+    with engine.connect() as conn:
+        found = {int(r.b): int(r.n) for r in conn.execute(sql, params)}
+    return [found.get(i, 0) for i in range(len(boundaries) + 1)]
+
+
+def sample_rows(engine: Engine, obj: SourceObject, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of the source object, as dicts (for preview-mapping)."""
+    from sqlalchemy import literal_column, select
+
+    query = select(literal_column("*")).select_from(text(qualified(engine, obj))).limit(limit)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
