@@ -33,7 +33,7 @@ def boundaries_from_bucket_minimums(bucket_minimums: Sequence[int]) -> list[int]
     """Boundaries from the smallest key of each NTILE bucket (bucket 1 first)."""
     bounds: list[int] = []
     for key in bucket_minimums[1:]:
-        if not bounds or key > bounds[-1]:
+        if key > (bounds[-1] if bounds else bucket_minimums[0]):
             bounds.append(key)
     return bounds
 
