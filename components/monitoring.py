@@ -25,14 +25,19 @@ def metric_namespace(cfg: MigrationConfig) -> str:
     return f"DMSMigration/{cfg.prefix}"
 
 
-def failure_event_pattern(task_arns: list[str]) -> str:
-    """EventBridge pattern for failure events of the given tasks."""
+def task_arn_prefix(cfg: MigrationConfig, region: str, account_id: str) -> str:
+    """Every task of the stack has an ARN starting with this (tasks set their resource identifier)."""
+    return f"arn:aws:dms:{region}:{account_id}:task:{cfg.prefix}-"
+
+
+def failure_event_pattern(arn_prefix: str) -> str:
+    """EventBridge pattern for failure events of the stack's tasks; constant size at any task count."""
     return json.dumps(
         {
             "source": ["aws.dms"],
             "detail-type": ["DMS Replication Task State Change"],
             "detail": {"category": ["Failure"]},
-            "resources": sorted(task_arns),
+            "resources": [{"prefix": arn_prefix}],
         },
         sort_keys=True,
     )
@@ -51,49 +56,35 @@ def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:
             task["taskId"],
         ]
 
-    widgets = [
-        {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": "Full load rows/s to target",
-                "region": region,
-                "stat": "Average",
-                "period": 60,
-                "metrics": [task_metric("FullLoadThroughputRowsTarget", t) for t in tasks],
-            },
-        },
-        {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": "Task failure events",
-                "region": region,
-                "stat": "Sum",
-                "period": 60,
-                "metrics": [[metric_namespace(cfg), FAILURE_METRIC, "TaskArn", t["arn"]] for t in tasks],
-            },
-        },
-    ]
-    cdc = [t for t in tasks if t["migrationType"] != "full-load"]
-    if cdc:
-        widgets.append(
+    def widgets(title: str, stat: str, metrics: list[list]) -> list[dict]:
+        # A graph holds at most 100 metrics here (CloudWatch allows 500, but they become unreadable).
+        return [
             {
                 "type": "metric",
-                "width": 24,
+                "width": 12,
                 "height": 6,
                 "properties": {
-                    "title": "CDC latency (s)",
+                    "title": title if len(metrics) <= 100 else f"{title} ({i // 100 + 1})",
                     "region": region,
-                    "stat": "Maximum",
+                    "stat": stat,
                     "period": 60,
-                    "metrics": [task_metric(m, t) for t in cdc for m in ("CDCLatencySource", "CDCLatencyTarget")],
+                    "metrics": metrics[i : i + 100],
                 },
             }
-        )
-    return json.dumps({"widgets": widgets}, sort_keys=True)
+            for i in range(0, len(metrics), 100)
+        ]
+
+    cdc = [t for t in tasks if t["migrationType"] != "full-load"]
+    body = widgets(
+        "Full load rows/s to target", "Average", [task_metric("FullLoadThroughputRowsTarget", t) for t in tasks]
+    )
+    body += widgets(
+        "Task failure events", "Sum", [[metric_namespace(cfg), FAILURE_METRIC, "TaskArn", t["arn"]] for t in tasks]
+    )
+    body += widgets(
+        "CDC latency (s)", "Maximum", [task_metric(m, t) for t in cdc for m in ("CDCLatencySource", "CDCLatencyTarget")]
+    )
+    return json.dumps({"widgets": body}, sort_keys=True)
 
 
 @dataclass
@@ -181,7 +172,9 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-failure-rule",
             name=f"{cfg.prefix}-dms-task-failures",
             description=f"Failure events of the DMS tasks of {cfg.prefix}",
-            event_pattern=pulumi.Output.all(*[t["arn"] for t in args.tasks]).apply(failure_event_pattern),
+            event_pattern=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: failure_event_pattern(task_arn_prefix(cfg, args.region, account))
+            ),
             tags=args.tags,
             opts=child,
         )

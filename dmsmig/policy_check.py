@@ -27,7 +27,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from dmsmig.config import PROJECT_DIR
-from dmsmig.mock_engine import ProgramRun
+from dmsmig.mock_engine import ProgramRun, paused_gc
 from policies.dms_guardrails import PACK_NAME, PACK_VERSION, POLICIES
 
 POLICIES_DIR = PROJECT_DIR / "policies"
@@ -144,6 +144,11 @@ def _call(validate, args, report) -> None:
 
 def evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None = None) -> list[Violation]:
     """Run every enabled policy of the pack over ``run``; return the violations."""
+    with paused_gc():
+        return _evaluate(run, pack_config, stack_tags)
+
+
+def _evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None) -> list[Violation]:
     resources = _policy_resources(run)
     violations: list[Violation] = []
     for policy in POLICIES:

@@ -102,14 +102,31 @@ def test_plan_partitions_writes_boundaries_and_keeps_the_rest_of_the_file(projec
     assert group["estimate"] == {"rows": 10_000, "averageRowBytes": 1800}
     # everything outside the task group is unchanged
     before_lines, after_lines = before.splitlines(), after.splitlines()
-    assert after_lines[: before_lines.index("            partitions:")] == before_lines[: before_lines.index("            partitions:")]
+    assert (
+        after_lines[: before_lines.index("            partitions:")]
+        == before_lines[: before_lines.index("            partitions:")]
+    )
     assert load_stack_config("sandbox", project).migration.task_count() == 4
 
 
 def test_database_errors_never_print_the_url_or_password(project):
     url = "postgresql+psycopg2://dms:S3cret-pw@127.0.0.1:1/ECommerce_Order"
-    result = runner.invoke(app, ["plan-partitions", "--stack", "sandbox", "--group", "orders/events", "-n", "4",
-                                 "--database-url", url, "--project-dir", str(project)])
+    result = runner.invoke(
+        app,
+        [
+            "plan-partitions",
+            "--stack",
+            "sandbox",
+            "--group",
+            "orders/events",
+            "-n",
+            "4",
+            "--database-url",
+            url,
+            "--project-dir",
+            str(project),
+        ],
+    )
     assert result.exit_code == 1
     assert "S3cret-pw" not in result.output
 

@@ -411,19 +411,17 @@ def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> N
             continue
         ids = {i for i in p.as_list(p.get(sub.props, "sourceIds")) if isinstance(i, str)}
         covered |= {t.urn for t in tasks if not ids or _task_label(t) in ids}
+    by_label = {_task_label(t): t.urn for t in tasks}
+    by_arn = {p.get(t.props, "replicationTaskArn"): t.urn for t in tasks}
+    task_urns = {t.urn for t in tasks}
     for alarm in (r for r in args.resources if r.resource_type == p.ALARM):
         if not p.as_list(p.get(alarm.props, "alarmActions")):
             continue
-        dimension_deps = {d.urn for d in (alarm.property_dependencies or {}).get("dimensions", []) or []}
+        covered |= {d.urn for d in (alarm.property_dependencies or {}).get("dimensions", []) or []} & task_urns
         dims = p.get(alarm.props, "dimensions", default={})
-        values = {v for v in (dims.values() if isinstance(dims, Mapping) else []) if isinstance(v, str)}
-        for task in tasks:
-            if (
-                task.urn in dimension_deps
-                or _task_label(task) in values
-                or p.get(task.props, "replicationTaskArn") in values
-            ):
-                covered.add(task.urn)
+        for value in dims.values() if isinstance(dims, Mapping) else []:
+            if isinstance(value, str) and (value in by_label or value in by_arn):
+                covered.add(by_label.get(value) or by_arn[value])
     for task in tasks:
         if task.urn not in covered:
             report(
