@@ -39,7 +39,9 @@ def main(rows: int = 1_000_000) -> None:
         started = time.perf_counter()
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE events (Id INTEGER PRIMARY KEY, payload TEXT)"))
-            conn.execute(text("INSERT INTO events (Id, payload) VALUES (:i, 'x')"), [{"i": i} for i in zipf_gapped_ids(rows)])
+            conn.execute(
+                text("INSERT INTO events (Id, payload) VALUES (:i, 'x')"), [{"i": i} for i in zipf_gapped_ids(rows)]
+            )
         print(f"loaded {rows:,} rows in {time.perf_counter() - started:.1f}s")
         table = []
         for n in (4, 8, 16):

@@ -1,4 +1,7 @@
-"""The operator CLI (typer): plan offline, check policies, and drive the migration."""
+"""The CLI (typer): offline plan and policy check; the operator commands are assembled here too.
+
+``python -m dmsmig --help`` lists every command.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dmsmig.config import PROJECT_DIR, ConfigError, load_stack_config
-
-app = typer.Typer(
-    help="Declare, check and drive a DMS migration into DynamoDB. Works offline where it can.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from dmsmig.cli_common import (
+    JsonOption,
+    ProjectDirOption,
+    StackOption,
+    app,
+    console,
+    err_console,
+    load_config,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
-ProjectDirOption = Annotated[
-    Path, typer.Option("--project-dir", help="Folder holding Pulumi.yaml and the stack files.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-
-
-@app.callback()
-def _root() -> None:
-    """Declare, check and drive a DMS migration into DynamoDB."""
-
-
-def _load(stack: str, project_dir: Path = PROJECT_DIR):
-    try:
-        return load_stack_config(stack, project_dir)
-    except ConfigError as err:
-        err_console.print(f"[red]error:[/red] invalid {err.source}")
-        for problem in err.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+from dmsmig.config import PROJECT_DIR
 
 
 @app.command()
@@ -49,7 +30,7 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     from dmsmig.mock_engine import run_program
     from dmsmig.plan_view import plan_json, resource_counts, resource_tree
 
-    config = _load(stack, project_dir)
+    config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)
     if as_json:
         print(json.dumps(plan_json(run), indent=2, sort_keys=True, default=str))
@@ -114,7 +95,7 @@ def policy_check(
     from dmsmig import policy_check as pc
     from dmsmig.mock_engine import run_program
 
-    config = _load(stack, project_dir)
+    config = load_config(stack, project_dir)
     path = pack_config or pc.pack_config_path(stack)
     try:
         settings = pc.load_pack_config(path)
@@ -173,5 +154,9 @@ def main(argv: list[str] | None = None) -> None:
     app(argv)
 
 
-# The operator and data commands register themselves on `app` (they import from this module).
-from dmsmig import data_cli, ops_cli  # noqa: E402, F401, I001
+def _register_commands() -> None:
+    """Import the command modules; each adds its commands to ``app``."""
+    from dmsmig import data_cli, ops_cli, validate_cli  # noqa: F401
+
+
+_register_commands()

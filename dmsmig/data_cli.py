@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
-from dmsmig.cli import JsonOption, ProjectDirOption, StackOption, _load, app, console, err_console
+from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, fail, load_config
 from dmsmig.config import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
 from dmsmig.mapping_preview import items_as_json, preview
 from dmsmig.mapping_spec import load_mapping_spec
@@ -56,14 +56,6 @@ def _engine(stack_config, source: Source, database_url: str | None, from_secret:
     return connect(url)
 
 
-def _fail(err: Exception) -> typer.Exit:
-    message = err.message if isinstance(err, OpsError) else str(err)
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    if isinstance(err, OpsError) and err.fix:
-        err_console.print(f"  fix: {err.fix}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
 @app.command("plan-partitions")
 def plan_partitions(
     stack: StackOption,
@@ -76,7 +68,7 @@ def plan_partitions(
     as_json: JsonOption = False,
 ) -> None:
     """Balanced boundaries from the key distribution (NTILE), written into Pulumi.<stack>.yaml."""
-    config = _load(stack, project_dir)
+    config = load_config(stack, project_dir)
     try:
         source, task_group = _group(config.migration, group)
         spec = task_group.spec
@@ -90,10 +82,10 @@ def plan_partitions(
         equal = equal_width_boundaries(width, stats.minimum, stats.maximum) if width > 1 else []
         equal_counts = count_in_ranges(engine, spec.source, spec.key_column, equal)
     except (OpsError, ConfigError) as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     except Exception as err:  # SQLAlchemy errors: name the object, never the URL
         message = f"querying {spec.source.object_name}: {type(err).__name__}: {str(err).splitlines()[0]}"
-        raise _fail(OpsError(message)) from None
+        raise fail(OpsError(message)) from None
     report = {
         "rows": stats.rows,
         "min": stats.minimum,
@@ -119,7 +111,7 @@ def plan_partitions(
                 project_dir,
             )
         except ConfigError as err:
-            raise _fail(OpsError("; ".join(err.problems))) from None
+            raise fail(OpsError("; ".join(err.problems))) from None
         report["written"] = True
     if as_json:
         print(json.dumps(report, indent=2))
@@ -169,7 +161,7 @@ def preview_mapping(
     as_json: JsonOption = False,
 ) -> None:
     """Print the DynamoDB items DMS would write for sample rows, and lint them; exit 1 on errors."""
-    config = _load(stack, project_dir)
+    config = load_config(stack, project_dir)
     try:
         source, task_group = _group(config.migration, group)
         if rows is not None:
@@ -177,7 +169,7 @@ def preview_mapping(
         else:
             sample = sample_rows(_engine(config, source, database_url, from_secret), task_group.spec.source, limit)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     cfg = config.migration
     result = preview(
         load_mapping_spec(task_group.mapping),

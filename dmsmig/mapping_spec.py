@@ -57,6 +57,22 @@ class AttributeMapping(_Strict):
         return TEMPLATE_REF.findall(self.value)
 
 
+class ItemFilter(_Strict):
+    """Selects this spec's items when several specs write one table (e.g. itemtype = event)."""
+
+    attribute: str
+    value: str
+
+
+class ValidationSpec(_Strict):
+    """How `validate` finds a partition's items in DynamoDB."""
+
+    key_attribute: str = Field(
+        alias="keyAttribute", description="Item attribute holding the source key (map it with ${KeyColumn})."
+    )
+    item_filter: ItemFilter | None = Field(None, alias="itemFilter")
+
+
 class MappingSpec(_Strict):
     """How rows of one source object become items of the target table."""
 
@@ -66,6 +82,7 @@ class MappingSpec(_Strict):
     exclude_columns: list[str] = Field(default_factory=list, alias="excludeColumns")
     lob_columns: list[str] = Field(default_factory=list, alias="lobColumns", description="Columns DMS treats as LOBs.")
     attributes: list[AttributeMapping] = Field(min_length=1)
+    validation: ValidationSpec | None = None
 
     @model_validator(mode="after")
     def _unique_attribute_names(self) -> MappingSpec:

@@ -19,7 +19,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from dmsmig.cli import JsonOption, ProjectDirOption, StackOption, _load, app, console, err_console
+from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, err_console, fail, load_config
 from dmsmig.config import PROJECT_DIR, StackConfig
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.aws import AwsClients
@@ -65,16 +65,9 @@ class _Ops:
     """What every operator command needs, loaded once."""
 
     def __init__(self, stack, outputs_file, project_dir, profile, endpoint_url, need_outputs: bool = True):
-        self.config: StackConfig = _load(stack, project_dir)
+        self.config: StackConfig = load_config(stack, project_dir)
         self.outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
         self.clients = make_clients(self.config.region, profile, endpoint_url)
-
-
-def _fail(err: OpsError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {err.message}", highlight=False, soft_wrap=True)
-    if err.fix:
-        err_console.print(f"  fix: {err.fix}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(1)
 
 
 def _emit(as_json: bool, payload: Any, table: Table | None) -> None:
@@ -99,13 +92,13 @@ def bootstrap_secret_command(
     match = [s for s in ops.config.migration.sources if s.name == source]
     if not match:
         names = ", ".join(s.name for s in ops.config.migration.sources)
-        raise _fail(OpsError(f"no source '{source}' in stack {stack}", f"use one of: {names}"))
+        raise fail(OpsError(f"no source '{source}' in stack {stack}", f"use one of: {names}"))
     src = match[0]
     interactive = sys.stdin.isatty()
     if username is None:
         username = input("Database username: ") if interactive else ""
     if not username:
-        raise _fail(OpsError("no username", "pass --username"))
+        raise fail(OpsError("no username", "pass --username"))
     password = getpass.getpass("Database password: ") if interactive else sys.stdin.readline().rstrip("\r\n")
     try:
         result = bootstrap_secret(
@@ -117,7 +110,7 @@ def bootstrap_secret_command(
             kms_key_id=src.secret.kms_key_arn,
         )
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     finally:
         password = ""  # drop the reference as early as possible
     verb = "created" if result.created else "updated (new version)"
@@ -143,7 +136,7 @@ def preflight(
         ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
         checks = run_preflight(ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
     for c in checks:
         table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.reason, c.fix)
@@ -204,7 +197,7 @@ def start(
         ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     _print_actions(as_json, results, f"start {stack}")
 
 
@@ -233,7 +226,7 @@ def resume(
         ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     _print_actions(as_json, results, f"resume {stack}")
 
 
@@ -279,7 +272,7 @@ def status(
         ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
         progress = _collect(ops, group, task)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     _emit(as_json, [asdict(p) for p in progress], _status_table(progress, f"status {stack}"))
 
 
@@ -299,7 +292,7 @@ def watch(
     try:
         ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
     )
@@ -312,7 +305,7 @@ def watch(
             try:
                 progress = _collect(ops, group, task)
             except OpsError as err:
-                raise _fail(err) from None
+                raise fail(err) from None
             for p in progress:
                 info = f"{p.status} rows={p.rows_loaded:,}" + (
                     f" errored={p.tables_errored}" if p.tables_errored else ""
@@ -354,7 +347,7 @@ def stop(
             now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
             results.append({"task": t.task_id, "was": was, "status": now})
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
         table.add_row(r["task"], r["was"], r["status"])
@@ -382,4 +375,4 @@ def reload_tables(
             dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
             console.print(f"reload requested: {name} in {ref.task_id}", highlight=False)
     except OpsError as err:
-        raise _fail(err) from None
+        raise fail(err) from None

@@ -104,11 +104,11 @@ def test_cli_policy_check_passes_on_shipped_stack_and_reports_time():
 
 
 def test_cli_policy_check_fails_on_mandatory_violation(tmp_path, monkeypatch):
-    from dmsmig import cli
+    from dmsmig import cli_common
 
     raw = raw_migration("sandbox")
     raw["replication"]["publiclyAccessible"] = True
-    monkeypatch.setattr(cli, "load_stack_config", lambda stack, project_dir: stack_from(raw))
+    monkeypatch.setattr(cli_common, "load_stack_config", lambda stack, project_dir: stack_from(raw))
     result = runner.invoke(app, ["policy-check", "--stack", "sandbox"])
     assert result.exit_code == 1
     assert "[mandatory]" in result.output and "private-replication-instance" in result.output
