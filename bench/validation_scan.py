@@ -69,7 +69,7 @@ def main(items: int = 10_000) -> None:
         half = KeyRange(0, None, items // 2)
         for label, latency in (("moto server as is", 0.0), ("moto server + simulated 20 ms round trip", 0.02)):
             if latency:
-                client.meta.events.register("before-send.dynamodb.Scan", lambda **kw: time.sleep(latency))
+                client.meta.events.register("before-send.dynamodb.Scan", lambda _l=latency, **kw: time.sleep(_l))
             rows, base = [], None
             for segments in (1, 2, 4, 8):
                 counted = {}
