@@ -355,6 +355,24 @@ class Source(_Model):
         return self.port or DEFAULT_PORTS[self.engine]
 
 
+class Cutover(_Model):
+    """Cutover gates and finish behaviour."""
+
+    cdc_latency_max_seconds: int = Field(
+        60, alias="cdcLatencyMaxSeconds", ge=0, description="Preconditions: CDC tasks must be below this latency."
+    )
+    quiesce_check_sql: str | None = Field(
+        None,
+        alias="quiesceCheckSql",
+        description="Query returning 0 when source writes have stopped; else the operator confirms.",
+    )
+    samples: int = Field(20, ge=0, description="Rows deep-checked per partition in the final validation.")
+    monitor_minutes: int = Field(15, alias="monitorMinutes", ge=0, description="Alarms must stay quiet this long.")
+    keep_cdc_running: bool = Field(
+        True, alias="keepCdcRunning", description="Finish leaves CDC tasks running for fail-back (seed 001)."
+    )
+
+
 class MigrationConfig(_Model):
     """Everything one stack declares: instance(s), target table, sources and their task groups."""
 
@@ -370,6 +388,7 @@ class MigrationConfig(_Model):
     target: Target
     read_switch: ReadSwitch = Field(default_factory=ReadSwitch, alias="readSwitch")
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    cutover: Cutover = Field(default_factory=Cutover)
     task_settings: dict[str, Any] = Field(
         default_factory=dict,
         alias="taskSettings",
@@ -441,6 +460,10 @@ class MigrationConfig(_Model):
     def deletion_protection(self) -> bool:
         dp = self.target.deletion_protection
         return dp if dp is not None else self.is_prod
+
+    @property
+    def cutover_table(self) -> str:
+        return f"{self.prefix}-dmsmig-cutover"
 
     @property
     def read_switch_parameter(self) -> str:

@@ -10,13 +10,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
+    CutoverControl,
+    CutoverControlArgs,
     DynamoTarget,
     DynamoTargetArgs,
     Monitoring,
     MonitoringArgs,
     PartitionedTaskGroup,
-    ReadSwitchArgs,
-    ReadSwitchParameter,
     Replication,
     ReplicationArgs,
     SourceEndpoint,
@@ -37,10 +37,11 @@ def build(stack: StackConfig) -> dict:
     account_id = aws.get_caller_identity_output().account_id
 
     key = StackKey("key", StackKeyArgs(config=cfg, account_id=account_id, tags=tags))
-    read_switch = ReadSwitchParameter("read-switch", ReadSwitchArgs(config=cfg, tags=tags))
+    control = CutoverControl("cutover", CutoverControlArgs(config=cfg, kms_key_arn=key.arn, tags=tags))
     outputs: dict = {
-        "readSwitchParameter": read_switch.parameter_name,
-        "readsFrom": read_switch.reads_from,
+        "readSwitchParameter": control.parameter_name,
+        "readsFrom": control.reads_from,
+        "cutoverStateTable": control.state_table_name,
         "decommissioned": cfg.decommissioned,
     }
     if cfg.decommissioned:

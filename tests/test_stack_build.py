@@ -20,9 +20,14 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 EXPECTED_COUNTS = {
-    "sandbox": {TASK: 4, ENDPOINT: 2, INSTANCE: 1, TABLE: 1, ALARM: 4, "aws:iam/role:Role": 4},
-    "prod": {TASK: 6, ENDPOINT: 3, INSTANCE: 1, TABLE: 1, ALARM: 6, "aws:iam/role:Role": 3},
+    "sandbox": {TASK: 4, ENDPOINT: 2, INSTANCE: 1, TABLE: 2, ALARM: 4, "aws:iam/role:Role": 4},
+    "prod": {TASK: 6, ENDPOINT: 3, INSTANCE: 1, TABLE: 2, ALARM: 6, "aws:iam/role:Role": 3},
 }
+
+
+def target_table(run):
+    """The event-store table (the other table holds cutover state)."""
+    return next(t for t in run.of_type(TABLE) if not t.inputs["name"].endswith("-dmsmig-cutover"))
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
@@ -105,7 +110,7 @@ def test_source_endpoints_read_secrets_manager_through_their_own_role(stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_target_role_is_least_privilege(stack):
     run = built(stack)
-    table = run.of_type(TABLE)[0]
+    table = target_table(run)
     target = next(e for e in run.of_type(ENDPOINT) if e.inputs["engineName"] == "dynamodb")
     policy = next(p for p in run.of_type(ROLE_POLICY) if p.parent == target.parent)
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
@@ -122,7 +127,7 @@ def test_target_role_is_least_privilege(stack):
 
 def test_prod_table_is_protected_encrypted_with_the_stack_key_and_recoverable():
     run = built("prod")
-    table = run.of_type(TABLE)[0]
+    table = target_table(run)
     assert table.inputs["deletionProtectionEnabled"] is True
     assert table.protect is True
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
@@ -131,7 +136,7 @@ def test_prod_table_is_protected_encrypted_with_the_stack_key_and_recoverable():
 
 
 def test_sandbox_table_uses_on_demand_billing_and_ttl():
-    table = built("sandbox").of_type(TABLE)[0]
+    table = target_table(built("sandbox"))
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
     assert table.inputs["ttl"] == {"attributeName": "expiry", "enabled": True}
     assert table.inputs["deletionProtectionEnabled"] is False
@@ -180,12 +185,13 @@ def test_every_task_is_in_the_event_subscription_and_failure_rule():
     assert all(t.outputs["replicationTaskArn"].startswith(prefix) for t in run.of_type(TASK))
 
 
-def test_decommissioned_stack_keeps_only_table_key_and_read_switch():
+def test_decommissioned_stack_keeps_only_tables_key_and_read_switch():
     raw = raw_migration("prod")
     raw["decommissioned"] = True
     run = run_program(stack_from(raw))
     custom_types = {r.type for r in run.resources if r.custom}
     assert custom_types == {TABLE, "aws:ssm/parameter:Parameter", "aws:kms/key:Key", "aws:kms/alias:Alias"}
+    assert sorted(t.inputs["name"] for t in run.of_type(TABLE)) == ["order-events-prod", "prod-ordersvc-dmsmig-cutover"]
 
 
 def test_tasks_are_packed_onto_as_many_instances_as_needed():

@@ -1,0 +1,197 @@
+"""The cutover state machine, free of AWS and Pulumi so every transition is unit-tested.
+
+Each step has a gate that prints its evidence. Steps with a side effect (switching reads,
+stopping tasks) first ask a probe whether the effect is already in place, so a run killed
+between the effect and the state write never applies it twice. State is saved before and after
+every step; a re-run continues at the first unfinished step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class Step(StrEnum):
+    PRECONDITIONS = "preconditions"
+    QUIESCED = "source-quiesced"
+    VALIDATION = "final-validation"
+    SWITCH_READS = "switch-reads"
+    MONITOR = "monitor-window"
+    FINISH = "finish"
+
+
+ORDER = list(Step)
+EXIT_CODES = {step: 10 + i for i, step in enumerate(ORDER)}  # distinct exit code per failed step
+EXIT_LOCKED = 20
+EXIT_STATE_MISMATCH = 17
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass
+class Gate:
+    """A gate's verdict and the evidence behind it."""
+
+    ok: bool
+    evidence: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class StepRecord:
+    status: Status = Status.PENDING
+    at: str = ""
+    evidence: list[str] = field(default_factory=list)
+    reason: str = ""
+    effect_applied: bool = False
+
+
+@dataclass
+class CutoverState:
+    """Everything persisted about one cutover run of one stack."""
+
+    stack: str
+    fingerprint: str
+    steps: dict[str, StepRecord] = field(default_factory=lambda: {s.value: StepRecord() for s in ORDER})
+    rolled_back: bool = False
+    history: list[str] = field(default_factory=list)
+
+    def record(self, step: Step) -> StepRecord:
+        return self.steps[step.value]
+
+    def next_step(self) -> Step | None:
+        return next((s for s in ORDER if self.record(s).status != Status.DONE), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.next_step() is None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "stack": self.stack,
+                "fingerprint": self.fingerprint,
+                "rolled_back": self.rolled_back,
+                "history": self.history,
+                "steps": {k: {**v.__dict__, "status": v.status.value} for k, v in self.steps.items()},
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CutoverState:
+        raw = json.loads(text)
+        steps = {k: StepRecord(**{**v, "status": Status(v["status"])}) for k, v in raw["steps"].items()}
+        return cls(raw["stack"], raw["fingerprint"], steps, raw.get("rolled_back", False), raw.get("history", []))
+
+
+def fingerprint(document: dict) -> str:
+    """Hash of the settings a run depends on; a resume under other settings is refused."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Actions(Protocol):
+    """What the machine asks the world. Real: :mod:`dmsmig.cutover.actions`; tests: fakes."""
+
+    def gate(self, step: Step) -> Gate: ...
+
+    def effect_in_place(self, step: Step) -> bool: ...
+
+    def apply_effect(self, step: Step) -> list[str]: ...
+
+
+SIDE_EFFECT_STEPS = {Step.SWITCH_READS, Step.FINISH}
+
+
+@dataclass
+class Outcome:
+    """How a run ended."""
+
+    ok: bool
+    stopped_at: Step | None
+    reason: str = ""
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else EXIT_CODES.get(self.stopped_at, 1) if self.stopped_at else 1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run(
+    state: CutoverState,
+    actions: Actions,
+    save: Callable[[CutoverState], None],
+    *,
+    dry_run: bool = False,
+    retry_command: str = "",
+    say: Callable[[str], None] = lambda line: None,
+) -> Outcome:
+    """Advance ``state`` through the remaining steps until one's gate fails or all are done.
+
+    ``dry_run`` evaluates every remaining gate and says what would change, saving nothing and
+    applying nothing (later gates may then see the world before earlier effects).
+    """
+    lines: list[str] = []
+    first_failure: tuple[Step, str] | None = None
+
+    def out(line: str) -> None:
+        lines.append(line)
+        say(line)
+
+    if state.rolled_back:
+        return Outcome(False, None, "this run was rolled back; start a new one with --restart", lines)
+    for step in ORDER:
+        record = state.record(step)
+        if record.status == Status.DONE:
+            out(f"[{step}] done earlier ({record.at}); skipped")
+            continue
+        if not dry_run:
+            record.status, record.at = Status.STARTED, _now()
+            state.history.append(f"{record.at} {step} started")
+            save(state)
+        gate = actions.gate(step)
+        for line in gate.evidence:
+            out(f"[{step}] {line}")
+        if not gate.ok:
+            out(f"[{step}] GATE FAILED: {gate.reason}")
+            if dry_run:
+                out(f"[{step}] (dry run) a real run would stop here")
+                first_failure = first_failure or (step, gate.reason)
+                continue
+            record.status, record.reason, record.evidence = Status.FAILED, gate.reason, gate.evidence
+            state.history.append(f"{_now()} {step} failed: {gate.reason}")
+            save(state)
+            if retry_command:
+                out(f"fix the cause, then re-run: {retry_command}")
+            return Outcome(False, step, gate.reason, lines)
+        if step in SIDE_EFFECT_STEPS:
+            if actions.effect_in_place(step):
+                out(f"[{step}] already in place; nothing to change")
+            elif dry_run:
+                out(f"[{step}] (dry run) would apply the change")
+            else:
+                for line in actions.apply_effect(step):
+                    out(f"[{step}] {line}")
+                record.effect_applied = True
+        if not dry_run:
+            record.status, record.at, record.evidence, record.reason = Status.DONE, _now(), gate.evidence, ""
+            state.history.append(f"{record.at} {step} done")
+            save(state)
+    if first_failure:
+        return Outcome(False, first_failure[0], first_failure[1], lines)
+    return Outcome(True, None, "", lines)
