@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to ``app``."""
-    from dmsmig import data_cli, ops_cli, validate_cli  # noqa: F401
+    from dmsmig import cutover_cli, data_cli, ops_cli, validate_cli  # noqa: F401
 
 
 _register_commands()

@@ -1,0 +1,198 @@
+"""The real gates and effects of the cutover: DMS status, validation, the read switch, alarms, tasks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from dmsmig.config import StackConfig
+from dmsmig.cutover.driver import READS_FROM, StackDriver
+from dmsmig.cutover.machine import Gate, Step
+from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.decisions import TaskProgress
+from dmsmig.ops.errors import OpsError, error_code, explain
+from dmsmig.ops.outputs import StackOutputs
+from dmsmig.ops.retry import call_with_retry
+
+
+@dataclass
+class CutoverActions:
+    """Gates and effects against the deployed stack (see :class:`dmsmig.cutover.machine.Actions`)."""
+
+    config: StackConfig
+    outputs: StackOutputs
+    clients: Any
+    driver: StackDriver
+    validate: Callable[[], dict]
+    """Runs the final validation; returns the report of :func:`dmsmig.validate_cli.report_json`."""
+    source_engines: Callable[[], dict[str, Any]] = dict
+    """SQLAlchemy engines by source name, for the quiesce check query."""
+    quiesce_confirmed: bool = False
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    poll_seconds: float = 30.0
+    _progress: list[TaskProgress] = field(default_factory=list)
+
+    # -- gates ----------------------------------------------------------------------------------
+    def gate(self, step: Step) -> Gate:
+        try:
+            return {
+                Step.PRECONDITIONS: self._preconditions,
+                Step.QUIESCED: self._quiesced,
+                Step.VALIDATION: self._validation,
+                Step.SWITCH_READS: self._switch_evidence,
+                Step.MONITOR: self._monitor,
+                Step.FINISH: self._finish_evidence,
+            }[step]()
+        except OpsError as err:
+            return Gate(False, [], f"{err.message}" + (f" ({err.fix})" if err.fix else ""))
+
+    def _tasks(self) -> list[TaskProgress]:
+        selected = self.outputs.tasks()
+        described = dms_ops.describe_tasks(self.clients.dms, [t.arn for _g, t in selected])
+        self._progress = [
+            dms_ops.progress(self.clients.dms, self.clients.cloudwatch, t, described[t.arn]) for _g, t in selected
+        ]
+        return self._progress
+
+    def _preconditions(self) -> Gate:
+        limit = self.config.migration.cutover.cdc_latency_max_seconds
+        evidence, problems = [], []
+        for p in self._tasks():
+            line = f"{p.task_id}: {p.status}, {p.progress_percent}% loaded, {p.rows_loaded:,} rows"
+            if p.migration_type != "full-load":
+                line += f", CDC latency source/target {p.cdc_latency_source}/{p.cdc_latency_target}s"
+            evidence.append(line)
+            if p.tables_errored or p.status == "failed":
+                problems.append(f"{p.task_id} has tables in error or failed: {p.last_failure or p.errored_tables}")
+            elif not p.full_load_done:
+                problems.append(f"{p.task_id} has not finished its full load")
+            elif p.migration_type != "full-load":
+                latencies = [p.cdc_latency_source, p.cdc_latency_target]
+                if any(v is None for v in latencies) or max(latencies) > limit:  # type: ignore[type-var]
+                    problems.append(f"{p.task_id} CDC latency {latencies} is not below {limit}s")
+        return Gate(not problems, evidence, "; ".join(problems))
+
+    def _quiesced(self) -> Gate:
+        sql = self.config.migration.cutover.quiesce_check_sql
+        if sql:
+            evidence, problems = [], []
+            for name, engine in self.source_engines().items():
+                with engine.connect() as conn:
+                    value = conn.execute(text(sql)).scalar()
+                evidence.append(f"source {name}: quiesce check returned {value}")
+                if value not in (0, "0"):
+                    problems.append(f"source {name} still receives writes ({value})")
+            return Gate(not problems, evidence, "; ".join(problems))
+        if self.quiesce_confirmed:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            return Gate(True, [f"operator confirmed writes to the source are stopped ({stamp})"])
+        return Gate(
+            False,
+            ["no cutover.quiesceCheckSql configured"],
+            "confirm that applications stopped writing to the source with --confirm-quiesced",
+        )
+
+    def _validation(self) -> Gate:
+        report = self.validate()
+        evidence = [
+            f"{group} {p['task']}: source {p['sourceRows']:,}, target "
+            f"{'-' if p['targetItems'] is None else format(p['targetItems'], ',')}, {p['verdict']}"
+            for group, partitions in report["groups"].items()
+            for p in partitions
+        ]
+        failed = [line for line in evidence if not line.endswith(", ok")]
+        return Gate(report["ok"], evidence, f"{len(failed)} partition(s) do not match" if failed else "")
+
+    def _reads_from(self) -> str | None:
+        name = self.outputs.read_switch_parameter
+        if not name:
+            raise OpsError("stack outputs have no readSwitchParameter", "pulumi up this stack")
+        try:
+            return call_with_retry(self.clients.ssm.get_parameter, Name=name)["Parameter"]["Value"]
+        except Exception as err:
+            if error_code(err) == "ParameterNotFound":
+                return None
+            raise explain(err, "reading", name) from None
+
+    def _switch_evidence(self) -> Gate:
+        return Gate(
+            True,
+            [
+                f"SSM {self.outputs.read_switch_parameter} = {self._reads_from()}",
+                f"stack config {READS_FROM} = {self.driver.get(READS_FROM)}",
+            ],
+        )
+
+    def _alarms_in_alarm(self) -> list[str]:
+        names = self.outputs.alarm_names
+        firing = []
+        for i in range(0, len(names), 100):
+            page = call_with_retry(self.clients.cloudwatch.describe_alarms, AlarmNames=names[i : i + 100])
+            firing += [a["AlarmName"] for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
+        return firing
+
+    def _monitor(self) -> Gate:
+        minutes = self.config.migration.cutover.monitor_minutes
+        deadline = self.clock() + minutes * 60
+        checks = 0
+        while True:
+            checks += 1
+            firing = self._alarms_in_alarm()
+            if firing:
+                return Gate(
+                    False,
+                    [f"check {checks}: {len(firing)} alarm(s) in ALARM"],
+                    f"alarms firing after the switch: {', '.join(firing)}; consider `python -m dmsmig rollback`",
+                )
+            if self.clock() >= deadline:
+                break
+            self.sleep(min(self.poll_seconds, max(0.0, deadline - self.clock())))
+        return Gate(True, [f"{len(self.outputs.alarm_names)} alarms quiet for {minutes} min ({checks} checks)"])
+
+    def _to_stop(self) -> list[str]:
+        keep_cdc = self.config.migration.cutover.keep_cdc_running
+        return [t.arn for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
+
+    def _finish_evidence(self) -> Gate:
+        keep = self.config.migration.cutover.keep_cdc_running
+        kept = [t.task_id for _g, t in self.outputs.tasks() if keep and t.migration_type != "full-load"]
+        lines = [f"tasks to stop: {len(self._to_stop())}"]
+        if kept:
+            lines.append(f"CDC tasks kept running for fail-back: {', '.join(kept)}")
+        return Gate(True, lines)
+
+    # -- effects --------------------------------------------------------------------------------
+    def effect_in_place(self, step: Step) -> bool:
+        if step == Step.SWITCH_READS:
+            return self._reads_from() == "dynamodb" and self.driver.get(READS_FROM) == "dynamodb"
+        if step == Step.FINISH:
+            arns = self._to_stop()
+            if not arns:
+                return True
+            described = dms_ops.describe_tasks(self.clients.dms, arns)
+            return all(d["Status"] not in ("running", "starting") for d in described.values())
+        return True
+
+    def apply_effect(self, step: Step) -> list[str]:
+        if step == Step.SWITCH_READS:
+            lines = self.driver.set_and_apply(READS_FROM, "dynamodb")
+            now = self._reads_from()
+            if now != "dynamodb":
+                raise OpsError(f"after pulumi up the read switch reads {now!r}, not 'dynamodb'", "check the update")
+            return [*lines, f"reads switched: {self.outputs.read_switch_parameter} = dynamodb"]
+        if step == Step.FINISH:
+            described = dms_ops.describe_tasks(self.clients.dms, self._to_stop())
+            lines = []
+            for arn, task in described.items():
+                if task["Status"] in ("running", "starting"):
+                    lines.append(
+                        f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(self.clients.dms, arn)}"
+                    )
+            return lines or ["no running task to stop"]
+        return []

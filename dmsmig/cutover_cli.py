@@ -1,0 +1,240 @@
+"""`cutover`, `rollback`, `decommission`: the gated, resumable end of the migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, err_console, fail
+from dmsmig.config import PROJECT_DIR
+from dmsmig.cutover import machine
+from dmsmig.cutover.actions import CutoverActions
+from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, StackDriver
+from dmsmig.cutover.machine import EXIT_LOCKED, EXIT_STATE_MISMATCH, CutoverState, Step
+from dmsmig.cutover.store import DynamoStateStore, FileStateStore, LockHeld, StateStore
+from dmsmig.data_cli import FromSecretOption, UrlOption, _engine
+from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.errors import OpsError
+from dmsmig.ops_cli import EndpointOption, OutputsFileOption, ProfileOption, _Ops
+from dmsmig.validate_cli import report_json, run_validation
+
+LocalStateOption = Annotated[
+    Path | None,
+    typer.Option("--local-state", help="Keep state and lock in this folder (rehearsals) instead of DynamoDB."),
+]
+
+
+def make_driver(stack: str, project_dir: Path) -> StackDriver:
+    """The Pulumi seam (replaced in tests)."""
+    return AutomationDriver(stack, project_dir)
+
+
+def _store(ops: _Ops, stack: str, local_state: Path | None) -> StateStore:
+    if local_state is not None:
+        return FileStateStore(local_state, stack)
+    return DynamoStateStore(ops.clients.dynamodb, ops.config.migration.cutover_table, stack)
+
+
+def _fingerprint(ops: _Ops) -> str:
+    """What a run depends on: the migration config without the read switch, and the task ARNs."""
+    document = ops.config.migration.model_dump(mode="json", by_alias=True, exclude={"read_switch"})
+    return machine.fingerprint({"config": document, "tasks": [t.arn for _g, t in ops.outputs.tasks()]})
+
+
+@app.command()
+def cutover(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every gate's evidence; change nothing.")] = False,
+    confirm_quiesced: Annotated[
+        bool, typer.Option("--confirm-quiesced", help="Confirm applications stopped writing to the source.")
+    ] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Start a new run after a rollback.")] = False,
+    monitor_minutes: Annotated[
+        int | None, typer.Option(help="Override cutover.monitorMinutes (e.g. 0 for a rehearsal).")
+    ] = None,
+    poll_seconds: Annotated[float, typer.Option(help="Seconds between alarm checks in the monitor window.")] = 30,
+    force: Annotated[bool, typer.Option("--force", help="Resume even though the settings changed.")] = False,
+    database_url: UrlOption = None,
+    from_secret: FromSecretOption = False,
+    local_state: LocalStateOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
+    """Run the cutover: preconditions, quiesce, final validation, switch reads, monitor, finish.
+
+    Re-running continues at the first unfinished step and never repeats a finished side effect.
+    """
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        if monitor_minutes is not None:
+            migration = ops.config.migration
+            cutover_settings = migration.cutover.model_copy(update={"monitor_minutes": monitor_minutes})
+            ops.config = ops.config.model_copy(
+                update={"migration": migration.model_copy(update={"cutover": cutover_settings})}
+            )
+        cfg = ops.config.migration
+        store = _store(ops, stack, local_state)
+
+        def engines():
+            return {s.name: _engine(ops.config, s, database_url, from_secret) for s in cfg.sources}
+
+        actions = CutoverActions(
+            config=ops.config,
+            outputs=ops.outputs,
+            clients=ops.clients,
+            driver=make_driver(stack, project_dir),
+            validate=lambda: report_json(
+                run_validation(
+                    ops.config,
+                    ops.outputs,
+                    ops.clients.dynamodb,
+                    database_url=database_url,
+                    from_secret=from_secret,
+                    samples=cfg.cutover.samples,
+                )
+            ),
+            source_engines=engines,
+            quiesce_confirmed=confirm_quiesced,
+            poll_seconds=poll_seconds,
+        )
+        retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
+        outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry)
+    except OpsError as err:
+        raise fail(err) from None
+    if outcome.ok:
+        console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
+        return
+    err_console.print(f"[red]stopped at {outcome.stopped_at}:[/red] {outcome.reason}", highlight=False, soft_wrap=True)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry) -> machine.Outcome:
+    fingerprint = _fingerprint(ops)
+    if dry_run:
+        state = store.load() or CutoverState(stack, fingerprint)
+        return machine.run(state, actions, lambda s: None, dry_run=True, say=_say)
+    try:
+        with store.lock():
+            state = store.load()
+            if state is None or (restart and state.rolled_back):
+                state = CutoverState(stack, fingerprint)
+            elif state.fingerprint != fingerprint and not force:
+                err_console.print(
+                    "the stack's migration config or tasks changed since this cutover started; "
+                    "review them, then re-run with --force (or --restart after a rollback)"
+                )
+                raise typer.Exit(EXIT_STATE_MISMATCH)
+            return machine.run(state, actions, store.save, retry_command=retry, say=_say)
+    except LockHeld as err:
+        err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
+        raise typer.Exit(EXIT_LOCKED) from None
+
+
+@app.command()
+def rollback(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    local_state: LocalStateOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
+    """Flip reads back to the source; tasks and data stay exactly as they are."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        driver = make_driver(stack, project_dir)
+        store = _store(ops, stack, local_state)
+        with store.lock():
+            if driver.get(READS_FROM) == "source":
+                console.print("reads already come from the source; nothing to roll back")
+            else:
+                if not yes:
+                    typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
+                for line in driver.set_and_apply(READS_FROM, "source"):
+                    _say(line)
+                console.print("[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched")
+            state = store.load()
+            if state is not None:
+                state.rolled_back = True
+                state.history.append(f"{machine._now()} rolled back")
+                store.save(state)
+    except LockHeld as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(EXIT_LOCKED) from None
+    except OpsError as err:
+        raise fail(err) from None
+
+
+@app.command()
+def decommission(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    local_state: LocalStateOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Even without a finished cutover.")] = False,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
+    """After the fail-back window: stop every task and remove the DMS resources (the table stays)."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        store = _store(ops, stack, local_state)
+        with store.lock():
+            state = store.load()
+            if not force and (state is None or not state.finished or state.rolled_back):
+                raise OpsError("no finished cutover recorded for this stack", "finish the cutover, or pass --force")
+            if not yes:
+                typer.confirm(
+                    f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True
+                )
+            arns = [t.arn for _g, t in ops.outputs.tasks()]
+            for arn, task in dms_ops.describe_tasks(ops.clients.dms, arns).items():
+                if task["Status"] in ("running", "starting"):
+                    _say(f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(ops.clients.dms, arn)}")
+            for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
+                _say(line)
+            console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")
+    except LockHeld as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(EXIT_LOCKED) from None
+    except OpsError as err:
+        raise fail(err) from None
+
+
+@app.command("cutover-status")
+def cutover_status(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    local_state: LocalStateOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the recorded cutover state: each step's status, time and evidence."""
+    try:
+        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        state = _store(ops, stack, local_state).load()
+    except OpsError as err:
+        raise fail(err) from None
+    if state is None:
+        console.print(f"no cutover recorded for {stack}")
+        return
+    if as_json:
+        print(state.to_json())
+        return
+    for step in Step:
+        record = state.record(step)
+        console.print(f"{step.value:18} {record.status.value:8} {record.at} {record.reason}", highlight=False)
+    if state.rolled_back:
+        console.print("rolled back: start a new run with cutover --restart")

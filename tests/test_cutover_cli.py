@@ -1,0 +1,231 @@
+"""A cutover rehearsal end to end: SQLite source, moto DynamoDB/SSM/CloudWatch, DMS under Stubber,
+and a fake Pulumi driver at the Automation-API seam (it records calls and publishes the SSM
+parameter the way `pulumi up` of the program would)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto import mock_aws
+from typer.testing import CliRunner
+
+from dmsmig import cutover_cli, ops_cli
+from dmsmig.cli import app
+from dmsmig.cutover.driver import READS_FROM
+from dmsmig.cutover.store import FileStateStore
+from tests.conftest import built
+from tests.ops_fixtures import (
+    clients_with,
+    describe_params,
+    describe_response,
+    outputs_file,
+    stubbed_dms,
+    task_arns,
+    task_description,
+)
+from tests.test_validation import TABLE, load_like_dms, make_source, source_rows
+
+runner = CliRunner()
+PARAM = "/ordersvc/sandbox/reads-from"
+
+
+class FakeDriver:
+    def __init__(self, ssm):
+        self.ssm = ssm
+        self.config = {READS_FROM: "source"}
+        self.calls: list[tuple[str, object]] = []
+
+    def get(self, path):
+        return self.config.get(path)
+
+    def set_and_apply(self, path, value):
+        self.calls.append((path, value))
+        self.config[path] = value
+        if path == READS_FROM:
+            self.ssm.put_parameter(Name=PARAM, Value=value, Type="String", Overwrite=True)
+        return [f"pulumi up: succeeded ({path}={value})"]
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
+    with mock_aws():
+        dms, stubber = stubbed_dms()
+        clients = clients_with(dms=dms)
+        clients.dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        clients.ssm.put_parameter(Name=PARAM, Value="source", Type="String")
+        for name in built("sandbox").outputs["alarmNames"]:
+            clients.cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                MetricName="TaskFailureEvents",
+                Namespace="DMSMigration/sandbox-ordersvc",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+        driver = FakeDriver(clients.ssm)
+        monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: clients)
+        monkeypatch.setattr(cutover_cli, "make_driver", lambda stack, project_dir: driver)
+        rows = source_rows(120)
+        url = make_source(tmp_path / "source.db", rows)
+        with stubber:
+            yield {"clients": clients, "stubber": stubber, "driver": driver, "rows": rows, "url": url, "tmp": tmp_path}
+
+
+def _loads_finished(stubber):
+    arns = task_arns()
+    done = {
+        "StopReason": "Stop Reason FULL_LOAD_ONLY_FINISHED",
+        "ReplicationTaskStats": {"FullLoadProgressPercent": 100, "TablesLoaded": 1},
+    }
+    stubber.add_response(
+        "describe_replication_tasks",
+        describe_response([task_description(a, "stopped", started=True, **done) for a in arns]),
+        describe_params(arns),
+    )
+    for arn in arns:
+        stubber.add_response(
+            "describe_table_statistics",
+            {
+                "TableStatistics": [
+                    {
+                        "SchemaName": "dbo",
+                        "TableName": "vw_Dynamodbmigration",
+                        "FullLoadRows": 30,
+                        "TableState": "Table completed",
+                    }
+                ]
+            },
+            {"ReplicationTaskArn": arn},
+        )
+
+
+def _tasks_stopped(stubber):
+    arns = task_arns()
+    stubber.add_response(
+        "describe_replication_tasks",
+        describe_response([task_description(a, "stopped", started=True) for a in arns]),
+        describe_params(arns),
+    )
+
+
+def _cutover(world, *extra):
+    args = [
+        "cutover",
+        "--stack",
+        "sandbox",
+        "--outputs-file",
+        str(outputs_file(world["tmp"])),
+        "--database-url",
+        world["url"],
+        "--local-state",
+        str(world["tmp"] / "state"),
+        "--confirm-quiesced",
+        "--monitor-minutes",
+        "0",
+        *extra,
+    ]
+    return runner.invoke(app, args)
+
+
+def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
+    load_like_dms(world["clients"].dynamodb, world["rows"], skip={7})
+    _loads_finished(world["stubber"])
+    first = _cutover(world)
+    assert first.exit_code == 12, first.output  # final-validation
+    assert "MISSING 1" in first.output and "re-run: python -m dmsmig cutover --stack sandbox" in first.output
+    assert world["driver"].calls == []  # nothing switched
+
+    load_like_dms(world["clients"].dynamodb, world["rows"])  # the missing item arrives
+    _tasks_stopped(world["stubber"])
+    second = _cutover(world)
+    assert second.exit_code == 0, second.output
+    assert "[preconditions] done earlier" in second.output
+    assert world["driver"].calls == [(READS_FROM, "dynamodb")]
+    assert world["clients"].ssm.get_parameter(Name=PARAM)["Parameter"]["Value"] == "dynamodb"
+    state = FileStateStore(world["tmp"] / "state", "sandbox").load()
+    assert state.finished
+
+    third = _cutover(world)  # everything done: a re-run changes nothing
+    assert third.exit_code == 0 and world["driver"].calls == [(READS_FROM, "dynamodb")]
+
+
+def test_dry_run_changes_nothing_and_writes_no_state(world):
+    load_like_dms(world["clients"].dynamodb, world["rows"])
+    _loads_finished(world["stubber"])
+    _tasks_stopped(world["stubber"])
+    result = _cutover(world, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "[switch-reads] (dry run) would apply the change" in result.output
+    assert world["driver"].calls == []
+    assert not (world["tmp"] / "state" / "sandbox.json").exists()
+
+
+def test_a_second_operator_is_refused_while_a_run_holds_the_lock(world):
+    store = FileStateStore(world["tmp"] / "state", "sandbox")
+    store.directory.mkdir(parents=True)
+    store.lock_path.write_text(json.dumps({"owner": "alice@bastion pid 42", "pid": 42, "host": "bastion"}))
+    result = _cutover(world)
+    assert result.exit_code == 20
+    assert "alice@bastion pid 42" in result.output
+
+
+def test_firing_alarm_stops_the_monitor_step_and_rollback_flips_reads_back(world):
+    load_like_dms(world["clients"].dynamodb, world["rows"])
+    _loads_finished(world["stubber"])
+    alarm = built("sandbox").outputs["alarmNames"][0]
+    world["clients"].cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
+    result = _cutover(world)
+    assert result.exit_code == 14, result.output  # monitor-window
+    assert alarm in result.output and "rollback" in result.output
+    assert world["clients"].ssm.get_parameter(Name=PARAM)["Parameter"]["Value"] == "dynamodb"
+
+    back = runner.invoke(
+        app,
+        [
+            "rollback",
+            "--stack",
+            "sandbox",
+            "--outputs-file",
+            str(outputs_file(world["tmp"])),
+            "--local-state",
+            str(world["tmp"] / "state"),
+            "--yes",
+        ],
+    )
+    assert back.exit_code == 0, back.output
+    assert world["driver"].calls == [(READS_FROM, "dynamodb"), (READS_FROM, "source")]
+    assert world["clients"].ssm.get_parameter(Name=PARAM)["Parameter"]["Value"] == "source"
+    again = _cutover(world)
+    assert again.exit_code != 0 and "--restart" in again.output
+
+
+def test_decommission_refuses_without_a_finished_cutover(world):
+    result = runner.invoke(
+        app,
+        [
+            "decommission",
+            "--stack",
+            "sandbox",
+            "--outputs-file",
+            str(outputs_file(world["tmp"])),
+            "--local-state",
+            str(world["tmp"] / "state"),
+            "--yes",
+        ],
+    )
+    assert result.exit_code == 1 and "no finished cutover" in result.output
+    assert world["driver"].calls == []
