@@ -66,8 +66,11 @@ def _print_estimate(cfg) -> None:
     az = "multi-AZ" if cfg.multi_az else "single-AZ"
     console.print(f"instances: ~${est.monthly_usd:,.0f}/month ({az}, list price)", highlight=False)
     if est.unknown_groups:
+        shown = ", ".join(est.unknown_groups[:5]) + (
+            f" and {len(est.unknown_groups) - 5} more" if len(est.unknown_groups) > 5 else ""
+        )
         console.print(
-            f"[yellow]no estimate for {', '.join(est.unknown_groups)}[/yellow]: set taskGroups[].estimate.rows "
+            f"[yellow]no estimate for {shown}[/yellow]: set taskGroups[].estimate.rows "
             "(python -m dmsmig plan-partitions writes it)"
         )
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dmsmig.mapping_spec import MappingSpec, load_mapping_spec
 from dmsmig.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
-from dmsmig.task_settings import TaskSettings, settings_with_overrides
+from dmsmig.task_settings import TaskSettings, deep_merge, settings_with_overrides
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "migration"
@@ -394,6 +394,11 @@ class MigrationConfig(_Model):
         alias="taskSettings",
         description="DMS task-settings overrides for every task (DMS key names; see Task settings).",
     )
+    source_defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="sourceDefaults",
+        description="Keys every source inherits unless it sets them (e.g. engine, sslMode, taskGroups).",
+    )
     sources: list[Source] = Field(min_length=1)
     decommissioned: bool = Field(False, description="Remove DMS resources, keep the table and read switch.")
 
@@ -402,6 +407,19 @@ class MigrationConfig(_Model):
     def _settings_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
         _validate_settings_layer(value)
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_source_defaults(cls, raw: Any) -> Any:
+        # Many databases (seed 002: 250) share engine, SSL and task groups: declare them once.
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("sourceDefaults"), dict)
+            and isinstance(raw.get("sources"), list)
+        ):
+            defaults = raw["sourceDefaults"]
+            raw = {**raw, "sources": [deep_merge(defaults, s) if isinstance(s, dict) else s for s in raw["sources"]]}
+        return raw
 
     @model_validator(mode="after")
     def _cross_checks(self) -> MigrationConfig:
