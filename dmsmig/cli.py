@@ -76,11 +76,20 @@ def _print_estimate(cfg) -> None:
 
 
 @app.command("config-reference")
-def config_reference() -> None:
+def config_reference(
+    update_readme: Annotated[bool, typer.Option("--update-readme", help="Rewrite the table in README.md.")] = False,
+) -> None:
     """Print the stack config reference (Markdown) generated from the config models."""
-    from dmsmig.config_reference import markdown
+    from dmsmig.config_reference import BEGIN, END, markdown
 
-    print(markdown())
+    if not update_readme:
+        print(markdown())
+        return
+    readme = PROJECT_DIR / "README.md"
+    text = readme.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + markdown() + text[end:])
+    console.print("README.md config reference updated")
 
 
 @app.command("policy-check")

@@ -187,4 +187,4 @@ def test_readme_config_reference_is_current():
     from dmsmig.config_reference import markdown
 
     readme = (PROJECT_DIR / "README.md").read_text()
-    assert markdown() in readme, "run: python -m dmsmig config-reference, and paste it into README.md"
+    assert markdown() in readme, "run: python -m dmsmig config-reference --update-readme"
