@@ -427,7 +427,7 @@ class MigrationConfig(_Model):
         for i, name in enumerate(names):
             if names.index(name) != i:
                 raise _at(f"sources[{i}].name", f"'{name}' is used twice; source names must be unique")
-        key_names = {self.target.partition_key, self.target.sort_key} - {None}
+        key_names = {k for k in (self.target.partition_key, self.target.sort_key) if k}
         for gsi_index, gsi in enumerate(self.target.global_secondary_indexes):
             if {gsi.partition_key, gsi.sort_key} & key_names and gsi.partition_key in key_names:
                 raise _at(f"target.globalSecondaryIndexes[{gsi_index}].partitionKey", "must differ from the table key")
@@ -550,7 +550,7 @@ PATTERN_HINTS = {
 }
 
 
-def _format_error(err: dict, root: str) -> str:
+def _format_error(err: Any, root: str) -> str:
     path = _join((root, *err["loc"]) if root else err["loc"])
     message = _clean(err["msg"])
     if err["type"] == "extra_forbidden":

@@ -7,6 +7,7 @@ for the DynamoDB target endpoint to write the target table and DMS's two control
 from __future__ import annotations
 
 import json
+from typing import Any
 
 DMS_PRINCIPAL = "dms.amazonaws.com"
 CONTROL_TABLES = ("awsdms_apply_exceptions", "awsdms_full_load_exceptions")
@@ -31,7 +32,7 @@ CONTROL_TABLE_ACTIONS = (
 )
 
 
-def _doc(*statements: dict) -> str:
+def _doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
@@ -52,7 +53,7 @@ def dms_trust_policy(region: str, regional: bool = False) -> str:
 
 def secret_read_policy(secret_arn: str, kms_key_arn: str | None, region: str) -> str:
     """Read one secret (and decrypt it through Secrets Manager only, when it has its own key)."""
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadSourceCredentials",
             "Effect": "Allow",
@@ -81,7 +82,7 @@ def control_table_arns(table_arn: str) -> list[str]:
 
 def dynamodb_target_policy(table_arn: str, kms_key_arn: str | None = None) -> str:
     """Write the target table and the control tables; ``ListTables`` is account-wide by design."""
-    statements = [
+    statements: list[dict[str, Any]] = [
         {"Sid": "WriteTargetTable", "Effect": "Allow", "Action": list(TARGET_TABLE_ACTIONS), "Resource": table_arn},
         {
             "Sid": "ManageControlTables",

@@ -127,6 +127,7 @@ def range_filter(key_column: str, key_range: KeyRange) -> dict | None:
     elif lower is not None:
         condition = {"filter-operator": "gte", "value": str(lower)}
     else:
+        assert upper is not None
         condition = {"filter-operator": "lte", "value": str(upper - 1)}
     return {"filter-type": "source", "column-name": key_column, "filter-conditions": [condition]}
 

@@ -66,8 +66,14 @@ class _Ops:
 
     def __init__(self, stack, outputs_file, project_dir, profile, endpoint_url, need_outputs: bool = True):
         self.config: StackConfig = load_config(stack, project_dir)
-        self.outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
+        self._outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
         self.clients = make_clients(self.config.region, profile, endpoint_url)
+
+    @property
+    def outputs(self) -> StackOutputs:
+        if self._outputs is None:
+            raise OpsError("this command was set up without stack outputs")
+        return self._outputs
 
 
 def _emit(as_json: bool, payload: Any, table: Table | None) -> None:

@@ -110,6 +110,6 @@ def sample_rows(engine: Engine, obj: SourceObject, limit: int) -> list[dict[str,
     """Up to ``limit`` rows of the source object, as dicts (for preview-mapping)."""
     from sqlalchemy import literal_column, select
 
-    query = select(literal_column("*")).select_from(text(qualified(engine, obj))).limit(limit)
+    query: Any = select(literal_column("*")).select_from(text(qualified(engine, obj))).limit(limit)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]

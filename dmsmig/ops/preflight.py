@@ -136,7 +136,7 @@ def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str]) 
     """Each source's secret exists and has a current value (described, never read)."""
     checks = []
     for source in config.sources:
-        secret_id = source.secret.arn or source.secret.name
+        secret_id = source.secret.arn or source.secret.name or ""
         try:
             described = call_with_retry(secrets.describe_secret, SecretId=secret_id)
         except Exception as err:

@@ -65,7 +65,7 @@ def bootstrap_secret(
     """Create the secret, or add a new version when it exists. Never duplicates the secret."""
     if not password:
         raise OpsError("empty password", "type the password at the prompt or pipe it on stdin")
-    secret_id = source.secret.arn or source.secret.name
+    secret_id = source.secret.arn or source.secret.name or ""
     value = secret_document(source, username, password)
     with _quiet_wire_logs():
         try:
