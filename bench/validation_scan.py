@@ -23,6 +23,7 @@ from bench.common import print_table, timed
 from dmsmig.mapping_spec import load_mapping_spec
 from dmsmig.partitions import KeyRange
 from dmsmig.validation import count_items
+from tests.ops_fixtures import create_event_table
 
 TABLE = "bench-events"
 
@@ -36,15 +37,7 @@ def main(items: int = 10_000) -> None:
     try:
         host, port = server.get_host_and_port()
         client = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=f"http://{host}:{port}")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_event_table(client, TABLE)
         payload = "x" * 2000  # ~2 KB items: a scan page holds ~500 of them
         for start in range(0, items, 25):
             client.batch_write_item(

@@ -61,3 +61,16 @@ def describe_response(tasks: list[dict]) -> dict:
 
 def describe_params(arns: list[str]) -> dict:
     return {"Filters": [{"Name": "replication-task-arn", "Values": arns}], "WithoutSettings": True}
+
+
+def create_event_table(client, name: str) -> None:
+    """An on-demand table keyed PK/SK (strings), like the stack's target table."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

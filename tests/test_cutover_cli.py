@@ -17,6 +17,7 @@ from dmsmig.cutover.store import FileStateStore
 from tests.conftest import built
 from tests.ops_fixtures import (
     clients_with,
+    create_event_table,
     describe_params,
     describe_response,
     outputs_file,
@@ -55,15 +56,7 @@ def world(tmp_path, monkeypatch):
     with mock_aws():
         dms, stubber = stubbed_dms()
         clients = clients_with(dms=dms)
-        clients.dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_event_table(clients.dynamodb, TABLE)
         clients.ssm.put_parameter(Name=PARAM, Value="source", Type="String")
         for name in built("sandbox").outputs["alarmNames"]:
             clients.cloudwatch.put_metric_alarm(

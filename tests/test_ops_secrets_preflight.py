@@ -19,6 +19,7 @@ from dmsmig.ops.preflight import run_preflight
 from tests.ops_fixtures import (
     REGION,
     clients_with,
+    create_event_table,
     describe_params,
     describe_response,
     outputs_file,
@@ -104,15 +105,7 @@ def _deploy_fakes(clients, with_secret=True):
     config = load_stack_config("sandbox").migration
     if with_secret:
         clients.secrets.create_secret(Name="sandbox-ordersvc-dms-credentials", SecretString="{}")
-    clients.dynamodb.create_table(
-        TableName="order-events-sandbox",
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_event_table(clients.dynamodb, "order-events-sandbox")
     role = "sandbox-ordersvc-source-orders-secret-access"
     clients.iam.create_role(RoleName=role, AssumeRolePolicyDocument=iam_docs.dms_trust_policy(REGION, regional=True))
     arn = (

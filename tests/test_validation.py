@@ -17,7 +17,7 @@ from dmsmig.mapping_spec import load_mapping_spec
 from dmsmig.partitions import equal_width_boundaries, ranges_from_boundaries
 from dmsmig.source_db import connect
 from dmsmig.validation import count_items, validate_group
-from tests.ops_fixtures import REGION, clients_with, outputs_file
+from tests.ops_fixtures import REGION, clients_with, create_event_table, outputs_file
 
 runner = CliRunner()
 SPEC = load_mapping_spec("order_events")
@@ -71,15 +71,7 @@ def dynamodb(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_event_table(client, TABLE)
         yield client
 
 
