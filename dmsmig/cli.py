@@ -98,6 +98,9 @@ def policy_check(
     pack_config: Annotated[
         Path | None, typer.Option("--pack-config", help="Pack config file; default policies/config.<stack>.json.")
     ] = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Hide computed values as `pulumi preview` does (unknowns).")
+    ] = False,
     as_json: JsonOption = False,
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
@@ -116,7 +119,7 @@ def policy_check(
         raise typer.Exit(2) from None
     started = time.perf_counter()
     run = run_program(config, stack_name=stack)
-    violations = pc.evaluate(run, settings, config.migration.all_tags())
+    violations = pc.evaluate(run, settings, config.migration.all_tags(), preview=preview)
     elapsed = time.perf_counter() - started
     mandatory = pc.has_mandatory(violations)
     if as_json:

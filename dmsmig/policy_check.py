@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from dmsmig.config import PROJECT_DIR
 from dmsmig.mock_engine import ProgramRun, paused_gc
@@ -100,8 +100,43 @@ def effective_settings(policy, pack_config: dict[str, Any]) -> tuple[Enforcement
     return level, config
 
 
-def _policy_resources(run: ProgramRun) -> list[PolicyResource]:
+def _computed_values(resource) -> set[str]:
+    """Output strings the provider computes (not echoed inputs): unknown until the update runs."""
+    echoed = {json.dumps(v, sort_keys=True) for v in resource.inputs.values()}
+    return {
+        v
+        for k, v in resource.outputs.items()
+        if isinstance(v, str)
+        and len(v) > 3
+        and json.dumps(v, sort_keys=True) not in echoed
+        and k not in resource.inputs
+    }
+
+
+def _hide(value: Any, computed: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _hide(v, computed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v, computed) for v in value]
+    if isinstance(value, str) and any(c in value for c in computed):
+        return UNKNOWN_STRING_VALUE
+    return value
+
+
+def _preview_props(resource, by_urn: dict) -> dict[str, Any]:
+    """Inputs as `pulumi preview` shows them: every value built from another resource's computed
+    outputs (ARNs, ids, documents embedding them) is unknown; literal parts of the same input stay known."""
+    props = dict(resource.inputs)
+    for key, urns in resource.property_dependencies.items():
+        computed = set().union(*(_computed_values(by_urn[u]) for u in urns if u in by_urn))
+        if key in props:
+            props[key] = _hide(props[key], computed) if computed else props[key]
+    return props
+
+
+def _policy_resources(run: ProgramRun, preview: bool = False) -> list[PolicyResource]:
     custom = [r for r in run.resources if r.custom]
+    by_urn = run.by_urn()
     made: dict[str, PolicyResource] = {}
     for r in custom:
         opts = PolicyResourceOptions(
@@ -115,7 +150,7 @@ def _policy_resources(run: ProgramRun) -> list[PolicyResource]:
         )
         made[r.urn] = PolicyResource(
             resource_type=r.type,
-            props=unknown_checking_proxy(r.inputs),
+            props=unknown_checking_proxy(_preview_props(r, by_urn) if preview else r.inputs),
             urn=r.urn,
             name=r.name,
             opts=opts,
@@ -133,31 +168,42 @@ def _policy_resources(run: ProgramRun) -> list[PolicyResource]:
     return list(made.values())
 
 
-def _call(validate, args, report) -> None:
+def _call(validate, args, report, policy) -> None:
     try:
         result = validate(args, report)
         if inspect.isawaitable(result):
             asyncio.run(result)
     except _NotApplicableError:
         pass
+    except UnknownValueError as err:
+        # What pulumi-policy reports when a rule reads a value only known after the update.
+        report(f"can't run policy '{policy.name}' during preview: {err.message}", level=EnforcementLevel.ADVISORY)
 
 
-def evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None = None) -> list[Violation]:
-    """Run every enabled policy of the pack over ``run``; return the violations."""
+def evaluate(
+    run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None = None, preview: bool = False
+) -> list[Violation]:
+    """Run every enabled policy of the pack over ``run``; return the violations.
+
+    ``preview`` hides every input computed from another resource, as `pulumi preview` does.
+    """
     with paused_gc():
-        return _evaluate(run, pack_config, stack_tags)
+        return _evaluate(run, pack_config, stack_tags, preview)
 
 
-def _evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None) -> list[Violation]:
-    resources = _policy_resources(run)
+def _evaluate(
+    run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str, str] | None, preview: bool
+) -> list[Violation]:
+    resources = _policy_resources(run, preview)
     violations: list[Violation] = []
     for policy in POLICIES:
         level, config = effective_settings(policy, pack_config)
         if level == EnforcementLevel.DISABLED:
             continue
 
-        def report(message: str, urn: str | None = None, *, _policy=policy, _level=level, _default=None) -> None:
-            violations.append(Violation(_policy.name, _level.value, message, urn or _default, _policy.description))
+        def report(message: str, urn: str | None = None, *, level=None, _policy=policy, _level=level) -> None:
+            chosen = level or _level
+            violations.append(Violation(_policy.name, chosen.value, message, urn, _policy.description))
 
         if isinstance(policy, ResourceValidationPolicy):
             for resource in resources:
@@ -172,12 +218,14 @@ def _evaluate(run: ProgramRun, pack_config: dict[str, Any], stack_tags: dict[str
                     stack_tags or {},
                 )
 
-                def report_for(message: str, urn: str | None = None, _urn=resource.urn, _report=report) -> None:
-                    _report(message, urn or _urn)
+                def report_for(
+                    message: str, urn: str | None = None, *, level=None, _urn=resource.urn, _r=report
+                ) -> None:
+                    _r(message, urn or _urn, level=level)
 
-                _call(policy.validate, args, report_for)
+                _call(policy.validate, args, report_for, policy)
         else:
-            _call(policy.validate, StackValidationArgs(resources, config, stack_tags or {}), report)
+            _call(policy.validate, StackValidationArgs(resources, config, stack_tags or {}), report, policy)
     return violations
 
 

@@ -6,6 +6,7 @@ import json
 
 import pulumi
 import pytest
+from pulumi_policy.proxy import UnknownValueError
 from typer.testing import CliRunner
 
 from dmsmig import policy_check as pc
@@ -113,3 +114,35 @@ def test_cli_policy_check_fails_on_mandatory_violation(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "[mandatory]" in result.output and "private-replication-instance" in result.output
     assert "migration.replication.publiclyAccessible: false" in result.output
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_rules_never_touch_values_unknown_at_preview(stack):
+    """Under preview unknowns (ARNs, key ids, documents built from them) no rule reads an unknown."""
+    violations = pc.evaluate(built(stack), pc.load_pack_config(pc.pack_config_path(stack)), preview=True)
+    assert violations == []
+
+
+def test_bad_stack_is_caught_at_preview_too():
+    violations = pc.evaluate(_bad_run(), pc.load_pack_config(pc.pack_config_path("sandbox")), preview=True)
+    assert {v.policy for v in violations} == {
+        "private-replication-instance",
+        "no-plaintext-passwords",
+        "dynamodb-target-do-nothing",
+        "partitions-complete",
+    }
+
+
+def test_preview_hides_computed_values_but_keeps_literals():
+    from dmsmig.policy_check import _policy_resources
+
+    resources = _policy_resources(built("prod"), preview=True)
+    table = next(r for r in resources if r.resource_type == "aws:dynamodb/table:Table" and r.name == "target-table")
+    sse = table.props["serverSideEncryption"]
+    assert sse["enabled"] is True
+    with pytest.raises(UnknownValueError):
+        sse["kmsKeyArn"]
+    task = next(r for r in resources if r.resource_type == "aws:dms/replicationTask:ReplicationTask")
+    assert task.props["migrationType"] == "full-load"
+    with pytest.raises(UnknownValueError):
+        task.props["targetEndpointArn"]

@@ -79,13 +79,33 @@ def walk(value: Any, path: str = ""):
             yield from walk(child, f"{path}[{i}]")
 
 
+def known_values(mapping: Any) -> list:
+    """The values of a mapping property that are known (unknown ones are skipped, never touched)."""
+    if not isinstance(mapping, Mapping):
+        return []
+    values = []
+    for key in list(mapping):
+        try:
+            values.append(mapping[key])
+        except UnknownValueError:
+            continue
+    return values
+
+
 def is_source_endpoint(props: Mapping) -> bool:
     return get(props, "endpointType") == "source" and get(props, "engineName") not in NON_DATABASE_ENGINES
 
 
 def as_list(value: Any) -> list:
+    """A property as a list (a scalar becomes a one-item list); unknown items become UNKNOWN."""
     if value is None or value is UNKNOWN:
         return []
     if isinstance(value, (str, Mapping)):
         return [value]
-    return list(value)
+    items = []
+    for i in range(len(value)):
+        try:
+            items.append(value[i])
+        except UnknownValueError:
+            items.append(UNKNOWN)
+    return items

@@ -93,7 +93,7 @@ def _private_replication_instance(args: ResourceValidationArgs, report: ReportVi
     if args.resource_type != p.INSTANCE:
         return
     public = p.get(args.props, "publiclyAccessible")
-    if public is not False:
+    if public is not False and public is not p.UNKNOWN:
         state = "unset (the DMS API default is public)" if public is None else f"{public}"
         report(
             f"publiclyAccessible is {state}; set migration.replication.publiclyAccessible: false "
@@ -164,7 +164,7 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
             "or set it to an existing key (Checkov CKV_AWS_212 / CKV_AWS_296)"
         )
     if args.resource_type == p.TABLE:
-        if p.get(args.props, "serverSideEncryption", "enabled") is not True:
+        if p.get(args.props, "serverSideEncryption", "enabled") in (None, False):
             report("the table has no server-side encryption; it is enabled by the program, do not override it")
         elif _level(args.get_config(), "requireCustomerManagedTableKey", False) and p.get(
             args.props, "serverSideEncryption", "kmsKeyArn"
@@ -208,12 +208,12 @@ ssl_to_sources = ResourceValidationPolicy(
 
 # 7 ------------------------------------------------------------------------------------------
 def _prod_resilience(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == p.INSTANCE and p.get(args.props, "multiAz") is not True:
+    if args.resource_type == p.INSTANCE and p.get(args.props, "multiAz") in (None, False):
         report("the replication instance is single-AZ; set migration.replication.multiAz: true (Security Hub DMS.13)")
     if args.resource_type == p.TABLE:
-        if p.get(args.props, "deletionProtectionEnabled") is not True:
+        if p.get(args.props, "deletionProtectionEnabled") in (None, False):
             report("table deletion protection is off; set migration.target.deletionProtection: true (DynamoDB.6)")
-        if p.get(args.props, "pointInTimeRecovery", "enabled") is not True:
+        if p.get(args.props, "pointInTimeRecovery", "enabled") in (None, False):
             report("point-in-time recovery is off; set migration.target.pointInTimeRecovery: true (DynamoDB.2)")
 
 
@@ -418,8 +418,7 @@ def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> N
         if not p.as_list(p.get(alarm.props, "alarmActions")):
             continue
         covered |= {d.urn for d in (alarm.property_dependencies or {}).get("dimensions", []) or []} & task_urns
-        dims = p.get(alarm.props, "dimensions", default={})
-        for value in dims.values() if isinstance(dims, Mapping) else []:
+        for value in p.known_values(p.get(alarm.props, "dimensions", default={})):
             if isinstance(value, str) and (value in by_label or value in by_arn):
                 covered.add(by_label.get(value) or by_arn[value])
     for task in tasks:
@@ -478,7 +477,7 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
     tags = p.get(args.props, "tags", default={})
     if tags is p.UNKNOWN:
         return
-    missing = [k for k in required if not (isinstance(tags, Mapping) and tags.get(k))]
+    missing = [k for k in required if p.get(tags, k) in (None, "")] if isinstance(tags, Mapping) else list(required)
     if missing:
         report(f"missing tags {', '.join(missing)}; add them under migration.tags")
 
@@ -501,7 +500,7 @@ required_tags = ResourceValidationPolicy(
 
 
 def _auto_minor_version_upgrade(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == p.INSTANCE and p.get(args.props, "autoMinorVersionUpgrade") is not True:
+    if args.resource_type == p.INSTANCE and p.get(args.props, "autoMinorVersionUpgrade") in (None, False):
         report(
             "automatic minor version upgrades are off; set migration.replication.autoMinorVersionUpgrade: true "
             "(Security Hub DMS.6)"
