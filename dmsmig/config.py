@@ -371,6 +371,9 @@ class Cutover(_Model):
     keep_cdc_running: bool = Field(
         True, alias="keepCdcRunning", description="Finish leaves CDC tasks running for fail-back (seed 001)."
     )
+    fail_back_window_hours: int = Field(
+        72, alias="failBackWindowHours", ge=0, description="Decommission waits this long after the cutover finished."
+    )
 
 
 class MigrationConfig(_Model):

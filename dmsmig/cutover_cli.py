@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -193,6 +194,16 @@ def decommission(
             state = store.load()
             if not force and (state is None or not state.finished or state.rolled_back):
                 raise OpsError("no finished cutover recorded for this stack", "finish the cutover, or pass --force")
+            if not force and state is not None:
+                window = ops.config.migration.cutover.fail_back_window_hours
+                finished = datetime.fromisoformat(state.record(Step.FINISH).at)
+                opens = finished + timedelta(hours=window)
+                if datetime.now(UTC) < opens:
+                    raise OpsError(
+                        f"the fail-back window ({window} h after the cutover finished) is open until "
+                        f"{opens.isoformat(timespec='minutes')}",
+                        "wait, or pass --force to decommission now",
+                    )
             if not yes:
                 typer.confirm(
                     f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True

@@ -5,6 +5,7 @@ parameter the way `pulumi up` of the program would)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from moto import mock_aws
@@ -222,3 +223,52 @@ def test_decommission_refuses_without_a_finished_cutover(world):
     )
     assert result.exit_code == 1 and "no finished cutover" in result.output
     assert world["driver"].calls == []
+
+
+def _finished_state(world, hours_ago: float):
+    from datetime import datetime, timedelta
+
+    from dmsmig.cutover.machine import CutoverState, Status, Step
+
+    state = CutoverState("sandbox", "fp")
+    when = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
+    for step in Step:
+        state.record(step).status, state.record(step).at = Status.DONE, when
+    FileStateStore(world["tmp"] / "state", "sandbox").save(state)
+
+
+def test_decommission_waits_for_the_fail_back_window_then_removes_dms_resources(world):
+    args = [
+        "decommission",
+        "--stack",
+        "sandbox",
+        "--outputs-file",
+        str(outputs_file(world["tmp"])),
+        "--local-state",
+        str(world["tmp"] / "state"),
+        "--yes",
+    ]
+    _finished_state(world, hours_ago=1)
+    early = runner.invoke(app, args)
+    assert early.exit_code == 1 and "fail-back window (72 h" in early.output
+    assert world["driver"].calls == []
+
+    _finished_state(world, hours_ago=100)
+    arns = task_arns()
+    world["stubber"].add_response(
+        "describe_replication_tasks",
+        describe_response(
+            [task_description(arns[0], "running", started=True)]
+            + [task_description(a, "stopped", started=True) for a in arns[1:]]
+        ),
+        describe_params(arns),
+    )
+    world["stubber"].add_response(
+        "stop_replication_task",
+        {"ReplicationTask": task_description(arns[0], "stopping")},
+        {"ReplicationTaskArn": arns[0]},
+    )
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert world["driver"].calls == [("decommissioned", True)]
+    assert "stopping sandbox-ordersvc-orders-events-p1: stopping" in done.output

@@ -146,3 +146,24 @@ def test_preview_hides_computed_values_but_keeps_literals():
     assert task.props["migrationType"] == "full-load"
     with pytest.raises(UnknownValueError):
         task.props["targetEndpointArn"]
+
+
+def test_the_shipped_bad_example_fails_the_offline_check_with_its_two_rules():
+    from dmsmig.config import PROJECT_DIR
+
+    result = runner.invoke(
+        app,
+        [
+            "policy-check",
+            "--stack",
+            "bad",
+            "--project-dir",
+            str(PROJECT_DIR / "examples"),
+            "--pack-config",
+            str(PROJECT_DIR / "policies" / "config.sandbox.json"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert {v["policy"] for v in report["violations"]} == {"private-replication-instance", "dynamodb-target-do-nothing"}
