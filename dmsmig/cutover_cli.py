@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -15,10 +17,10 @@ from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, StackDriver
 from dmsmig.cutover.machine import EXIT_LOCKED, EXIT_STATE_MISMATCH, CutoverState, Step
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, LockHeld, StateStore
-from dmsmig.data_cli import FromSecretOption, UrlOption, _engine
+from dmsmig.data_cli import FromSecretOption, UrlOption, source_engine
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.errors import OpsError
-from dmsmig.ops_cli import EndpointOption, OutputsFileOption, ProfileOption, _Ops
+from dmsmig.ops_cli import EndpointOption, OpsContext, OutputsFileOption, ProfileOption
 from dmsmig.validate_cli import report_json, run_validation
 
 LocalStateOption = Annotated[
@@ -27,18 +29,30 @@ LocalStateOption = Annotated[
 ]
 
 
+@contextlib.contextmanager
+def _operator_errors() -> Iterator[None]:
+    """Turn a held lock (exit 20) and operator errors (exit 1) into messages, not tracebacks."""
+    try:
+        yield
+    except LockHeld as err:
+        err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
+        raise typer.Exit(EXIT_LOCKED) from None
+    except OpsError as err:
+        raise fail(err) from None
+
+
 def make_driver(stack: str, project_dir: Path) -> StackDriver:
     """The Pulumi seam (replaced in tests)."""
     return AutomationDriver(stack, project_dir)
 
 
-def _store(ops: _Ops, stack: str, local_state: Path | None) -> StateStore:
+def _store(ops: OpsContext, stack: str, local_state: Path | None) -> StateStore:
     if local_state is not None:
         return FileStateStore(local_state, stack)
     return DynamoStateStore(ops.clients.dynamodb, ops.config.migration.cutover_table, stack)
 
 
-def _fingerprint(ops: _Ops) -> str:
+def _fingerprint(ops: OpsContext) -> str:
     """What a run depends on: the migration config without the read switch, and the task ARNs."""
     document = ops.config.migration.model_dump(mode="json", by_alias=True, exclude={"read_switch"})
     return machine.fingerprint({"config": document, "tasks": [t.arn for _g, t in ops.outputs.tasks()]})
@@ -70,7 +84,7 @@ def cutover(
     Re-running continues at the first unfinished step and never repeats a finished side effect.
     """
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         if monitor_minutes is not None:
             migration = ops.config.migration
             cutover_settings = migration.cutover.model_copy(update={"monitor_minutes": monitor_minutes})
@@ -81,7 +95,7 @@ def cutover(
         store = _store(ops, stack, local_state)
 
         def engines():
-            return {s.name: _engine(ops.config, s, database_url, from_secret) for s in cfg.sources}
+            return {s.name: source_engine(ops.config, s, database_url, from_secret) for s in cfg.sources}
 
         actions = CutoverActions(
             config=ops.config,
@@ -122,21 +136,17 @@ def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry) -> m
     if dry_run:
         state = store.load() or CutoverState(stack, fingerprint)
         return machine.run(state, actions, lambda s: None, dry_run=True, say=_say)
-    try:
-        with store.lock():
-            state = store.load()
-            if state is None or (restart and state.rolled_back):
-                state = CutoverState(stack, fingerprint)
-            elif state.fingerprint != fingerprint and not force:
-                err_console.print(
-                    "the stack's migration config or tasks changed since this cutover started; "
-                    "review them, then re-run with --force (or --restart after a rollback)"
-                )
-                raise typer.Exit(EXIT_STATE_MISMATCH)
-            return machine.run(state, actions, store.save, retry_command=retry, say=_say)
-    except LockHeld as err:
-        err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
-        raise typer.Exit(EXIT_LOCKED) from None
+    with _operator_errors(), store.lock():
+        state = store.load()
+        if state is None or (restart and state.rolled_back):
+            state = CutoverState(stack, fingerprint)
+        elif state.fingerprint != fingerprint and not force:
+            err_console.print(
+                "the stack's migration config or tasks changed since this cutover started; "
+                "review them, then re-run with --force (or --restart after a rollback)"
+            )
+            raise typer.Exit(EXIT_STATE_MISMATCH)
+        return machine.run(state, actions, store.save, retry_command=retry, say=_say)
 
 
 @app.command()
@@ -150,8 +160,8 @@ def rollback(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Flip reads back to the source; tasks and data stay exactly as they are."""
-    try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+    with _operator_errors():
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         driver = make_driver(stack, project_dir)
         store = _store(ops, stack, local_state)
         with store.lock():
@@ -168,11 +178,6 @@ def rollback(
                 state.rolled_back = True
                 state.history.append(f"{machine._now()} rolled back")
                 store.save(state)
-    except LockHeld as err:
-        err_console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(EXIT_LOCKED) from None
-    except OpsError as err:
-        raise fail(err) from None
 
 
 @app.command()
@@ -187,8 +192,8 @@ def decommission(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """After the fail-back window: stop every task and remove the DMS resources (the table stays)."""
-    try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+    with _operator_errors():
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         store = _store(ops, stack, local_state)
         with store.lock():
             state = store.load()
@@ -215,11 +220,6 @@ def decommission(
             for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
                 _say(line)
             console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")
-    except LockHeld as err:
-        err_console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(EXIT_LOCKED) from None
-    except OpsError as err:
-        raise fail(err) from None
 
 
 @app.command("cutover-status")
@@ -234,7 +234,7 @@ def cutover_status(
 ) -> None:
     """Show the recorded cutover state: each step's status, time and evidence."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         state = _store(ops, stack, local_state).load()
     except OpsError as err:
         raise fail(err) from None

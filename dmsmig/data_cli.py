@@ -42,7 +42,8 @@ def _group(cfg: MigrationConfig, name: str) -> tuple[Source, TaskGroup]:
     raise OpsError(f"no task group '{name}' in the stack", f"use one of: {known}")
 
 
-def _engine(stack_config, source: Source, database_url: str | None, from_secret: bool):
+def source_engine(stack_config, source: Source, database_url: str | None, from_secret: bool):
+    """A SQLAlchemy engine for ``source``: from its secret, ``--database-url`` or DMSMIG_SOURCE_URL."""
     if from_secret:
         from dmsmig.ops_cli import make_clients
 
@@ -72,7 +73,7 @@ def plan_partitions(
     try:
         source, task_group = _group(config.migration, group)
         spec = task_group.spec
-        engine = _engine(config, source, database_url, from_secret)
+        engine = source_engine(config, source, database_url, from_secret)
         stats = key_quantiles(engine, spec.source, spec.key_column, partitions)
         if stats.rows == 0:
             raise OpsError(f"{spec.source.object_name} has no rows with a {spec.key_column}", "check the source object")
@@ -167,7 +168,9 @@ def preview_mapping(
         if rows is not None:
             sample = _read_rows(rows)
         else:
-            sample = sample_rows(_engine(config, source, database_url, from_secret), task_group.spec.source, limit)
+            sample = sample_rows(
+                source_engine(config, source, database_url, from_secret), task_group.spec.source, limit
+            )
     except OpsError as err:
         raise fail(err) from None
     cfg = config.migration

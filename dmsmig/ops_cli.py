@@ -61,8 +61,8 @@ def read_outputs(stack: str, outputs_file: Path | None, project_dir: Path) -> St
     return load_outputs(source)
 
 
-class _Ops:
-    """What every operator command needs, loaded once."""
+class OpsContext:
+    """What every operator command needs, loaded once: stack config, outputs, AWS clients."""
 
     def __init__(self, stack, outputs_file, project_dir, profile, endpoint_url, need_outputs: bool = True):
         self.config: StackConfig = load_config(stack, project_dir)
@@ -94,7 +94,7 @@ def bootstrap_secret_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create or update a source's credentials secret; the password is read from a prompt or stdin."""
-    ops = _Ops(stack, None, project_dir, profile, endpoint_url, need_outputs=False)
+    ops = OpsContext(stack, None, project_dir, profile, endpoint_url, need_outputs=False)
     match = [s for s in ops.config.migration.sources if s.name == source]
     if not match:
         names = ", ".join(s.name for s in ops.config.migration.sources)
@@ -139,7 +139,7 @@ def preflight(
 ) -> None:
     """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         checks = run_preflight(ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds)
     except OpsError as err:
         raise fail(err) from None
@@ -151,7 +151,7 @@ def preflight(
         raise typer.Exit(1)
 
 
-def _apply_plan(ops: _Ops, selected, decide) -> list[dict]:
+def _apply_plan(ops: OpsContext, selected, decide) -> list[dict]:
     """Describe ``selected`` tasks, let ``decide(rows)`` choose actions, and apply them."""
     described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
     rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
@@ -200,7 +200,7 @@ def start(
         return plan
 
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     except OpsError as err:
         raise fail(err) from None
@@ -229,14 +229,14 @@ def resume(
         ]
 
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     except OpsError as err:
         raise fail(err) from None
     _print_actions(as_json, results, f"resume {stack}")
 
 
-def _collect(ops: _Ops, group: str | None, names: list[str] | None) -> list[TaskProgress]:
+def _collect(ops: OpsContext, group: str | None, names: list[str] | None) -> list[TaskProgress]:
     selected = ops.outputs.tasks(group, names)
     described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
     return [dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
@@ -275,7 +275,7 @@ def status(
 ) -> None:
     """Per task: status, load progress, tables, rows, CDC latency and the last failure."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         progress = _collect(ops, group, task)
     except OpsError as err:
         raise fail(err) from None
@@ -296,7 +296,7 @@ def watch(
 ) -> None:
     """Live view until every full load completes (exit 0) or a task fails (exit 1)."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     except OpsError as err:
         raise fail(err) from None
     bars = Progress(
@@ -344,7 +344,7 @@ def stop(
 ) -> None:
     """Stop running tasks (a pause; `resume` continues where they stopped)."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         selected = ops.outputs.tasks(group, task)
         described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
         results = []
@@ -372,7 +372,7 @@ def reload_tables(
 ) -> None:
     """Reload tables in error of one running task (ReloadTables, data-reload)."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         [(_g, ref)] = ops.outputs.tasks(None, [task]) or [(None, None)]
         for name in table:
             schema, _, table_name = name.partition(".")

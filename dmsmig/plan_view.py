@@ -60,9 +60,6 @@ def key_properties(resource: DeclaredResource) -> dict[str, Any]:
     values = dict(resource.inputs)
     if resource.type == "aws:dms/replicationTask:ReplicationTask":
         values.update(_task_summary(resource))
-    if resource.type == "aws:dynamodb/table:Table":
-        # pulumi-aws 7 records keys as hashKey/rangeKey inputs
-        values.setdefault("hashKey", resource.inputs.get("hashKey"))
     return {k: values[k] for k in KEY_PROPERTIES.get(resource.type, ()) if values.get(k) is not None}
 
 

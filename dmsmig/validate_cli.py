@@ -10,10 +10,10 @@ from rich.table import Table
 
 from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, fail
 from dmsmig.config import PROJECT_DIR, StackConfig
-from dmsmig.data_cli import FromSecretOption, UrlOption, _engine
+from dmsmig.data_cli import FromSecretOption, UrlOption, source_engine
 from dmsmig.ops.errors import OpsError
 from dmsmig.ops.outputs import StackOutputs
-from dmsmig.ops_cli import EndpointOption, OutputsFileOption, ProfileOption, _Ops
+from dmsmig.ops_cli import EndpointOption, OpsContext, OutputsFileOption, ProfileOption
 from dmsmig.validation import DEFAULT_SEGMENTS, PartitionReport, validate_group
 
 
@@ -42,7 +42,7 @@ def run_validation(
             ranges = task_group.ranges()
             if exported is None or len(exported) != len(ranges):
                 raise OpsError(f"stack outputs for {name} do not match the config", "run pulumi up, then validate")
-            engine = engine or _engine(config, source, database_url, from_secret)
+            engine = engine or source_engine(config, source, database_url, from_secret)
             results[name] = validate_group(
                 engine,
                 dynamodb,
@@ -85,7 +85,7 @@ def validate(
 ) -> None:
     """Compare source rows and DynamoDB items per partition, plus sampled items attribute by attribute."""
     try:
-        ops = _Ops(stack, outputs_file, project_dir, profile, endpoint_url)
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = run_validation(
             ops.config,
             ops.outputs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,6 @@ class CutoverActions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_seconds: float = 30.0
-    _progress: list[TaskProgress] = field(default_factory=list)
 
     # -- gates ----------------------------------------------------------------------------------
     def gate(self, step: Step) -> Gate:
@@ -55,10 +54,7 @@ class CutoverActions:
     def _tasks(self) -> list[TaskProgress]:
         selected = self.outputs.tasks()
         described = dms_ops.describe_tasks(self.clients.dms, [t.arn for _g, t in selected])
-        self._progress = [
-            dms_ops.progress(self.clients.dms, self.clients.cloudwatch, t, described[t.arn]) for _g, t in selected
-        ]
-        return self._progress
+        return [dms_ops.progress(self.clients.dms, self.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
 
     def _preconditions(self) -> Gate:
         limit = self.config.migration.cutover.cdc_latency_max_seconds

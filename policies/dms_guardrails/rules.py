@@ -27,7 +27,7 @@ PASSWORD_IN_TEXT = re.compile(r"""(^|[;,\s"'{])(password|pwd)["']?\s*[=:]\s*["']
 PASSWORD_KEY_ALLOWED = {"passwordLength", "passwordResetRequired", "passwordReusePrevention"}
 
 
-def _level(config: Mapping | None, key: str, default):
+def _setting(config: Mapping | None, key: str, default):
     return (config or {}).get(key, default)
 
 
@@ -166,7 +166,7 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == p.TABLE:
         if p.get(args.props, "serverSideEncryption", "enabled") in (None, False):
             report("the table has no server-side encryption; it is enabled by the program, do not override it")
-        elif _level(args.get_config(), "requireCustomerManagedTableKey", False) and p.get(
+        elif _setting(args.get_config(), "requireCustomerManagedTableKey", False) and p.get(
             args.props, "serverSideEncryption", "kmsKeyArn"
         ) in (None, ""):
             report(
@@ -236,7 +236,7 @@ def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None
     if p.get(logging, "EnableLogging") is not True:
         report("task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)")
         return
-    required = set(_level(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
+    required = set(_setting(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
     if p.get(args.props, "migrationType") in ("full-load-and-cdc", "cdc-only"):
         required |= {"SOURCE_CAPTURE", "TARGET_APPLY"}
     present = {c.get("Id") for c in p.as_list(p.get(logging, "LogComponents")) if isinstance(c, Mapping)}
@@ -288,9 +288,9 @@ def _is_dms_role(role) -> bool:
 
 
 def _dms_role_least_privilege(args: StackValidationArgs, report: ReportViolation) -> None:
-    allowed_wildcard = set(_level(args.get_config(), "allowedWildcardActions", ["dynamodb:ListTables"]))
+    allowed_wildcard = set(_setting(args.get_config(), "allowedWildcardActions", ["dynamodb:ListTables"]))
     allowed_managed = set(
-        _level(
+        _setting(
             args.get_config(),
             "allowedManagedPolicies",
             [
@@ -440,7 +440,7 @@ every_task_alarmed = StackValidationPolicy(
 
 # 12 -----------------------------------------------------------------------------------------
 def _tasks_per_instance(args: StackValidationArgs, report: ReportViolation) -> None:
-    limit = int(_level(args.get_config(), "maxTasksPerInstance", 200))
+    limit = int(_setting(args.get_config(), "maxTasksPerInstance", 200))
     per_instance: dict[str, list] = defaultdict(list)
     for task in (r for r in args.resources if r.resource_type == p.TASK):
         instance = _referenced(task, "replicationInstanceArn", args.resources, "replicationInstanceArn")
@@ -473,7 +473,7 @@ TAGGED_TYPES = {p.INSTANCE, p.ENDPOINT, p.TASK, p.SUBNET_GROUP, p.TABLE, p.KMS_K
 def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type not in TAGGED_TYPES:
         return
-    required = _level(args.get_config(), "requiredTags", ["Environment", "Service", "Owner"])
+    required = _setting(args.get_config(), "requiredTags", ["Environment", "Service", "Owner"])
     tags = p.get(args.props, "tags", default={})
     if tags is p.UNKNOWN:
         return
