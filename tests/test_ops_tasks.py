@@ -360,10 +360,28 @@ def test_unknown_task_is_named(dms, tmp_path):
 
 def test_watch_times_out_with_exit_3_while_loads_still_run(dms, tmp_path):
     arns = task_arns()[:1]
-    running = task_description(arns[0], "running", started=True, ReplicationTaskStats={"FullLoadProgressPercent": 40, "TablesLoading": 1})
+    running = task_description(
+        arns[0], "running", started=True, ReplicationTaskStats={"FullLoadProgressPercent": 40, "TablesLoading": 1}
+    )
     dms.add_response("describe_replication_tasks", describe_response([running]), describe_params(arns))
-    dms.add_response("describe_table_statistics", _stats(arns[0], 10, "Table is being loaded"), {"ReplicationTaskArn": arns[0]})
-    result = runner.invoke(app, ["watch", "--stack", "sandbox", "--outputs-file", str(outputs_file(tmp_path)),
-                                 "--task", "p1", "--interval", "0", "--timeout", "0"])
+    dms.add_response(
+        "describe_table_statistics", _stats(arns[0], 10, "Table is being loaded"), {"ReplicationTaskArn": arns[0]}
+    )
+    result = runner.invoke(
+        app,
+        [
+            "watch",
+            "--stack",
+            "sandbox",
+            "--outputs-file",
+            str(outputs_file(tmp_path)),
+            "--task",
+            "p1",
+            "--interval",
+            "0",
+            "--timeout",
+            "0",
+        ],
+    )
     assert result.exit_code == 3
     assert "timed out" in result.output

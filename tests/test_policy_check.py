@@ -56,8 +56,8 @@ def test_bad_stack_fails_with_exactly_those_rules(stack):
         "partitions-complete",
     }
     if stack == "prod":
-        # prod also requires multi-AZ, a CMK-encrypted table, deletion protection and its tags
-        expected |= {"prod-resilience", "encryption", "required-tags"}
+        # prod also requires multi-AZ, a CMK-encrypted table, deletion protection, its tags and r5 classes
+        expected |= {"prod-resilience", "encryption", "required-tags", "allowed-instance-classes"}
     assert mandatory == expected
     gap = next(v for v in violations if v.policy == "partitions-complete")
     assert "keys 200000001..200001000 are in no task" in gap.message

@@ -335,8 +335,20 @@ def test_auto_minor_version_upgrade():
     assert "autoMinorVersionUpgrade: true" in check_resource(rules.auto_minor_version_upgrade, INSTANCE, off)[0]
 
 
+def test_allowed_instance_classes():
+    props = {**INSTANCE_OK, "replicationInstanceClass": "dms.r5.16xlarge"}
+    assert check_resource(rules.allowed_instance_classes, INSTANCE, props) == []  # no list: any class
+    allowed = {"allowedClasses": ["dms.r5.large", "dms.r5.2xlarge"]}
+    assert check_resource(rules.allowed_instance_classes, INSTANCE, props, allowed) == [
+        "instance class dms.r5.16xlarge is not allowed here (dms.r5.large, dms.r5.2xlarge); "
+        "change migration.replication.instanceClass"
+    ]
+    ok = {**INSTANCE_OK, "replicationInstanceClass": "dms.r5.2xlarge"}
+    assert check_resource(rules.allowed_instance_classes, INSTANCE, ok, allowed) == []
+
+
 def test_every_policy_has_a_stable_kebab_name_and_description():
     names = [policy.name for policy in rules.POLICIES]
-    assert len(set(names)) == len(names) == 14
+    assert len(set(names)) == len(names) == 15
     for policy in rules.POLICIES:
         assert policy.description and policy.name == policy.name.lower()

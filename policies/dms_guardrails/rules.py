@@ -515,6 +515,29 @@ auto_minor_version_upgrade = ResourceValidationPolicy(
 )
 
 
+def _allowed_instance_classes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = _setting(args.get_config(), "allowedClasses", [])
+    if args.resource_type != p.INSTANCE or not allowed:
+        return
+    klass = p.get(args.props, "replicationInstanceClass")
+    if isinstance(klass, str) and klass not in allowed:
+        report(
+            f"instance class {klass} is not allowed here ({', '.join(allowed)}); "
+            "change migration.replication.instanceClass"
+        )
+
+
+allowed_instance_classes = ResourceValidationPolicy(
+    name="allowed-instance-classes",
+    description="Replication instances use a class from the environment's allowed list (empty: any).",
+    validate=_allowed_instance_classes,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PolicyConfigSchema(
+        properties={"allowedClasses": {"type": "array", "items": {"type": "string"}, "default": []}}
+    ),
+)
+
+
 POLICIES = [
     no_plaintext_passwords,
     endpoints_use_secrets_manager,
@@ -530,4 +553,5 @@ POLICIES = [
     tasks_per_instance,
     required_tags,
     auto_minor_version_upgrade,
+    allowed_instance_classes,
 ]
