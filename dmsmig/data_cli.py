@@ -118,7 +118,7 @@ def plan_partitions(
         print(json.dumps(report, indent=2))
         return
     table = Table(
-        "partition", "from", "to", "rows (planned)", "rows (equal width)", title=f"{group}: {stats.rows:,} rows"
+        "partition", "from", "to", "rows (planned)", "rows (equal-width pN)", title=f"{group}: {stats.rows:,} rows"
     )
     edges = [None, *planned, None]
     for i, count in enumerate(planned_counts):

@@ -140,7 +140,9 @@ def preflight(
     """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
     try:
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        checks = run_preflight(ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds)
+        checks = run_preflight(
+            ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds, stack=stack
+        )
     except OpsError as err:
         raise fail(err) from None
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")

@@ -193,8 +193,8 @@ def test_preflight_reports_each_failure_with_a_fix(aws, tmp_path, monkeypatch):
         )
     assert result.exit_code == 1
     failed = {c["name"]: c for c in json.loads(result.output) if not c["ok"]}
-    assert "bootstrap-secret" in failed["secret orders"]["fix"]
-    assert failed["role orders reads secret"]["reason"] == "its policy does not allow GetSecretValue on the secret"
+    assert failed["secret orders"]["fix"] == "python -m dmsmig bootstrap-secret --stack sandbox --source orders"
+    assert failed["role orders reads secret"]["reason"] == "not checked: the secret does not exist yet"
     assert "Test connection failed: timeout" in failed["connection source orders"]["reason"]
     assert "security groups" in failed["connection source orders"]["fix"]
 
@@ -233,3 +233,22 @@ def test_cdc_latency_comes_from_cloudwatch(aws):
     assert cdc_latency(cloudwatch, ref, now=now) == (12.0, 20.0)
     other = TaskRef(taskId="t-p2", arn="arn:t2", instanceId="i-1", migrationType="full-load-and-cdc", range={})
     assert cdc_latency(cloudwatch, other, now=now) == (None, None)
+
+
+def test_preflight_names_a_role_policy_that_does_not_cover_the_secret(aws, tmp_path):
+    client, stubber = stubbed_dms()
+    clients = clients_with(dms=client)
+    config = _deploy_fakes(clients)
+    clients.iam.put_role_policy(
+        RoleName="sandbox-ordersvc-source-orders-secret-access",
+        PolicyName="read",
+        PolicyDocument=iam_docs.secret_read_policy(
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", None, REGION
+        ),
+    )
+    outputs = load_outputs(OutputsFile(outputs_file(tmp_path)))
+    _stub_dms_for_preflight(stubber, outputs)
+    with stubber:
+        checks = run_preflight(clients, outputs, config, connection_timeout=5, poll=0, sleep=lambda s: None)
+    [role] = [c for c in checks if c.name == "role orders reads secret"]
+    assert not role.ok and role.reason == "its policy does not allow GetSecretValue on the secret"

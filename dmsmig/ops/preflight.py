@@ -132,7 +132,7 @@ def _table_check(dynamodb: Any, outputs: StackOutputs) -> Check:
     )
 
 
-def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str]) -> list[Check]:
+def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str], stack: str) -> list[Check]:
     """Each source's secret exists and has a current value (described, never read)."""
     checks = []
     for source in config.sources:
@@ -141,7 +141,7 @@ def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str]) 
             described = call_with_retry(secrets.describe_secret, SecretId=secret_id)
         except Exception as err:
             e = explain(err, "describing secret", secret_id)
-            fix = f"python -m dmsmig bootstrap-secret --stack <stack> --source {source.name}"
+            fix = f"python -m dmsmig bootstrap-secret --stack {stack} --source {source.name}"
             checks.append(Check(f"secret {source.name}", False, e.message, fix))
             continue
         arns[source.name] = described["ARN"]
@@ -151,7 +151,7 @@ def _secret_checks(secrets: Any, config: MigrationConfig, arns: dict[str, str]) 
                 f"secret {source.name}",
                 has_value,
                 "exists with a current version" if has_value else "exists but has no value",
-                "" if has_value else f"python -m dmsmig bootstrap-secret --source {source.name}",
+                "" if has_value else f"python -m dmsmig bootstrap-secret --stack {stack} --source {source.name}",
             )
         )
     return checks
@@ -197,15 +197,14 @@ def _role_checks(iam: Any, secret_arns: dict[str, str], config: MigrationConfig)
             _allows(d, "secretsmanager:GetSecretValue", secret_arn) for d in documents
         )
         ok = trusted and readable
-        reason = (
-            "trusted by DMS, may read the secret"
-            if ok
-            else (
-                "not trusted by dms.amazonaws.com"
-                if not trusted
-                else "its policy does not allow GetSecretValue on the secret"
-            )
-        )
+        if ok:
+            reason = "trusted by DMS, may read the secret"
+        elif not trusted:
+            reason = "not trusted by dms.amazonaws.com"
+        elif secret_arn is None:
+            reason = "not checked: the secret does not exist yet"
+        else:
+            reason = "its policy does not allow GetSecretValue on the secret"
         checks.append(
             Check(
                 f"role {source.name} reads secret", ok, reason, "" if ok else "run pulumi up to restore the role policy"
@@ -221,11 +220,12 @@ def run_preflight(
     connection_timeout: float = 300,
     poll: float = 10,
     sleep: Callable[[float], None] = time.sleep,
+    stack: str = "<stack>",
 ) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     secret_arns: dict[str, str] = {}
     checks = _instance_checks(clients.dms, outputs)
-    checks += _secret_checks(clients.secrets, config, secret_arns)
+    checks += _secret_checks(clients.secrets, config, secret_arns, stack)
     checks += _role_checks(clients.iam, secret_arns, config)
     checks.append(_table_check(clients.dynamodb, outputs))
     checks += _task_checks(clients.dms, outputs)
