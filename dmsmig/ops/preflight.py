@@ -205,11 +205,8 @@ def _role_checks(iam: Any, secret_arns: dict[str, str], config: MigrationConfig)
             reason = "not checked: the secret does not exist yet"
         else:
             reason = "its policy does not allow GetSecretValue on the secret"
-        checks.append(
-            Check(
-                f"role {source.name} reads secret", ok, reason, "" if ok else "run pulumi up to restore the role policy"
-            )
-        )
+        fix = "bootstrap the secret first" if secret_arn is None and trusted else "run pulumi up to restore the role"
+        checks.append(Check(f"role {source.name} reads secret", ok, reason, "" if ok else fix))
     return checks
 
 
