@@ -33,7 +33,13 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)
     if as_json:
-        print(json.dumps(plan_json(run), indent=2, sort_keys=True, default=str))
+        from dataclasses import asdict
+
+        from dmsmig.estimate import estimate
+
+        est = estimate(config.migration)
+        summary = {**asdict(est), "rows": est.rows, "gigabytes": est.gigabytes, "totalHours": est.total_hours}
+        print(json.dumps(plan_json(run, summary), indent=2, sort_keys=True, default=str))
         return
     console.print(resource_tree(run, f"[bold]stack {stack}[/bold] ({config.region}), offline plan"))
     counts = resource_counts(run)

@@ -89,9 +89,10 @@ def resource_counts(run: ProgramRun) -> dict[str, int]:
     return dict(sorted(Counter(r.type for r in run.resources if r.custom).items()))
 
 
-def plan_json(run: ProgramRun) -> dict:
-    """Machine-readable plan: resources with key properties, counts and outputs."""
+def plan_json(run: ProgramRun, estimate: dict | None = None) -> dict:
+    """Machine-readable plan: resources with key properties, counts, outputs and the estimate."""
     return {
+        "estimate": estimate,
         "resources": [
             {
                 "urn": r.urn,

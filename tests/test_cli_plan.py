@@ -27,6 +27,8 @@ def test_plan_json_lists_resources_and_outputs():
     plan = json.loads(result.output)
     assert plan["counts"]["aws:dms/replicationTask:ReplicationTask"] == 6
     assert plan["outputs"]["tableName"] == "order-events-prod"
+    assert plan["estimate"]["rows"] == 435_000_000 and plan["estimate"]["instance_count"] == 1
+    assert plan["estimate"]["monthly_usd"] == round(1.008 * 2 * 730, 2)  # r5.2xlarge, multi-AZ
 
 
 def test_plan_on_bad_config_exits_2_naming_the_key(project_copy):

@@ -195,6 +195,7 @@ def test_preflight_reports_each_failure_with_a_fix(aws, tmp_path, monkeypatch):
     failed = {c["name"]: c for c in json.loads(result.output) if not c["ok"]}
     assert failed["secret orders"]["fix"] == "python -m dmsmig bootstrap-secret --stack sandbox --source orders"
     assert failed["role orders reads secret"]["reason"] == "not checked: the secret does not exist yet"
+    assert failed["role orders reads secret"]["fix"] == "bootstrap the secret first"
     assert "Test connection failed: timeout" in failed["connection source orders"]["reason"]
     assert "security groups" in failed["connection source orders"]["fix"]
 
