@@ -37,8 +37,11 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
 
         from dmsmig.estimate import estimate
 
-        est = estimate(config.migration)
-        summary = {**asdict(est), "rows": est.rows, "gigabytes": est.gigabytes, "totalHours": est.total_hours}
+        try:
+            est = estimate(config.migration)
+            summary = {**asdict(est), "rows": est.rows, "gigabytes": est.gigabytes, "totalHours": est.total_hours}
+        except KeyError as err:
+            summary = {"error": err.args[0]}
         print(json.dumps(plan_json(run, summary), indent=2, sort_keys=True, default=str))
         return
     console.print(resource_tree(run, f"[bold]stack {stack}[/bold] ({config.region}), offline plan"))
@@ -55,7 +58,11 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
 def _print_estimate(cfg) -> None:
     from dmsmig.estimate import estimate
 
-    est = estimate(cfg)
+    try:
+        est = estimate(cfg)
+    except KeyError as err:
+        console.print(f"[yellow]no estimate:[/yellow] {err.args[0]}", highlight=False)
+        return
     table = Table(
         "task", "instance", "rows", "GB", "full load (h, all at once)", title="Estimate (figures: dmsmig/estimate.py)"
     )

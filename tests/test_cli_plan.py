@@ -50,3 +50,12 @@ def test_plan_on_missing_stack_lists_the_existing_ones(project_copy):
     result = runner.invoke(app, ["plan", "--stack", "qa", "--project-dir", str(project_copy)])
     assert result.exit_code == 2
     assert "Pulumi.qa.yaml not found" in result.output
+
+
+def test_plan_with_an_instance_class_missing_from_the_figures_still_plans(project_copy):
+    config = raw_stack("sandbox")
+    config["dms-migration:migration"]["replication"]["instanceClass"] = "dms.c9.huge"
+    (project_copy / "Pulumi.odd.yaml").write_text(yaml.safe_dump({"config": config}))
+    result = runner.invoke(app, ["plan", "--stack", "odd", "--project-dir", str(project_copy)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "no estimate: no figures for dms.c9.huge" in result.output
