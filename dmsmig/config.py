@@ -355,6 +355,27 @@ class Source(_Model):
         return self.port or DEFAULT_PORTS[self.engine]
 
 
+class Sentinel(_Model):
+    """A marker row written at the source after writes stop; the cutover waits to see it in DynamoDB.
+
+    The gh-ost idea for DMS: it proves the change stream has drained up to that point.
+    """
+
+    source: str = Field(description="Name of the source to write it to (a CDC task group's source).")
+    insert_sql: str = Field(alias="insertSql", description="INSERT with a :token parameter, into a CDC-captured table.")
+    key: dict[str, str] = Field(
+        description="DynamoDB key of the resulting item; {token} is replaced, e.g. evt#{token}."
+    )
+    timeout_seconds: int = Field(300, alias="timeoutSeconds", ge=0, description="How long to wait for it.")
+
+    @field_validator("insert_sql")
+    @classmethod
+    def _has_token(cls, value: str) -> str:
+        if ":token" not in value:
+            raise ValueError("must use the :token parameter so each run's marker is unique")
+        return value
+
+
 class Cutover(_Model):
     """Cutover gates and finish behaviour."""
 
@@ -374,6 +395,7 @@ class Cutover(_Model):
     fail_back_window_hours: int = Field(
         72, alias="failBackWindowHours", ge=0, description="Decommission waits this long after the cutover finished."
     )
+    sentinel: Sentinel | None = Field(None, description="Marker row proving CDC drained (CDC task groups).")
 
 
 class MigrationConfig(_Model):
@@ -431,6 +453,12 @@ class MigrationConfig(_Model):
             if names.index(name) != i:
                 raise _at(f"sources[{i}].name", f"'{name}' is used twice; source names must be unique")
         key_names = {k for k in (self.target.partition_key, self.target.sort_key) if k}
+        sentinel = self.cutover.sentinel
+        if sentinel is not None:
+            if sentinel.source not in names:
+                raise _at("cutover.sentinel.source", f"'{sentinel.source}' is not a source; use one of {names}")
+            if set(sentinel.key) != key_names:
+                raise _at("cutover.sentinel.key", f"must name exactly the table key attributes {sorted(key_names)}")
         for gsi_index, gsi in enumerate(self.target.global_secondary_indexes):
             if {gsi.partition_key, gsi.sort_key} & key_names and gsi.partition_key in key_names:
                 raise _at(f"target.globalSecondaryIndexes[{gsi_index}].partitionKey", "must differ from the table key")

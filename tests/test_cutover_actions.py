@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from dmsmig.cutover.actions import CutoverActions
@@ -64,3 +65,101 @@ def test_quiesce_needs_confirmation_or_a_zero_from_the_check_query(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("UPDATE writes SET n = 0"))
     assert actions.gate(Step.QUIESCED).ok
+
+
+def _cdc_actions(tmp_path, dynamodb, engine, sentinel):
+    raw = raw_migration("sandbox")
+    raw["sources"][0]["taskGroups"].append(
+        {"name": "live", "mapping": "orders_table", "migrationType": "full-load-and-cdc"}
+    )
+    raw["cutover"] = {"sentinel": sentinel}
+    config = stack_from(raw)
+    from dmsmig.mock_engine import run_program
+
+    path = tmp_path / "cdc-outputs.json"
+    import json
+
+    path.write_text(json.dumps(run_program(config).outputs))
+    actions = CutoverActions(
+        config=config,
+        outputs=load_outputs(OutputsFile(path)),
+        clients=type("Clients", (), {"dynamodb": dynamodb})(),
+        driver=None,
+        validate=lambda: {"ok": True, "groups": {}},
+        source_engines=lambda: {"orders": engine},
+    )
+    return actions
+
+
+SENTINEL = {
+    "source": "orders",
+    "insertSql": "INSERT INTO OrderEvents (AggregateId, EventTimestamp) VALUES ('sentinel', :token)",
+    "key": {"PK": "agg#sentinel", "SK": "evt#{token}"},
+    "timeoutSeconds": 30,
+}
+
+
+@pytest.fixture
+def cdc_world(tmp_path, monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from tests.ops_fixtures import create_event_table
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_event_table(dynamodb, "order-events-sandbox")
+        engine = connect(f"sqlite:///{tmp_path / 'src.db'}")
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE OrderEvents (AggregateId TEXT, EventTimestamp TEXT)"))
+        yield dynamodb, engine
+
+
+def test_sentinel_written_at_the_source_and_seen_in_dynamodb_passes(tmp_path, cdc_world):
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+
+    def cdc_delivers(_seconds):  # stands in for DMS applying the captured insert
+        with engine.connect() as conn:
+            token = conn.execute(text("SELECT EventTimestamp FROM OrderEvents")).scalar()
+        dynamodb.put_item(
+            TableName="order-events-sandbox", Item={"PK": {"S": "agg#sentinel"}, "SK": {"S": f"evt#{token}"}}
+        )
+
+    actions.sleep = cdc_delivers
+    gate = actions.gate(Step.DRAINED)
+    assert gate.ok, gate
+    assert "seen in DynamoDB" in gate.evidence[0]
+
+
+def test_sentinel_that_never_arrives_fails_the_gate_after_its_timeout(tmp_path, cdc_world):
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+    now = [0.0]
+    actions.clock = lambda: now[0]
+    actions.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+    gate = actions.gate(Step.DRAINED)
+    assert not gate.ok and "within 30s" in gate.reason
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM OrderEvents")).scalar() == 1  # one marker per run
+
+
+def test_full_load_only_stacks_pass_the_drain_step_without_a_sentinel(tmp_path):
+    gate = _actions(tmp_path).gate(Step.DRAINED)
+    assert gate.ok and gate.evidence == ["no CDC tasks: the full loads are the whole copy"]
+
+
+def test_sentinel_config_is_checked():
+    from dmsmig.config import ConfigError
+
+    raw = raw_migration("sandbox")
+    raw["cutover"] = {"sentinel": {**SENTINEL, "insertSql": "INSERT INTO t VALUES (1)"}}
+    with pytest.raises(ConfigError, match="cutover.sentinel.insertSql: must use the :token parameter"):
+        stack_from(raw)
+    raw["cutover"] = {"sentinel": {**SENTINEL, "key": {"PK": "x"}}}
+    with pytest.raises(
+        ConfigError, match=r"cutover.sentinel.key: must name exactly the table key attributes \['PK', 'SK'\]"
+    ):
+        stack_from(raw)

@@ -139,7 +139,7 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
     load_like_dms(world["clients"].dynamodb, world["rows"], skip={7})
     _loads_finished(world["stubber"])
     first = _cutover(world)
-    assert first.exit_code == 12, first.output  # final-validation
+    assert first.exit_code == 13, first.output  # final-validation
     assert "MISSING 1" in first.output and "re-run: python -m dmsmig cutover --stack sandbox" in first.output
     assert world["driver"].calls == []  # nothing switched
 
@@ -183,7 +183,7 @@ def test_firing_alarm_stops_the_monitor_step_and_rollback_flips_reads_back(world
     alarm = built("sandbox").outputs["alarmNames"][0]
     world["clients"].cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
     result = _cutover(world)
-    assert result.exit_code == 14, result.output  # monitor-window
+    assert result.exit_code == 15, result.output  # monitor-window
     assert alarm in result.output and "rollback" in result.output
     assert world["clients"].ssm.get_parameter(Name=PARAM)["Parameter"]["Value"] == "dynamodb"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ class CutoverActions:
             return {
                 Step.PRECONDITIONS: self._preconditions,
                 Step.QUIESCED: self._quiesced,
+                Step.DRAINED: self._drained,
                 Step.VALIDATION: self._validation,
                 Step.SWITCH_READS: self._switch_evidence,
                 Step.MONITOR: self._monitor,
@@ -94,6 +96,39 @@ class CutoverActions:
             ["no cutover.quiesceCheckSql configured"],
             "confirm that applications stopped writing to the source with --confirm-quiesced",
         )
+
+    def _drained(self) -> Gate:
+        """gh-ost's marker for DMS: write a sentinel row at the source, see its item arrive in DynamoDB."""
+        cdc = [t.task_id for _g, t in self.outputs.tasks() if t.migration_type != "full-load"]
+        sentinel = self.config.migration.cutover.sentinel
+        if not cdc:
+            return Gate(True, ["no CDC tasks: the full loads are the whole copy"])
+        if sentinel is None:
+            return Gate(True, [f"{len(cdc)} CDC task(s), no cutover.sentinel configured: relying on CDC latency"])
+        token = uuid.uuid4().hex[:16]
+        engine = self.source_engines()[sentinel.source]
+        with engine.begin() as conn:
+            conn.execute(text(sentinel.insert_sql), {"token": token})
+        key = {name: {"S": template.replace("{token}", token)} for name, template in sentinel.key.items()}
+        started = self.clock()
+        while True:
+            item = call_with_retry(
+                self.clients.dynamodb.get_item, TableName=self.outputs.table_name, Key=key, ConsistentRead=True
+            ).get("Item")
+            waited = self.clock() - started
+            if item is not None:
+                return Gate(
+                    True,
+                    [f"sentinel {token} written at source {sentinel.source}, seen in DynamoDB after {waited:.0f}s"],
+                )
+            if waited >= sentinel.timeout_seconds:
+                return Gate(
+                    False,
+                    [f"sentinel {token} written at source {sentinel.source}, not in DynamoDB after {waited:.0f}s"],
+                    f"CDC has not delivered the sentinel within {sentinel.timeout_seconds}s; "
+                    "check CDC latency and task status",
+                )
+            self.sleep(min(5.0, max(0.1, sentinel.timeout_seconds - waited)))
 
     def _validation(self) -> Gate:
         report = self.validate()

@@ -20,6 +20,7 @@ from typing import Protocol
 class Step(StrEnum):
     PRECONDITIONS = "preconditions"
     QUIESCED = "source-quiesced"
+    DRAINED = "cdc-drained"
     VALIDATION = "final-validation"
     SWITCH_READS = "switch-reads"
     MONITOR = "monitor-window"
