@@ -7,7 +7,6 @@ Run: python -m bench.partition_balance [rows]
 
 from __future__ import annotations
 
-import random
 import sys
 import tempfile
 import time
@@ -20,17 +19,9 @@ from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
 from dmsmig.mapping_spec import SourceObject
 from dmsmig.partitions import equal_width_boundaries
 from dmsmig.source_db import connect, count_in_ranges, key_quantiles
+from tests.synthetic import zipf_gapped_ids
 
 OBJECT = SourceObject(schema="main", object="events", objectType="table")
-
-
-def zipf_gapped_ids(rows: int, seed: int = 2026) -> list[int]:
-    rng = random.Random(seed)
-    ids, key = [], 0
-    for _ in range(rows):
-        key += 1 + int(rng.paretovariate(1.2)) ** 2 // 50
-        ids.append(key)
-    return ids
 
 
 def main(rows: int = 1_000_000) -> None:

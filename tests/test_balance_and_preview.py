@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
 
 import pytest
@@ -18,18 +17,13 @@ from dmsmig.mapping_preview import preview
 from dmsmig.mapping_spec import load_mapping_spec
 from dmsmig.partitions import equal_width_boundaries, partition_of, ranges_from_boundaries
 from dmsmig.source_db import connect
+from tests.synthetic import zipf_gapped_ids
 
 runner = CliRunner()
 
 
 def skewed_keys(n: int, seed: int = 7) -> list[int]:
-    """Ids with Zipf-like gaps: dense at first, then ever sparser (like old, purged event ids)."""
-    rng = random.Random(seed)
-    keys, key = [], 0
-    for _ in range(n):
-        key += 1 + int(rng.paretovariate(1.2)) ** 2 // 50
-        keys.append(key)
-    return keys
+    return zipf_gapped_ids(n, seed)
 
 
 @pytest.mark.parametrize("partitions", [2, 4, 8, 16])
