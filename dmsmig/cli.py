@@ -177,11 +177,6 @@ def _print_violations(violations, stack: str, path: Path, resource_count: int, e
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for scripts."""
-    app(argv)
-
-
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to ``app``."""
     from dmsmig import cutover_cli, data_cli, ops_cli, validate_cli  # noqa: F401
