@@ -5,6 +5,8 @@ Command modules import from here only; :mod:`dmsmig.cli` assembles them.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +46,15 @@ def load_config(stack: str, project_dir: Path = PROJECT_DIR):
         for problem in err.problems:
             err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def operator_errors() -> Iterator[None]:
+    """Turn an :class:`OpsError` raised inside the block into its message and exit 1."""
+    try:
+        yield
+    except OpsError as err:
+        raise fail(err) from None
 
 
 def fail(err: Exception) -> typer.Exit:

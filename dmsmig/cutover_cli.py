@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, err_console, fail
+from dmsmig.cli_common import (
+    JsonOption,
+    ProjectDirOption,
+    StackOption,
+    app,
+    console,
+    err_console,
+    operator_errors,
+)
 from dmsmig.config import PROJECT_DIR
 from dmsmig.cutover import machine
 from dmsmig.cutover.actions import CutoverActions
@@ -31,14 +39,13 @@ LocalStateOption = Annotated[
 
 @contextlib.contextmanager
 def _operator_errors() -> Iterator[None]:
-    """Turn a held lock (exit 20) and operator errors (exit 1) into messages, not tracebacks."""
-    try:
-        yield
-    except LockHeld as err:
-        err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
-        raise typer.Exit(EXIT_LOCKED) from None
-    except OpsError as err:
-        raise fail(err) from None
+    """:func:`operator_errors`, plus a held lock as its holder and exit 20."""
+    with operator_errors():
+        try:
+            yield
+        except LockHeld as err:
+            err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
+            raise typer.Exit(EXIT_LOCKED) from None
 
 
 def make_driver(stack: str, project_dir: Path) -> StackDriver:
@@ -83,7 +90,7 @@ def cutover(
 
     Re-running continues at the first unfinished step and never repeats a finished side effect.
     """
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         if monitor_minutes is not None:
             migration = ops.config.migration
@@ -118,8 +125,6 @@ def cutover(
         )
         retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
         outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry)
-    except OpsError as err:
-        raise fail(err) from None
     if outcome.ok:
         console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
         return
@@ -233,11 +238,9 @@ def cutover_status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the recorded cutover state: each step's status, time and evidence."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         state = _store(ops, stack, local_state).load()
-    except OpsError as err:
-        raise fail(err) from None
     if state is None:
         console.print(f"no cutover recorded for {stack}")
         return

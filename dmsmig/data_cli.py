@@ -12,7 +12,16 @@ import typer
 from rich.table import Table
 
 from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
-from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, fail, load_config
+from dmsmig.cli_common import (
+    JsonOption,
+    ProjectDirOption,
+    StackOption,
+    app,
+    console,
+    fail,
+    load_config,
+    operator_errors,
+)
 from dmsmig.config import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
 from dmsmig.mapping_preview import items_as_json, preview
 from dmsmig.mapping_spec import load_mapping_spec
@@ -163,7 +172,7 @@ def preview_mapping(
 ) -> None:
     """Print the DynamoDB items DMS would write for sample rows, and lint them; exit 1 on errors."""
     config = load_config(stack, project_dir)
-    try:
+    with operator_errors():
         source, task_group = _group(config.migration, group)
         if rows is not None:
             sample = _read_rows(rows)
@@ -171,8 +180,6 @@ def preview_mapping(
             sample = sample_rows(
                 source_engine(config, source, database_url, from_secret), task_group.spec.source, limit
             )
-    except OpsError as err:
-        raise fail(err) from None
     cfg = config.migration
     result = preview(
         load_mapping_spec(task_group.mapping),

@@ -19,7 +19,17 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, err_console, fail, load_config
+from dmsmig.cli_common import (
+    JsonOption,
+    ProjectDirOption,
+    StackOption,
+    app,
+    console,
+    err_console,
+    fail,
+    load_config,
+    operator_errors,
+)
 from dmsmig.config import PROJECT_DIR, StackConfig
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.aws import AwsClients
@@ -106,19 +116,18 @@ def bootstrap_secret_command(
     if not username:
         raise fail(OpsError("no username", "pass --username"))
     password = getpass.getpass("Database password: ") if interactive else sys.stdin.readline().rstrip("\r\n")
-    try:
-        result = bootstrap_secret(
-            ops.clients.secrets,
-            src,
-            username,
-            password,
-            description=f"DMS source credentials for {ops.config.migration.prefix} {src.name}",
-            kms_key_id=src.secret.kms_key_arn,
-        )
-    except OpsError as err:
-        raise fail(err) from None
-    finally:
-        password = ""  # drop the reference as early as possible
+    with operator_errors():
+        try:
+            result = bootstrap_secret(
+                ops.clients.secrets,
+                src,
+                username,
+                password,
+                description=f"DMS source credentials for {ops.config.migration.prefix} {src.name}",
+                kms_key_id=src.secret.kms_key_arn,
+            )
+        finally:
+            password = ""  # drop the reference as early as possible
     verb = "created" if result.created else "updated (new version)"
     if as_json:
         print(json.dumps(asdict(result)))
@@ -138,13 +147,11 @@ def preflight(
     as_json: JsonOption = False,
 ) -> None:
     """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         checks = run_preflight(
             ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds, stack=stack
         )
-    except OpsError as err:
-        raise fail(err) from None
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
     for c in checks:
         table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.reason, c.fix)
@@ -201,11 +208,9 @@ def start(
             )
         return plan
 
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
-    except OpsError as err:
-        raise fail(err) from None
     _print_actions(as_json, results, f"start {stack}")
 
 
@@ -230,11 +235,9 @@ def resume(
             for task_id, status, started in rows
         ]
 
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
-    except OpsError as err:
-        raise fail(err) from None
     _print_actions(as_json, results, f"resume {stack}")
 
 
@@ -276,11 +279,9 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Per task: status, load progress, tables, rows, CDC latency and the last failure."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         progress = _collect(ops, group, task)
-    except OpsError as err:
-        raise fail(err) from None
     _emit(as_json, [asdict(p) for p in progress], _status_table(progress, f"status {stack}"))
 
 
@@ -297,10 +298,8 @@ def watch(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Live view until every full load completes (exit 0) or a task fails (exit 1)."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    except OpsError as err:
-        raise fail(err) from None
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
     )
@@ -310,10 +309,8 @@ def watch(
     progress: list[TaskProgress] = []
     with Live(bars, console=console, refresh_per_second=4, transient=False):
         while True:
-            try:
+            with operator_errors():
                 progress = _collect(ops, group, task)
-            except OpsError as err:
-                raise fail(err) from None
             for p in progress:
                 info = f"{p.status} rows={p.rows_loaded:,}" + (
                     f" errored={p.tables_errored}" if p.tables_errored else ""
@@ -345,7 +342,7 @@ def stop(
     as_json: JsonOption = False,
 ) -> None:
     """Stop running tasks (a pause; `resume` continues where they stopped)."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         selected = ops.outputs.tasks(group, task)
         described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
@@ -354,8 +351,6 @@ def stop(
             was = described[t.arn]["Status"]
             now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
             results.append({"task": t.task_id, "was": was, "status": now})
-    except OpsError as err:
-        raise fail(err) from None
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
         table.add_row(r["task"], r["was"], r["status"])
@@ -373,7 +368,7 @@ def reload_tables(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Reload tables in error of one running task (ReloadTables, data-reload)."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         [(_g, ref)] = ops.outputs.tasks(None, [task]) or [(None, None)]
         for name in table:
@@ -382,5 +377,3 @@ def reload_tables(
                 raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
             dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
             console.print(f"reload requested: {name} in {ref.task_id}", highlight=False)
-    except OpsError as err:
-        raise fail(err) from None

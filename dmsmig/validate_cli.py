@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, fail
+from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, operator_errors
 from dmsmig.config import PROJECT_DIR, StackConfig
 from dmsmig.data_cli import FromSecretOption, UrlOption, source_engine
 from dmsmig.ops.errors import OpsError
@@ -84,7 +84,7 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Compare source rows and DynamoDB items per partition, plus sampled items attribute by attribute."""
-    try:
+    with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = run_validation(
             ops.config,
@@ -97,8 +97,6 @@ def validate(
             segments=segments,
             seed=seed,
         )
-    except OpsError as err:
-        raise fail(err) from None
     report = report_json(results)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
