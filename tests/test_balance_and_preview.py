@@ -58,6 +58,14 @@ def _source_db(path, keys):
     return f"sqlite:///{path}"
 
 
+def _plan_partitions(project, *extra, group="orders/events", env=None):
+    return runner.invoke(
+        app,
+        ["plan-partitions", "--stack", "sandbox", "--group", group, "-n", "4", "--project-dir", str(project), *extra],
+        env=env,
+    )
+
+
 @pytest.fixture
 def project(tmp_path):
     for name in ("Pulumi.yaml", "Pulumi.sandbox.yaml"):
@@ -68,23 +76,7 @@ def project(tmp_path):
 def test_plan_partitions_writes_boundaries_and_keeps_the_rest_of_the_file(project, tmp_path):
     url = _source_db(tmp_path / "src.db", skewed_keys(10_000))
     before = (project / "Pulumi.sandbox.yaml").read_text()
-    result = runner.invoke(
-        app,
-        [
-            "plan-partitions",
-            "--stack",
-            "sandbox",
-            "--group",
-            "orders/events",
-            "-n",
-            "4",
-            "--database-url",
-            url,
-            "--project-dir",
-            str(project),
-            "--json",
-        ],
-    )
+    result = _plan_partitions(project, "--database-url", url, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["rows"] == 10_000 and report["written"] is True
@@ -105,22 +97,7 @@ def test_plan_partitions_writes_boundaries_and_keeps_the_rest_of_the_file(projec
 
 def test_database_errors_never_print_the_url_or_password(project):
     url = "postgresql+psycopg2://dms:S3cret-pw@127.0.0.1:1/ECommerce_Order"
-    result = runner.invoke(
-        app,
-        [
-            "plan-partitions",
-            "--stack",
-            "sandbox",
-            "--group",
-            "orders/events",
-            "-n",
-            "4",
-            "--database-url",
-            url,
-            "--project-dir",
-            str(project),
-        ],
-    )
+    result = _plan_partitions(project, "--database-url", url)
     assert result.exit_code == 1
     assert "S3cret-pw" not in result.output
 
@@ -128,39 +105,16 @@ def test_database_errors_never_print_the_url_or_password(project):
 def test_plan_partitions_dry_run_writes_nothing(project, tmp_path):
     url = _source_db(tmp_path / "src.db", range(1, 101))
     before = (project / "Pulumi.sandbox.yaml").read_text()
-    result = runner.invoke(
-        app,
-        [
-            "plan-partitions",
-            "--stack",
-            "sandbox",
-            "--group",
-            "orders/events",
-            "-n",
-            "4",
-            "--database-url",
-            url,
-            "--project-dir",
-            str(project),
-            "--dry-run",
-        ],
-    )
+    result = _plan_partitions(project, "--database-url", url, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "max/mean rows per partition: planned 1.000" in result.output
     assert (project / "Pulumi.sandbox.yaml").read_text() == before
 
 
 def test_plan_partitions_names_missing_database_and_unknown_group(project):
-    result = runner.invoke(
-        app,
-        ["plan-partitions", "--stack", "sandbox", "--group", "orders/events", "-n", "4", "--project-dir", str(project)],
-        env={"DMSMIG_SOURCE_URL": ""},
-    )
+    result = _plan_partitions(project, env={"DMSMIG_SOURCE_URL": ""})
     assert result.exit_code == 1 and "--database-url" in result.output
-    result = runner.invoke(
-        app,
-        ["plan-partitions", "--stack", "sandbox", "--group", "orders/evnts", "-n", "4", "--project-dir", str(project)],
-    )
+    result = _plan_partitions(project, group="orders/evnts")
     assert result.exit_code == 1 and "use one of: orders/events" in result.output
 
 

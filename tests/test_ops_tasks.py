@@ -40,6 +40,21 @@ def _run(tmp_path, *args):
     return runner.invoke(app, [*args, "--stack", "sandbox", "--outputs-file", str(outputs_file(tmp_path)), "--json"])
 
 
+def _watch_p1(tmp_path, *extra):
+    args = [
+        "watch",
+        "--stack",
+        "sandbox",
+        "--outputs-file",
+        str(outputs_file(tmp_path)),
+        "--task",
+        "p1",
+        "--interval",
+        "0",
+    ]
+    return runner.invoke(app, [*args, *extra])
+
+
 def _start_response(arn, status="starting"):
     return {"ReplicationTask": task_description(arn, status)}
 
@@ -241,20 +256,7 @@ def test_watch_exits_nonzero_when_a_task_fails(dms, tmp_path):
             describe_params(arns),
         )
         dms.add_response("describe_table_statistics", _stats(arns[0], 10), {"ReplicationTaskArn": arns[0]})
-    result = runner.invoke(
-        app,
-        [
-            "watch",
-            "--stack",
-            "sandbox",
-            "--outputs-file",
-            str(outputs_file(tmp_path)),
-            "--task",
-            "p1",
-            "--interval",
-            "0",
-        ],
-    )
+    result = _watch_p1(tmp_path)
     assert result.exit_code == 1
     assert "failed" in result.output
 
@@ -270,20 +272,7 @@ def test_watch_exits_zero_when_every_load_finished(dms, tmp_path):
     )
     dms.add_response("describe_replication_tasks", describe_response([done]), describe_params(arns))
     dms.add_response("describe_table_statistics", _stats(arns[0], 10), {"ReplicationTaskArn": arns[0]})
-    result = runner.invoke(
-        app,
-        [
-            "watch",
-            "--stack",
-            "sandbox",
-            "--outputs-file",
-            str(outputs_file(tmp_path)),
-            "--task",
-            "p1",
-            "--interval",
-            "0",
-        ],
-    )
+    result = _watch_p1(tmp_path)
     assert result.exit_code == 0, result.output
 
 
@@ -367,21 +356,6 @@ def test_watch_times_out_with_exit_3_while_loads_still_run(dms, tmp_path):
     dms.add_response(
         "describe_table_statistics", _stats(arns[0], 10, "Table is being loaded"), {"ReplicationTaskArn": arns[0]}
     )
-    result = runner.invoke(
-        app,
-        [
-            "watch",
-            "--stack",
-            "sandbox",
-            "--outputs-file",
-            str(outputs_file(tmp_path)),
-            "--task",
-            "p1",
-            "--interval",
-            "0",
-            "--timeout",
-            "0",
-        ],
-    )
+    result = _watch_p1(tmp_path, "--timeout", "0")
     assert result.exit_code == 3
     assert "timed out" in result.output

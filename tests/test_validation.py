@@ -86,48 +86,30 @@ def load_like_dms(client, rows, *, skip=(), truncate=(), lob_max=1024):
         client.put_item(TableName=TABLE, Item=to_dynamo(item))
 
 
+def _validate_four_partitions(engine, dynamodb, **options):
+    """Ids 1..400 in four equal ranges p1..p4."""
+    ranges = ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
+    return validate_group(
+        engine, dynamodb, TABLE, SPEC, ranges, ["p1", "p2", "p3", "p4"], partition_key="PK", sort_key="SK", **options
+    )
+
+
 def test_counts_match_when_the_copy_is_complete(tmp_path, dynamodb):
     rows = source_rows(400)
     engine = connect(make_source(tmp_path / "s.db", rows))
     load_like_dms(dynamodb, rows)
-    ranges = ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
-    reports = validate_group(
-        engine,
-        dynamodb,
-        TABLE,
-        SPEC,
-        ranges,
-        ["p1", "p2", "p3", "p4"],
-        partition_key="PK",
-        sort_key="SK",
-        samples=10,
-        segments=4,
-        seed=1,
-    )
+    reports = _validate_four_partitions(engine, dynamodb, samples=10, segments=4, seed=1)
     assert [(r.source_rows, r.target_items, r.verdict) for r in reports] == [(100, 100, "ok")] * 4
     assert all(r.samples_checked == 10 for r in reports)
 
 
 def test_missing_item_duplicate_key_and_truncated_value_are_reported(tmp_path, dynamodb):
     rows = source_rows(400)
-    rows[249]["SK"] = rows[248]["SK"]  # ids 249 and 250 collide on PK/SK? make them share PK too
+    rows[249]["SK"] = rows[248]["SK"]  # ids 249 and 250 map to the same PK/SK: one item, one row lost
     rows[249]["PK"] = rows[248]["PK"]
     engine = connect(make_source(tmp_path / "s.db", rows))
     load_like_dms(dynamodb, rows, skip={120}, truncate={330})
-    ranges = ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
-    reports = validate_group(
-        engine,
-        dynamodb,
-        TABLE,
-        SPEC,
-        ranges,
-        ["p1", "p2", "p3", "p4"],
-        partition_key="PK",
-        sort_key="SK",
-        samples=100,
-        segments=3,
-        seed=2,
-    )
+    reports = _validate_four_partitions(engine, dynamodb, samples=100, segments=3, seed=2)
     by_task = {r.task_id: r for r in reports}
     assert by_task["p1"].ok
     assert by_task["p2"].verdict == "MISSING 1" and by_task["p2"].difference == -1
