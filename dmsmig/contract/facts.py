@@ -1,0 +1,247 @@
+"""The fact table: every AWS fact the program depends on, as data, with where AWS states it.
+
+Facts that AWS's API model states (enums, documented lengths) are read from botocore's model
+at import time instead of being copied; the rest cite the DMS User Guide page (an archived copy
+of its source is the public repository ``awsdocs/aws-dms-user-guide``, ``doc_source/*.md``).
+Config validation (:mod:`dmsmig.config`), the builders, the policy pack, the operator commands
+and the contract tests all read these names; nothing else spells the values out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from dmsmig.contract import model
+
+USER_GUIDE = "https://docs.aws.amazon.com/dms/latest/userguide/"
+DYNAMODB_GUIDE = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact: its value and where AWS states it (a page, or a botocore model shape)."""
+
+    name: str
+    value: Any
+    source: str
+    confirmed: bool = True
+    """False where AWS documentation does not state it and the program relies on observed behaviour."""
+
+
+def _botocore(service: str, where: str) -> str:
+    return f"botocore {service} service model: {where}"
+
+
+FACTS: dict[str, Fact] = {}
+
+
+def _fact(name: str, value: Any, source: str, confirmed: bool = True) -> Any:
+    FACTS[name] = Fact(name, value, source, confirmed)
+    return value
+
+
+# Identifiers ----------------------------------------------------------------------------------
+TASK_RESOURCE_IDENTIFIER_MAX = _fact(
+    "task-resource-identifier-max",
+    model.documented_max_length("dms", "CreateReplicationTask", "ResourceIdentifier"),
+    _botocore("dms", "CreateReplicationTaskMessage.ResourceIdentifier"),
+)
+TASK_IDENTIFIER_MAX = _fact(
+    "task-identifier-max",
+    model.documented_max_length("dms", "CreateReplicationTask", "ReplicationTaskIdentifier"),
+    _botocore("dms", "CreateReplicationTaskMessage.ReplicationTaskIdentifier"),
+)
+INSTANCE_IDENTIFIER_MAX = _fact(
+    "instance-identifier-max",
+    model.documented_max_length("dms", "CreateReplicationInstance", "ReplicationInstanceIdentifier"),
+    _botocore("dms", "CreateReplicationInstanceMessage.ReplicationInstanceIdentifier"),
+)
+# ASCII letters, digits and hyphens; starts with a letter; no trailing hyphen; no "--".
+DMS_IDENTIFIER_PATTERN = _fact(
+    "dms-identifier-pattern",
+    r"^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*(?<!-)$",
+    _botocore("dms", "CreateReplicationTaskMessage.ResourceIdentifier, CreateEndpointMessage.EndpointIdentifier"),
+)
+
+
+def identifier_problem(value: str, limit: int | None) -> str | None:
+    """Why ``value`` is not a valid DMS identifier (None when it is)."""
+    if limit is not None and len(value) > limit:
+        return f"is {len(value)} characters; AWS allows at most {limit}"
+    if not re.match(DMS_IDENTIFIER_PATTERN, value):
+        return (
+            "must be ASCII letters, digits and single hyphens, start with a letter and not end with a hyphen"
+        )
+    return None
+
+
+# Enumerations read from the model ---------------------------------------------------------------
+MIGRATION_TYPES: tuple[str, ...] = _fact(
+    "migration-types", model.enum("dms", "MigrationTypeValue"), _botocore("dms", "MigrationTypeValue")
+)
+SSL_MODES: tuple[str, ...] = _fact("ssl-modes", model.enum("dms", "DmsSslModeValue"), _botocore("dms", "DmsSslModeValue"))
+START_TYPES: tuple[str, ...] = _fact(
+    "start-types", model.enum("dms", "StartReplicationTaskTypeValue"), _botocore("dms", "StartReplicationTaskTypeValue")
+)
+RELOAD_OPTIONS: tuple[str, ...] = _fact(
+    "reload-options", model.enum("dms", "ReloadOptionValue"), _botocore("dms", "ReloadOptionValue")
+)
+FULL_LOAD_ONLY = "full-load"
+CDC_ONLY = "cdc"
+
+# Endpoints ---------------------------------------------------------------------------------------
+SSL_SUPPORT: dict[str, tuple[str, ...]] = _fact(
+    "ssl-modes-per-engine",
+    {
+        "mysql": ("none", "verify-ca", "verify-full"),
+        "sqlserver": ("none", "require", "verify-full"),
+        "postgres": ("none", "require", "verify-ca", "verify-full"),
+        "oracle": ("none", "verify-ca"),
+    },
+    USER_GUIDE + "CHAP_Security.SSL.html (support table); "
+    + USER_GUIDE
+    + "CHAP_Source.Oracle.html#CHAP_Security.SSL.Oracle (verify-ca with an Oracle wallet)",
+)
+# The strongest supported mode that encrypts; modes that verify need a certificateArn.
+SSL_DEFAULT: dict[str, str] = {"mysql": "verify-full", "sqlserver": "require", "postgres": "require", "oracle": "verify-ca"}
+SSL_NEEDS_CERTIFICATE = frozenset({"verify-ca", "verify-full"})
+ENGINES_WITHOUT_DATABASE_NAME: frozenset[str] = _fact(
+    "engines-without-database-name",
+    frozenset(
+        e for e in ("mysql",) if e.lower() in model.member_doc("dms", "CreateEndpoint", "DatabaseName").lower()
+    ),
+    _botocore("dms", "CreateEndpointMessage.DatabaseName ('For a MySQL source or target endpoint, do not specify')"),
+)
+ENDPOINT_PASSWORD_FORBIDDEN = _fact(
+    "endpoint-password-forbidden-characters",
+    ";.:+",
+    USER_GUIDE + "security_iam_secretsmanager.html ('AWS DMS doesn't allow these characters in passwords')",
+)
+SECRET_CMK_ACTIONS = _fact(
+    "secret-customer-key-actions",
+    ("kms:Decrypt", "kms:DescribeKey"),
+    USER_GUIDE + "security_iam_secretsmanager.html (access role policy for a secret with its own KMS key)",
+)
+SECRET_ROLE_PRINCIPAL = _fact(
+    "secret-role-regional-principal",
+    "dms.{region}.amazonaws.com",
+    USER_GUIDE + "security_iam_secretsmanager.html (trust the regional DMS service principal)",
+)
+
+# DynamoDB target -------------------------------------------------------------------------------
+DYNAMODB_CONTROL_TABLES = _fact(
+    "dynamodb-control-tables",
+    ("awsdms_apply_exceptions", "awsdms_full_load_exceptions"),
+    USER_GUIDE + "CHAP_Target.DynamoDB.html (IAM role for a DynamoDB target)",
+)
+DYNAMODB_ROLE_DOCUMENTED_ACTIONS = _fact(
+    "dynamodb-role-actions",
+    (
+        "dynamodb:CreateTable",
+        "dynamodb:DeleteItem",
+        "dynamodb:DeleteTable",
+        "dynamodb:DescribeTable",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ),
+    USER_GUIDE + "CHAP_Target.DynamoDB.html (the minimum actions, on the target and the two control tables)",
+)
+DYNAMODB_ROLE_ACCOUNT_ACTIONS = _fact(
+    "dynamodb-role-account-actions", ("dynamodb:ListTables",), USER_GUIDE + "CHAP_Target.DynamoDB.html (Resource '*')"
+)
+# With TargetTablePrepMode DO_NOTHING DMS leaves the target table's data and metadata alone, so the
+# table-lifecycle actions are granted on the control tables (which DMS creates) and not on the target.
+TABLE_LIFECYCLE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:DeleteTable")
+TARGET_TABLE_PREP_MODES = _fact(
+    "target-table-prep-modes",
+    ("DO_NOTHING", "TRUNCATE_BEFORE_LOAD", "DROP_AND_CREATE"),
+    USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.FullLoad.html",
+)
+
+# Task settings ---------------------------------------------------------------------------------
+_ERRORS = USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.ErrorHandling.html"
+_RECORD = ("IGNORE_RECORD", "LOG_ERROR", "SUSPEND_TABLE", "STOP_TASK")
+ERROR_BEHAVIOR_VALUES: dict[str, tuple[str, ...]] = _fact(
+    "error-behavior-values",
+    {
+        "DataErrorPolicy": _RECORD,
+        "DataTruncationErrorPolicy": _RECORD,
+        "DataErrorEscalationPolicy": ("SUSPEND_TABLE", "STOP_TASK"),
+        "EventErrorPolicy": ("IGNORE", "STOP_TASK"),
+        "TableErrorPolicy": ("SUSPEND_TABLE", "STOP_TASK"),
+        "TableErrorEscalationPolicy": ("STOP_TASK",),
+        "ApplyErrorDeletePolicy": _RECORD,
+        "ApplyErrorInsertPolicy": (*_RECORD, "INSERT_RECORD"),
+        "ApplyErrorUpdatePolicy": (*_RECORD, "UPDATE_RECORD"),
+        "ApplyErrorEscalationPolicy": ("LOG_ERROR", "SUSPEND_TABLE", "STOP_TASK"),
+    },
+    _ERRORS,
+)
+CDC_ONLY_SECTIONS = _fact(
+    "cdc-only-task-settings-sections",
+    ("ChangeProcessingTuning", "ChangeProcessingDdlHandlingPolicy"),
+    USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.ChangeProcessingTuning.html (changes during CDC)",
+)
+MAX_FULL_LOAD_SUBTASKS = _fact(
+    "max-full-load-subtasks", 49, USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.FullLoad.html"
+)
+TASK_SETTINGS_EXAMPLE = _fact(
+    "task-settings-returned-shape",
+    "tests/fixtures/dms_task_settings_example.json",
+    USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.html#CHAP_Tasks.CustomizingTasks.TaskSettings.Example",
+)
+
+# Task states: which call DMS accepts in which state ------------------------------------------------
+_STATUS = USER_GUIDE + "CHAP_Monitoring.html#CHAP_Tasks.Status"
+TASK_CALL_STATES: dict[str, frozenset[str]] = _fact(
+    "task-call-states",
+    {
+        # Only for a task never started before (StartReplicationTaskType documentation).
+        "start-replication": frozenset({"ready", "failed-move"}),
+        "resume-processing": frozenset({"stopped", "failed", "ready", "failed-move"}),
+        "reload-target": frozenset({"stopped", "failed", "ready", "failed-move"}),
+        "ReloadTables": frozenset({"running"}),
+        "ModifyReplicationTask": frozenset({"ready", "stopped", "failed", "failed-move"}),
+        "StopReplicationTask": frozenset({"running", "starting"}),
+        "DeleteReplicationTask": frozenset({"ready", "stopped", "failed", "failed-move"}),
+    },
+    _botocore("dms", "StartReplicationTaskMessage.StartReplicationTaskType, ReloadTables, ModifyReplicationTask")
+    + "; "
+    + _STATUS,
+)
+FIRST_START_ONLY = "start-replication"
+NEEDS_PREVIOUS_RUN = frozenset({"resume-processing", "reload-target"})
+
+# Monitoring ------------------------------------------------------------------------------------
+ALARM_PERIOD_STANDARD_MULTIPLE = _fact(
+    "alarm-period-standard-resolution",
+    60,
+    _botocore("cloudwatch", "PutMetricAlarmInput.Period (10, 20, 30 only for high-resolution metrics)"),
+)
+TASK_METRIC_DIMENSION_IS_RESOURCE_ID = _fact(
+    "task-metric-dimension",
+    True,
+    USER_GUIDE + "CHAP_Monitoring.html (dimension ReplicationTaskIdentifier: the task ARN's last part, "
+    "observed; not stated by the page)",
+    confirmed=False,
+)
+
+# DynamoDB throughput (the load's write side) ----------------------------------------------------
+WRITE_UNIT_BYTES = _fact(
+    "dynamodb-write-unit-bytes", 1024, DYNAMODB_GUIDE + "provisioned-capacity-mode.html (1 WCU per 1 KB written)"
+)
+ON_DEMAND_INITIAL_WRITE_UNITS = _fact(
+    "dynamodb-on-demand-initial-writes",
+    4000,
+    DYNAMODB_GUIDE + "warm-throughput.html (a new on-demand table starts at 4,000 writes/s)",
+)
+ON_DEMAND_INITIAL_READ_UNITS = _fact(
+    "dynamodb-on-demand-initial-reads", 12000, DYNAMODB_GUIDE + "warm-throughput.html (12,000 reads/s)"
+)
+PARTITION_WRITE_UNITS = _fact(
+    "dynamodb-partition-write-units",
+    1000,
+    DYNAMODB_GUIDE + "bp-partition-key-design.html (a partition serves at most 1,000 WCU)",
+)

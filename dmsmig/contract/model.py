@@ -1,0 +1,49 @@
+"""AWS's API model as botocore ships it: enums, required members and documented limits."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import botocore.session
+
+
+@cache
+def service_model(service: str) -> Any:
+    """The botocore service model of ``service`` (e.g. ``dms``), loaded once."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+def shape(service: str, name: str) -> Any:
+    """A named shape of ``service``."""
+    return service_model(service).shape_for(name)
+
+
+def enum(service: str, shape_name: str) -> tuple[str, ...]:
+    """The values of an enum shape, e.g. ``enum("dms", "MigrationTypeValue")``."""
+    values = shape(service, shape_name).enum
+    if not values:
+        raise LookupError(f"{service} shape {shape_name} is not an enum")
+    return tuple(values)
+
+
+def member_doc(service: str, operation: str, member: str | None = None) -> str:
+    """Plain-text documentation of an operation, or of one member of its input."""
+    op = service_model(service).operation_model(operation)
+    html = op.documentation if member is None else op.input_shape.members[member].documentation
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html or "")).strip()
+
+
+def documented_max_length(service: str, operation: str, member: str) -> int:
+    """The length limit an input member's documentation states ("up to 31", "1-255 ...")."""
+    text = member_doc(service, operation, member)
+    found = re.search(r"up to (\d+) characters", text) or re.search(r"\b1-(\d+) (?:alphanumeric )?characters", text)
+    if not found:
+        raise LookupError(f"{service} {operation}.{member}: no length limit in its documentation")
+    return int(found.group(1))
+
+
+def required_members(service: str, operation: str) -> tuple[str, ...]:
+    """Members the operation's input requires."""
+    return tuple(service_model(service).operation_model(operation).input_shape.required_members)
