@@ -27,7 +27,7 @@ def metric_namespace(cfg: MigrationConfig) -> str:
 
 def task_arn_prefix(cfg: MigrationConfig, region: str, account_id: str) -> str:
     """Every task of the stack has an ARN starting with this (tasks set their resource identifier)."""
-    return f"arn:aws:dms:{region}:{account_id}:task:{cfg.prefix}-"
+    return f"arn:aws:dms:{region}:{account_id}:task:{cfg.resource_prefix}-"
 
 
 def failure_event_pattern(arn_prefix: str) -> str:
@@ -53,7 +53,7 @@ def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:
             "ReplicationInstanceIdentifier",
             task["instanceId"],
             "ReplicationTaskIdentifier",
-            task["taskId"],
+            task["resourceId"],
         ]
 
     def widgets(title: str, stat: str, metrics: list[list]) -> list[dict]:
@@ -231,7 +231,8 @@ class Monitoring(pulumi.ComponentResource):
                 metric_name="CDCLatencyTarget",
                 dimensions={
                     "ReplicationInstanceIdentifier": task["instanceId"],
-                    "ReplicationTaskIdentifier": task["taskId"],
+                    # The task metric dimension is the ARN's last part: the resource identifier.
+                    "ReplicationTaskIdentifier": task["resourceId"],
                 },
                 statistic="Maximum",
                 period=mon.alarm_period_seconds,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+import pulumiverse_time as time
 
 from dmsmig import iam_docs
 from dmsmig.config import MigrationConfig
@@ -16,6 +17,9 @@ ACCOUNT_ROLES = {
     "dms-vpc-role": "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
     "dms-cloudwatch-logs-role": "arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole",
 }
+
+
+IAM_PROPAGATION_WAIT = "10s"
 
 
 @dataclass
@@ -62,6 +66,15 @@ class Replication(pulumi.ComponentResource):
                     f"{name}-{role_name}-policy", role=role.name, policy_arn=managed_policy, opts=child
                 )
                 role_dependencies.append(attachment)
+            # IAM is eventually consistent: a subnet group created right after dms-vpc-role fails
+            # (terraform-provider-aws #11025); terraform-aws-dms waits 10 s the same way.
+            role_dependencies = [
+                time.Sleep(
+                    f"{name}-iam-propagation",
+                    create_duration=IAM_PROPAGATION_WAIT,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=role_dependencies),
+                )
+            ]
 
         subnet_group = aws.dms.ReplicationSubnetGroup(
             f"{name}-subnets",

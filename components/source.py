@@ -59,7 +59,7 @@ class SourceEndpoint(pulumi.ComponentResource):
             f"{name}-secret-read",
             role=role.id,
             policy=self.secret_arn.apply(
-                lambda arn: iam_docs.secret_read_policy(arn, src.secret.kms_key_arn, args.region)
+                lambda arn: iam_docs.secret_read_policy(arn, src.secret.kms_key_arn)
             ),
             opts=child,
         )
@@ -68,10 +68,10 @@ class SourceEndpoint(pulumi.ComponentResource):
             endpoint_id=args.endpoint_id,
             endpoint_type="source",
             engine_name=src.engine,
-            database_name=src.database_name,
+            database_name=src.endpoint_database_name,
             secrets_manager_arn=self.secret_arn,
             secrets_manager_access_role_arn=role.arn,
-            ssl_mode=src.ssl_mode,
+            ssl_mode=src.effective_ssl_mode,
             certificate_arn=src.certificate_arn,
             extra_connection_attributes=src.extra_connection_attributes,
             kms_key_arn=args.kms_key_arn,

@@ -40,7 +40,7 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
     """One DMS task per key range; mappings come from the group's spec, settings from the model."""
 
     tasks: list[dict]
-    """``taskId``, ``arn``, ``instanceId``, ``range`` and ``migrationType`` per partition."""
+    """``taskId``, ``resourceId``, ``arn``, ``instanceId``, ``range`` and ``migrationType`` per partition."""
 
     def __init__(self, name: str, args: TaskGroupArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -48,10 +48,11 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
         ranges = group.ranges()
         if len(args.placements) != len(ranges):
             raise ValueError(f"{name}: {len(ranges)} partitions but {len(args.placements)} placements")
-        settings_json = cfg.settings_for(group).to_json()
+        settings_json = cfg.settings_for(group).to_json(group.migration_type)
         self.tasks = []
         for key_range, placement in zip(ranges, args.placements):
             task_id = cfg.task_id(source.name, group.name, key_range.index)
+            resource_id = cfg.task_resource_id(source.name, group.name, key_range.index)
             mappings = build_table_mappings(
                 group.spec,
                 target_table=cfg.target.table_name,
@@ -62,8 +63,9 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
             task = aws.dms.ReplicationTask(
                 f"{name}-p{key_range.index + 1}",
                 replication_task_id=task_id,
-                # A fixed resource identifier makes the ARN and CloudWatch dimension predictable.
-                resource_identifier=task_id,
+                # A fixed resource identifier makes the ARN and CloudWatch dimension predictable;
+                # AWS allows 31 characters, so it is the short form (config validation checks it).
+                resource_identifier=resource_id,
                 migration_type=group.migration_type,
                 replication_instance_arn=placement.instance_arn,
                 source_endpoint_arn=args.source_endpoint_arn,
@@ -78,6 +80,7 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
             self.tasks.append(
                 {
                     "taskId": task_id,
+                    "resourceId": resource_id,
                     "arn": task.replication_task_arn,
                     "instanceId": placement.instance_id,
                     "migrationType": group.migration_type,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dmsmig.contract import facts
 from dmsmig.mapping_spec import MappingSpec, load_mapping_spec
 from dmsmig.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
 from dmsmig.task_settings import TaskSettings, deep_merge, settings_with_overrides
@@ -23,7 +24,8 @@ from dmsmig.task_settings import TaskSettings, deep_merge, settings_with_overrid
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CONFIG_KEY = "migration"
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-DMS_ID_MAX = 63  # ResourceIdentifier limit; task ids double as resource identifiers
+# Short environment names for task resource identifiers, which AWS limits to 31 characters.
+ENVIRONMENT_ABBREVIATIONS = {"sandbox": "sbx", "dev": "dev", "test": "tst", "staging": "stg", "prod": "prd"}
 PASSWORD_KEY = re.compile(r"(passw(or)?d|^pwd$|secret_?string|secretstring)", re.IGNORECASE)
 DEFAULT_PORTS = {"sqlserver": 1433, "oracle": 1521, "mysql": 3306, "postgres": 5432}
 Environment = Literal["sandbox", "dev", "test", "staging", "prod"]
@@ -192,7 +194,13 @@ class Monitoring(_Model):
     cdc_latency_threshold_seconds: int = Field(
         300, alias="cdcLatencyThresholdSeconds", ge=1, description="CDC latency alarm threshold."
     )
-    alarm_period_seconds: int = Field(60, alias="alarmPeriodSeconds", ge=10, description="Alarm period.")
+    alarm_period_seconds: int = Field(
+        60,
+        alias="alarmPeriodSeconds",
+        ge=facts.ALARM_PERIOD_STANDARD_MULTIPLE,
+        multiple_of=facts.ALARM_PERIOD_STANDARD_MULTIPLE,
+        description="Alarm period in seconds; a multiple of 60 (DMS metrics have standard resolution).",
+    )
     evaluation_periods: int = Field(
         5, alias="evaluationPeriods", ge=1, description="Periods above threshold before the latency alarm fires."
     )
@@ -277,10 +285,10 @@ class TaskGroup(_Model):
 
     name: str = Field(pattern=NAME_PATTERN, description="Lowercase group name, part of the task ids.")
     mapping: str = Field(description="Spec name: mappings/<mapping>.yaml.")
-    migration_type: Literal["full-load", "full-load-and-cdc", "cdc-only"] = Field(
+    migration_type: str = Field(
         "full-load",
         alias="migrationType",
-        description="full-load, full-load-and-cdc or cdc-only; views support full-load only.",
+        description=f"DMS migration type: {', '.join(facts.MIGRATION_TYPES)}; views support full-load only.",
     )
     partitions: Partitions = Field(default_factory=Partitions)
     task_settings: dict[str, Any] = Field(
@@ -302,11 +310,30 @@ class TaskGroup(_Model):
             raise ValueError(f"mappings/{value}.yaml is invalid at {where}: {first['msg']}") from None
         return value
 
+    @field_validator("migration_type")
+    @classmethod
+    def _known_migration_type(cls, value: str) -> str:
+        if value not in facts.MIGRATION_TYPES:
+            hint = "; for changes only use cdc" if value == "cdc-only" else ""
+            raise ValueError(f"'{value}' is not a DMS migration type (use {', '.join(facts.MIGRATION_TYPES)}){hint}")
+        return value
+
     @field_validator("task_settings")
     @classmethod
     def _settings_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
         _validate_settings_layer(value)
         return value
+
+    @model_validator(mode="after")
+    def _no_cdc_sections_on_full_load(self) -> TaskGroup:
+        if self.migration_type == facts.FULL_LOAD_ONLY:
+            for section in facts.CDC_ONLY_SECTIONS:
+                if section in self.task_settings:
+                    raise _at(
+                        f"taskSettings.{section}",
+                        "applies only to CDC and this group is full-load; remove it (or change migrationType)",
+                    )
+        return self
 
     @cached_property
     def spec(self) -> MappingSpec:
@@ -326,14 +353,20 @@ class Source(_Model):
     server_name: str | None = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
     port: int | None = Field(None, ge=1, le=65535, description="Default per engine.")
     secret: SecretRef
-    ssl_mode: Literal["none", "require", "verify-ca", "verify-full"] = Field(
-        "require", alias="sslMode", description="TLS to the source; verify-ca/verify-full need certificateArn."
+    ssl_mode: str | None = Field(
+        None,
+        alias="sslMode",
+        description=(
+            "TLS to the source: "
+            + "; ".join(f"{e} {', '.join(m)} (default {facts.SSL_DEFAULT[e]})" for e, m in facts.SSL_SUPPORT.items())
+            + ". verify-ca/verify-full need certificateArn."
+        ),
     )
     certificate_arn: str | None = Field(
         None,
         alias="certificateArn",
         pattern=r"^arn:aws[a-z-]*:dms:",
-        description="DMS certificate holding the CA of the source.",
+        description="DMS certificate of the source's CA (.pem); for Oracle, the imported Oracle wallet (.sso).",
     )
     extra_connection_attributes: str | None = Field(
         None, alias="extraConnectionAttributes", description="e.g. useLogMinerReader=N;useBfile=Y; never credentials."
@@ -342,8 +375,21 @@ class Source(_Model):
 
     @model_validator(mode="after")
     def _source_rules(self) -> Source:
-        if self.ssl_mode in ("verify-ca", "verify-full") and not self.certificate_arn:
-            raise _at("certificateArn", f"required with sslMode {self.ssl_mode}; import the CA as a DMS certificate")
+        supported = facts.SSL_SUPPORT[self.engine]
+        if self.ssl_mode is not None and self.ssl_mode not in supported:
+            raise _at(
+                "sslMode",
+                f"{self.ssl_mode!r} is not supported by DMS for {self.engine}; use one of {', '.join(supported)}",
+            )
+        mode = self.effective_ssl_mode
+        if mode in facts.SSL_NEEDS_CERTIFICATE and not self.certificate_arn:
+            what = "the Oracle wallet (.sso) imported" if self.engine == "oracle" else "the source's CA imported"
+            default = "" if self.ssl_mode else f" (the {self.engine} default)"
+            raise _at(
+                "certificateArn",
+                f"required with sslMode {mode}{default}; set it to {what} as a DMS certificate, "
+                "or set sslMode: none explicitly",
+            )
         names = [g.name for g in self.task_groups]
         for i, name in enumerate(names):
             if names.index(name) != i:
@@ -353,6 +399,16 @@ class Source(_Model):
     @property
     def effective_port(self) -> int:
         return self.port or DEFAULT_PORTS[self.engine]
+
+    @property
+    def effective_ssl_mode(self) -> str:
+        """``sslMode``, or the engine's default (the strongest mode DMS supports for it)."""
+        return self.ssl_mode or facts.SSL_DEFAULT[self.engine]
+
+    @property
+    def endpoint_database_name(self) -> str | None:
+        """The database name sent to DMS: none for engines where AWS says not to send it (MySQL)."""
+        return None if self.engine in facts.ENGINES_WITHOUT_DATABASE_NAME else self.database_name
 
 
 class Sentinel(_Model):
@@ -478,13 +534,23 @@ class MigrationConfig(_Model):
                         f"{where}.migrationType",
                         "DMS replicates views only in full-load tasks; use full-load or map the base table",
                     )
-                task_id = self.task_id(source.name, group.name, len(group.ranges()) - 1)
-                if len(task_id) > DMS_ID_MAX:
-                    raise _at(
-                        f"{where}.name",
-                        f"task id '{task_id}' is longer than {DMS_ID_MAX} characters; "
-                        "shorten service/source/group names",
-                    )
+                last = len(group.ranges()) - 1
+                for identifier, limit, kind in (
+                    (self.task_id(source.name, group.name, last), facts.TASK_IDENTIFIER_MAX, "task identifier"),
+                    (
+                        self.task_resource_id(source.name, group.name, last),
+                        facts.TASK_RESOURCE_IDENTIFIER_MAX,
+                        "task resource identifier (ARN, metric dimension)",
+                    ),
+                ):
+                    if len(identifier) > limit:
+                        spare = limit - (len(identifier) - len(source.name) - len(group.name))
+                        raise _at(
+                            f"{where}.name",
+                            f"{kind} '{identifier}' is {len(identifier)} characters and AWS allows {limit}; "
+                            f"source and group names may have {max(spare, 0)} characters together here: "
+                            "shorten them (or the service name)",
+                        )
                 try:
                     settings_with_overrides(self.task_settings, group.task_settings)
                 except ValidationError as err:
@@ -518,8 +584,18 @@ class MigrationConfig(_Model):
     def read_switch_parameter(self) -> str:
         return self.read_switch.parameter_name or f"/{self.service}/{self.environment}/reads-from"
 
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of the task resource identifiers, e.g. ``ordersvc-prd``: short, unique per stack."""
+        return f"{self.service}-{ENVIRONMENT_ABBREVIATIONS[self.environment]}"
+
     def task_id(self, source: str, group: str, index: int) -> str:
+        """The task's ``ReplicationTaskIdentifier`` (readable, up to 255 characters)."""
         return f"{self.prefix}-{source}-{group}-p{index + 1}"
+
+    def task_resource_id(self, source: str, group: str, index: int) -> str:
+        """The task's ``ResourceIdentifier``: the end of its ARN and its CloudWatch dimension (31 max)."""
+        return f"{self.resource_prefix}-{source}-{group}-p{index + 1}"
 
     def settings_for(self, group: TaskGroup) -> TaskSettings:
         return settings_with_overrides(self.task_settings, group.task_settings)

@@ -9,27 +9,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dmsmig.contract import facts
+
 DMS_PRINCIPAL = "dms.amazonaws.com"
-CONTROL_TABLES = ("awsdms_apply_exceptions", "awsdms_full_load_exceptions")
-# What DMS does to the target table with TargetTablePrepMode DO_NOTHING: no Create/DeleteTable.
-TARGET_TABLE_ACTIONS = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-)
-# DMS creates its control tables on first run and writes failed rows into them.
-CONTROL_TABLE_ACTIONS = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:CreateTable",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-)
+CONTROL_TABLES = facts.DYNAMODB_CONTROL_TABLES
+# Tighter than the documented minimum (facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS), with the reasons:
+# - control tables: DMS creates awsdms_apply_exceptions / awsdms_full_load_exceptions on first run
+#   and writes failed rows there; nothing documents it dropping them, and a role that cannot drop
+#   them cannot lose that evidence, so DeleteTable is left out;
+# - target table: with TargetTablePrepMode DO_NOTHING (enforced by the policy pack) DMS leaves the
+#   pre-created table's metadata alone, so neither CreateTable nor DeleteTable is granted there.
+CONTROL_TABLE_ACTIONS = tuple(a for a in sorted(facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS) if a != "dynamodb:DeleteTable")
+TARGET_TABLE_ACTIONS = tuple(a for a in CONTROL_TABLE_ACTIONS if a not in facts.TABLE_LIFECYCLE_ACTIONS)
 
 
 def _doc(*statements: dict[str, Any]) -> str:
@@ -41,7 +32,7 @@ def dms_trust_policy(region: str, regional: bool = False) -> str:
 
     Secrets Manager access roles must trust the regional principal as well.
     """
-    principals = [DMS_PRINCIPAL] + ([f"dms.{region}.amazonaws.com"] if regional else [])
+    principals = [DMS_PRINCIPAL] + ([facts.SECRET_ROLE_PRINCIPAL.format(region=region)] if regional else [])
     return _doc(
         {
             "Effect": "Allow",
@@ -51,8 +42,8 @@ def dms_trust_policy(region: str, regional: bool = False) -> str:
     )
 
 
-def secret_read_policy(secret_arn: str, kms_key_arn: str | None, region: str) -> str:
-    """Read one secret (and decrypt it through Secrets Manager only, when it has its own key)."""
+def secret_read_policy(secret_arn: str, kms_key_arn: str | None) -> str:
+    """Read one secret; with its own KMS key, also decrypt and describe that key via Secrets Manager."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadSourceCredentials",
@@ -66,9 +57,9 @@ def secret_read_policy(secret_arn: str, kms_key_arn: str | None, region: str) ->
             {
                 "Sid": "DecryptSourceCredentials",
                 "Effect": "Allow",
-                "Action": "kms:Decrypt",
+                "Action": list(facts.SECRET_CMK_ACTIONS),
+                # As documented (no kms:ViaService condition): DMS may describe the key itself.
                 "Resource": kms_key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
             }
         )
     return _doc(*statements)
@@ -81,7 +72,7 @@ def control_table_arns(table_arn: str) -> list[str]:
 
 
 def dynamodb_target_policy(table_arn: str, kms_key_arn: str | None = None) -> str:
-    """Write the target table and the control tables; ``ListTables`` is account-wide by design."""
+    """Write the target table and manage the control tables; ``ListTables`` is account-wide by design."""
     statements: list[dict[str, Any]] = [
         {"Sid": "WriteTargetTable", "Effect": "Allow", "Action": list(TARGET_TABLE_ACTIONS), "Resource": table_arn},
         {
@@ -91,7 +82,12 @@ def dynamodb_target_policy(table_arn: str, kms_key_arn: str | None = None) -> st
             "Resource": control_table_arns(table_arn),
         },
         # DMS lists tables during the connection test; the action has no resource-level scope.
-        {"Sid": "ListTablesForConnectionTest", "Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"},
+        {
+            "Sid": "ListTablesForConnectionTest",
+            "Effect": "Allow",
+            "Action": list(facts.DYNAMODB_ROLE_ACCOUNT_ACTIONS),
+            "Resource": "*",
+        },
     ]
     if kms_key_arn:
         statements.append(

@@ -93,6 +93,21 @@ class MappingSpec(_Strict):
             seen.add(attribute.name)
         return self
 
+    @model_validator(mode="after")
+    def _no_column_written_twice(self) -> MappingSpec:
+        # map-record-to-record writes every column that is not excluded under its own name
+        # (DMS User Guide, CHAP_Target.DynamoDB.html), whether or not a template also reads it.
+        names = self.attribute_names()
+        for attribute in self.attributes:
+            for column in attribute.columns():
+                if column != attribute.name and column not in names and column not in self.exclude_columns:
+                    raise ValueError(
+                        f"column {column} is mapped into '{attribute.name}' and, not being excluded, DMS also writes "
+                        f"it as '{column}' (map-record-to-record copies every column): add {column} to "
+                        "excludeColumns, or map it under its own name"
+                    )
+        return self
+
     def attribute_names(self) -> set[str]:
         """Names of the target attributes this spec writes."""
         return {a.name for a in self.attributes}

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dmsmig.contract import facts
+
 LogSeverity = Literal[
     "LOGGER_SEVERITY_DEFAULT",
     "LOGGER_SEVERITY_ERROR",
@@ -21,7 +23,6 @@ LogSeverity = Literal[
     "LOGGER_SEVERITY_DEBUG",
     "LOGGER_SEVERITY_DETAILED_DEBUG",
 ]
-ErrorAction = Literal["LOG_ERROR", "IGNORE_RECORD", "SUSPEND_TABLE", "STOP_TASK", "INSERT_RECORD", "UPDATE_RECORD"]
 DEFAULT_LOG_COMPONENTS = (
     "TRANSFORMATION",
     "SOURCE_UNLOAD",
@@ -41,6 +42,9 @@ class LogComponent(_Section):
     Severity: LogSeverity = "LOGGER_SEVERITY_DEFAULT"
 
 
+# Every section carries every key DMS returns for it (the User Guide's task-settings example, kept
+# in tests/fixtures/dms_task_settings_example.json) with DMS's default unless seed 000 chose
+# otherwise: a document sent in the shape AWS returns does not show a diff on every refresh.
 class LoggingSection(_Section):
     EnableLogging: bool = True
     EnableLogContext: bool = True
@@ -51,48 +55,90 @@ class LoggingSection(_Section):
 
 class FullLoadSettingsSection(_Section):
     TargetTablePrepMode: Literal["DO_NOTHING", "TRUNCATE_BEFORE_LOAD", "DROP_AND_CREATE"] = "DO_NOTHING"
-    CommitRate: int = Field(10000, ge=1, le=50000)
-    MaxFullLoadSubTasks: int = Field(8, ge=1, le=49)
+    CreatePkAfterFullLoad: bool = False
+    StopTaskCachedChangesApplied: bool = False
+    StopTaskCachedChangesNotApplied: bool = False
+    MaxFullLoadSubTasks: int = Field(8, ge=1, le=facts.MAX_FULL_LOAD_SUBTASKS)
     TransactionConsistencyTimeout: int = Field(600, ge=0)
-    CreatePkAfterFullLoad: bool | None = None
-    StopTaskCachedChangesApplied: bool | None = None
-    StopTaskCachedChangesNotApplied: bool | None = None
+    CommitRate: int = Field(10000, ge=1, le=50000)
 
 
 class TargetMetadataSection(_Section):
+    TargetSchema: str = ""
     SupportLobs: bool = True
     FullLobMode: bool = False
+    LobChunkSize: int = Field(64, ge=1)
     LimitedSizeLobMode: bool = True
     LobMaxSize: int = Field(32, ge=0, le=400, description="KB; a DynamoDB item holds at most 400 KB.")
-    LobChunkSize: int | None = Field(None, ge=1)
+    InlineLobMaxSize: int = Field(0, ge=0)
+    LoadMaxFileSize: int = Field(0, ge=0)
     ParallelLoadThreads: int = Field(10, ge=0, le=200)
-    ParallelLoadBufferSize: int = Field(100, ge=1, le=1000)
+    ParallelLoadBufferSize: int = Field(100, ge=0, le=1000)
+    ParallelLoadQueuesPerThread: int = Field(1, ge=1)
+    ParallelApplyThreads: int = Field(0, ge=0)
+    ParallelApplyBufferSize: int = Field(100, ge=0)
+    ParallelApplyQueuesPerThread: int = Field(1, ge=1)
+    BatchApplyEnabled: bool = False
+    TaskRecoveryTableEnabled: bool = False
+
+
+class ControlTablesSettingsSection(_Section):
+    ControlSchema: str = ""
+    HistoryTimeslotInMinutes: int = Field(5, ge=1)
+    HistoryTableEnabled: bool = False
+    SuspendedTablesTableEnabled: bool = False
+    StatusTableEnabled: bool = False
 
 
 class ErrorBehaviorSection(_Section):
-    DataErrorPolicy: ErrorAction = "LOG_ERROR"
-    DataErrorEscalationPolicy: ErrorAction = "SUSPEND_TABLE"
-    DataErrorEscalationCount: int | None = Field(None, ge=0)
-    TableErrorPolicy: ErrorAction = "SUSPEND_TABLE"
-    TableErrorEscalationPolicy: ErrorAction = "STOP_TASK"
-    TableErrorEscalationCount: int | None = Field(None, ge=0)
-    RecoverableErrorCount: int | None = Field(None, ge=-1)
-    RecoverableErrorInterval: int | None = Field(None, ge=1)
-    ApplyErrorInsertPolicy: ErrorAction = "LOG_ERROR"
-    ApplyErrorUpdatePolicy: ErrorAction = "LOG_ERROR"
-    ApplyErrorDeletePolicy: ErrorAction = "IGNORE_RECORD"
-    ApplyErrorEscalationPolicy: ErrorAction | None = None
+    """Values per key are checked against the documented lists (``facts.ERROR_BEHAVIOR_VALUES``)."""
+
+    DataErrorPolicy: str = "LOG_ERROR"
+    DataTruncationErrorPolicy: str = "LOG_ERROR"
+    DataErrorEscalationPolicy: str = "SUSPEND_TABLE"
+    DataErrorEscalationCount: int = Field(0, ge=0)
+    TableErrorPolicy: str = "SUSPEND_TABLE"
+    TableErrorEscalationPolicy: str = "STOP_TASK"
+    TableErrorEscalationCount: int = Field(0, ge=0)
+    RecoverableErrorCount: int = Field(-1, ge=-1)
+    RecoverableErrorInterval: int = Field(5, ge=1)
+    RecoverableErrorThrottling: bool = True
+    RecoverableErrorThrottlingMax: int = Field(1800, ge=1)
+    ApplyErrorDeletePolicy: str = "IGNORE_RECORD"
+    ApplyErrorInsertPolicy: str = "LOG_ERROR"
+    ApplyErrorUpdatePolicy: str = "LOG_ERROR"
+    ApplyErrorEscalationPolicy: str = "LOG_ERROR"
+    ApplyErrorEscalationCount: int = Field(0, ge=0)
     FullLoadIgnoreConflicts: bool = True
     FailOnNoTablesCaptured: bool = True
+    EventErrorPolicy: str | None = None
+
+    @model_validator(mode="after")
+    def _documented_values(self) -> ErrorBehaviorSection:
+        for key, allowed in facts.ERROR_BEHAVIOR_VALUES.items():
+            value = getattr(self, key, None)
+            if value is not None and value not in allowed:
+                raise ValueError(f"ErrorBehavior.{key}: {value!r} is not allowed here; DMS accepts {', '.join(allowed)}")
+        return self
 
 
 class ChangeProcessingTuningSection(_Section):
-    CommitTimeout: int = Field(1, ge=1)
+    BatchApplyPreserveTransaction: bool = True
+    BatchApplyTimeoutMin: int = Field(1, ge=1)
+    BatchApplyTimeoutMax: int = Field(30, ge=1)
     BatchApplyMemoryLimit: int = Field(500, ge=1)
+    BatchSplitSize: int = Field(0, ge=0)
+    MinTransactionSize: int = Field(1000, ge=1)
+    CommitTimeout: int = Field(1, ge=1)
     MemoryLimitTotal: int = Field(1024, ge=1)
     MemoryKeepTime: int = Field(60, ge=1)
     StatementCacheSize: int = Field(50, ge=1)
-    MinTransactionSize: int | None = Field(None, ge=1)
+
+
+class ChangeProcessingDdlHandlingPolicySection(_Section):
+    HandleSourceTableDropped: bool = True
+    HandleSourceTableTruncated: bool = True
+    HandleSourceTableAltered: bool = True
 
 
 class StreamBufferSettingsSection(_Section):
@@ -107,8 +153,12 @@ class TaskSettings(_Section):
     Logging: LoggingSection = Field(default_factory=LoggingSection)
     FullLoadSettings: FullLoadSettingsSection = Field(default_factory=FullLoadSettingsSection)
     TargetMetadata: TargetMetadataSection = Field(default_factory=TargetMetadataSection)
+    ControlTablesSettings: ControlTablesSettingsSection = Field(default_factory=ControlTablesSettingsSection)
     ErrorBehavior: ErrorBehaviorSection = Field(default_factory=ErrorBehaviorSection)
     ChangeProcessingTuning: ChangeProcessingTuningSection = Field(default_factory=ChangeProcessingTuningSection)
+    ChangeProcessingDdlHandlingPolicy: ChangeProcessingDdlHandlingPolicySection = Field(
+        default_factory=ChangeProcessingDdlHandlingPolicySection
+    )
     StreamBufferSettings: StreamBufferSettingsSection = Field(default_factory=StreamBufferSettingsSection)
 
     @model_validator(mode="after")
@@ -123,9 +173,14 @@ class TaskSettings(_Section):
             raise ValueError("TargetMetadata.LobMaxSize: must be above 0 when LimitedSizeLobMode is true")
         return self
 
-    def to_json(self) -> str:
+    def document(self, migration_type: str = "full-load-and-cdc") -> dict[str, Any]:
+        """The settings document for a task of ``migration_type`` (full-load tasks omit CDC-only sections)."""
+        exclude = set(facts.CDC_ONLY_SECTIONS) if migration_type == facts.FULL_LOAD_ONLY else set()
+        return self.model_dump(exclude_none=True, exclude=exclude)
+
+    def to_json(self, migration_type: str = "full-load-and-cdc") -> str:
         """Canonical JSON (sorted keys, unset optional fields left out) for the task resource."""
-        return json.dumps(self.model_dump(exclude_none=True), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self.document(migration_type), sort_keys=True, separators=(",", ":"))
 
 
 def deep_merge(base: dict, override: dict) -> dict:

@@ -40,11 +40,21 @@ def clients_with(dms=None, **others) -> AwsClients:
     return clients
 
 
+def task_identifier(arn: str) -> str:
+    """The ReplicationTaskIdentifier of a shipped stack's task ARN (the ARN ends in the resource id)."""
+    for stack in ("sandbox", "prod"):
+        for tasks in built(stack).outputs["taskGroups"].values():
+            for task in tasks:
+                if task["arn"] == arn:
+                    return task["taskId"]
+    return arn.rsplit(":", 1)[-1]
+
+
 def task_description(
     arn: str, status: str, *, started: bool = False, migration_type: str = "full-load", **extra
 ) -> dict:
     task = {
-        "ReplicationTaskIdentifier": arn.rsplit(":", 1)[-1],
+        "ReplicationTaskIdentifier": task_identifier(arn),
         "ReplicationTaskArn": arn,
         "Status": status,
         "MigrationType": migration_type,

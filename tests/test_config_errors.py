@@ -130,7 +130,7 @@ BAD_CONFIGS = [
     (
         "task id too long",
         _set([*GROUP, "name"], "a-very-long-task-group-name-that-breaks-dms-identifier-limits"),
-        "migration.sources[0].taskGroups[0].name: task id",
+        "migration.sources[0].taskGroups[0].name: task resource identifier (ARN, metric dimension) 'ordersvc-sbx-orders-a-very",
     ),
     ("bad environment", _set(["environment"], "production"), "migration.environment: Input should be"),
 ]

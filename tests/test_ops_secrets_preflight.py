@@ -114,7 +114,7 @@ def _deploy_fakes(clients, with_secret=True):
         else "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x"
     )
     clients.iam.put_role_policy(
-        RoleName=role, PolicyName="read", PolicyDocument=iam_docs.secret_read_policy(arn, None, REGION)
+        RoleName=role, PolicyName="read", PolicyDocument=iam_docs.secret_read_policy(arn, None)
     )
     return config
 
@@ -244,7 +244,7 @@ def test_preflight_names_a_role_policy_that_does_not_cover_the_secret(aws, tmp_p
         RoleName="sandbox-ordersvc-source-orders-secret-access",
         PolicyName="read",
         PolicyDocument=iam_docs.secret_read_policy(
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", None, REGION
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", None
         ),
     )
     outputs = load_outputs(OutputsFile(outputs_file(tmp_path)))

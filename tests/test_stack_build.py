@@ -8,6 +8,7 @@ import re
 import pytest
 
 from dmsmig.config import PASSWORD_KEY
+from dmsmig.contract import facts
 from dmsmig.mock_engine import run_program
 from tests.conftest import SHIPPED_STACKS, built, raw_migration, stack_from
 
@@ -69,7 +70,9 @@ def test_every_task_carries_do_nothing_and_logging(stack):
         assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "DO_NOTHING"
         assert settings["Logging"]["EnableLogging"] is True
         assert task.inputs["startReplicationTask"] is False
-        assert task.inputs["resourceIdentifier"] == task.inputs["replicationTaskId"]
+        resource_id = task.inputs["resourceIdentifier"]
+        assert len(resource_id) <= facts.TASK_RESOURCE_IDENTIFIER_MAX
+        assert task.inputs["replicationTaskId"].endswith(resource_id.split("-", 2)[2])
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
@@ -122,7 +125,9 @@ def test_target_role_is_least_privilege(stack):
         table.outputs["arn"].replace(table.inputs["name"], "awsdms_full_load_exceptions"),
     ]
     wildcard = [s for s in statements.values() if s["Resource"] == "*"]
-    assert [s["Action"] for s in wildcard] == ["dynamodb:ListTables"]
+    assert [s["Action"] for s in wildcard] == [["dynamodb:ListTables"]]
+    granted = {a for s in statements.values() for a in s["Action"] if a.startswith("dynamodb:")}
+    assert granted <= set(facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS) | {"dynamodb:ListTables"}
 
 
 def test_prod_table_is_protected_encrypted_with_the_stack_key_and_recoverable():
@@ -151,7 +156,7 @@ def test_outputs_list_task_arns_with_their_ranges():
         {"from": 200000001, "to": 300000000},
         {"from": 300000001, "to": None},
     ]
-    assert all(t["arn"].endswith(":task:" + t["taskId"]) for t in tasks)
+    assert all(t["arn"].endswith(":task:" + t["resourceId"]) for t in tasks)
     for key in ("instanceArns", "sourceEndpointArns", "targetEndpointArn", "tableName", "tableArn", "topicArn"):
         assert outputs[key], key
     assert outputs["alarmNames"] == [f"{t['taskId']}-failed" for t in tasks]
@@ -169,7 +174,7 @@ def test_cdc_tasks_get_latency_alarms():
     latency = next(a for a in run.of_type(ALARM) if a.inputs["name"].endswith("cdc-latency"))
     assert latency.inputs["dimensions"] == {
         "ReplicationInstanceIdentifier": "sandbox-ordersvc-repl-1",
-        "ReplicationTaskIdentifier": "sandbox-ordersvc-orders-live-p1",
+        "ReplicationTaskIdentifier": "ordersvc-sbx-orders-live-p1",
     }
     assert latency.inputs["metricName"] == "CDCLatencyTarget"
 
@@ -181,7 +186,7 @@ def test_every_task_is_in_the_event_subscription_and_failure_rule():
     assert sorted(subscription.inputs["sourceIds"]) == task_ids
     pattern = json.loads(run.of_type("aws:cloudwatch/eventRule:EventRule")[0].inputs["eventPattern"])
     [prefix] = [r["prefix"] for r in pattern["resources"]]
-    assert prefix == "arn:aws:dms:eu-west-1:123456789012:task:prod-ordersvc-"
+    assert prefix == "arn:aws:dms:eu-west-1:123456789012:task:ordersvc-prd-"
     assert all(t.outputs["replicationTaskArn"].startswith(prefix) for t in run.of_type(TASK))
 
 

@@ -10,6 +10,9 @@ def test_defaults_follow_seed_000():
     s = json.loads(TaskSettings().to_json())
     assert s["FullLoadSettings"] == {
         "CommitRate": 10000,
+        "CreatePkAfterFullLoad": False,
+        "StopTaskCachedChangesApplied": False,
+        "StopTaskCachedChangesNotApplied": False,
         "MaxFullLoadSubTasks": 8,
         "TargetTablePrepMode": "DO_NOTHING",
         "TransactionConsistencyTimeout": 600,
