@@ -623,6 +623,9 @@ def _validate_settings_layer(layer: dict[str, Any]) -> None:
         message = _clean(first["msg"])
         if first["type"] == "extra_forbidden":
             message = "unknown DMS task setting; check the spelling against the DMS task-settings reference"
+        if message.startswith("@"):
+            sub, _, message = message[1:].partition(": ")
+            loc = f"{loc}.{sub}" if loc else sub
         raise _at(loc, message) if loc else ValueError(message) from None
 
 

@@ -118,7 +118,8 @@ class ErrorBehaviorSection(_Section):
         for key, allowed in facts.ERROR_BEHAVIOR_VALUES.items():
             value = getattr(self, key, None)
             if value is not None and value not in allowed:
-                raise ValueError(f"ErrorBehavior.{key}: {value!r} is not allowed here; DMS accepts {', '.join(allowed)}")
+                # "@key: ..." lets config errors name the key path (see dmsmig.config).
+                raise ValueError(f"@{key}: {value!r} is not allowed here; DMS accepts {', '.join(allowed)}")
         return self
 
 

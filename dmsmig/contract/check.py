@@ -60,7 +60,9 @@ def task_settings_problems(settings: dict, migration_type: str | None) -> list[s
     full_load = settings.get("FullLoadSettings") or {}
     mode = full_load.get("TargetTablePrepMode")
     if mode is not None and mode not in facts.TARGET_TABLE_PREP_MODES:
-        out.append(f"FullLoadSettings.TargetTablePrepMode {mode!r} is not one of {', '.join(facts.TARGET_TABLE_PREP_MODES)}")
+        out.append(
+            f"FullLoadSettings.TargetTablePrepMode {mode!r} is not one of {', '.join(facts.TARGET_TABLE_PREP_MODES)}"
+        )
     subtasks = full_load.get("MaxFullLoadSubTasks")
     if isinstance(subtasks, int) and not 1 <= subtasks <= facts.MAX_FULL_LOAD_SUBTASKS:
         out.append(f"FullLoadSettings.MaxFullLoadSubTasks {subtasks} is outside 1..{facts.MAX_FULL_LOAD_SUBTASKS}")
@@ -86,7 +88,9 @@ def _endpoint(request: ApiRequest) -> list[str]:
 
 def _instance(request: ApiRequest) -> list[str]:
     return _identifier(
-        request.params.get("ReplicationInstanceIdentifier"), facts.INSTANCE_IDENTIFIER_MAX, "ReplicationInstanceIdentifier"
+        request.params.get("ReplicationInstanceIdentifier"),
+        facts.INSTANCE_IDENTIFIER_MAX,
+        "ReplicationInstanceIdentifier",
     )
 
 
@@ -119,9 +123,7 @@ def _alarm(request: ApiRequest) -> list[str]:
 def _json_members(*members: str) -> Callable[[ApiRequest], list[str]]:
     def check(request: ApiRequest) -> list[str]:
         return [
-            f"{m} is not a JSON document"
-            for m in members
-            if m in request.params and json_document(request, m) is None
+            f"{m} is not a JSON document" for m in members if m in request.params and json_document(request, m) is None
         ]
 
     return check

@@ -71,9 +71,7 @@ def identifier_problem(value: str, limit: int | None) -> str | None:
     if limit is not None and len(value) > limit:
         return f"is {len(value)} characters; AWS allows at most {limit}"
     if not re.match(DMS_IDENTIFIER_PATTERN, value):
-        return (
-            "must be ASCII letters, digits and single hyphens, start with a letter and not end with a hyphen"
-        )
+        return "must be ASCII letters, digits and single hyphens, start with a letter and not end with a hyphen"
     return None
 
 
@@ -81,7 +79,9 @@ def identifier_problem(value: str, limit: int | None) -> str | None:
 MIGRATION_TYPES: tuple[str, ...] = _fact(
     "migration-types", model.enum("dms", "MigrationTypeValue"), _botocore("dms", "MigrationTypeValue")
 )
-SSL_MODES: tuple[str, ...] = _fact("ssl-modes", model.enum("dms", "DmsSslModeValue"), _botocore("dms", "DmsSslModeValue"))
+SSL_MODES: tuple[str, ...] = _fact(
+    "ssl-modes", model.enum("dms", "DmsSslModeValue"), _botocore("dms", "DmsSslModeValue")
+)
 START_TYPES: tuple[str, ...] = _fact(
     "start-types", model.enum("dms", "StartReplicationTaskTypeValue"), _botocore("dms", "StartReplicationTaskTypeValue")
 )
@@ -100,18 +100,22 @@ SSL_SUPPORT: dict[str, tuple[str, ...]] = _fact(
         "postgres": ("none", "require", "verify-ca", "verify-full"),
         "oracle": ("none", "verify-ca"),
     },
-    USER_GUIDE + "CHAP_Security.SSL.html (support table); "
+    USER_GUIDE
+    + "CHAP_Security.SSL.html (support table); "
     + USER_GUIDE
     + "CHAP_Source.Oracle.html#CHAP_Security.SSL.Oracle (verify-ca with an Oracle wallet)",
 )
 # The strongest supported mode that encrypts; modes that verify need a certificateArn.
-SSL_DEFAULT: dict[str, str] = {"mysql": "verify-full", "sqlserver": "require", "postgres": "require", "oracle": "verify-ca"}
+SSL_DEFAULT: dict[str, str] = {
+    "mysql": "verify-full",
+    "sqlserver": "require",
+    "postgres": "require",
+    "oracle": "verify-ca",
+}
 SSL_NEEDS_CERTIFICATE = frozenset({"verify-ca", "verify-full"})
 ENGINES_WITHOUT_DATABASE_NAME: frozenset[str] = _fact(
     "engines-without-database-name",
-    frozenset(
-        e for e in ("mysql",) if e.lower() in model.member_doc("dms", "CreateEndpoint", "DatabaseName").lower()
-    ),
+    frozenset(e for e in ("mysql",) if e.lower() in model.member_doc("dms", "CreateEndpoint", "DatabaseName").lower()),
     _botocore("dms", "CreateEndpointMessage.DatabaseName ('For a MySQL source or target endpoint, do not specify')"),
 )
 ENDPOINT_PASSWORD_FORBIDDEN = _fact(

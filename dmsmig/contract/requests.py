@@ -224,7 +224,10 @@ def _table(i: dict) -> list[tuple[str, str, dict]]:
                 "UpdateTimeToLive",
                 {
                     "TableName": i.get("name"),
-                    "TimeToLiveSpecification": {"AttributeName": ttl["attributeName"], "Enabled": bool(ttl.get("enabled"))},
+                    "TimeToLiveSpecification": {
+                        "AttributeName": ttl["attributeName"],
+                        "Enabled": bool(ttl.get("enabled")),
+                    },
                 },
             )
         )
@@ -261,7 +264,9 @@ def _role(i: dict) -> list[tuple[str, str, dict]]:
 
 def _role_policy(i: dict) -> list[tuple[str, str, dict]]:
     name = i.get("name") or f"{i.get('role')}-policy"
-    return [("iam", "PutRolePolicy", {"RoleName": i.get("role"), "PolicyName": name, "PolicyDocument": i.get("policy")})]
+    return [
+        ("iam", "PutRolePolicy", {"RoleName": i.get("role"), "PolicyName": name, "PolicyDocument": i.get("policy")})
+    ]
 
 
 def _role_policy_attachment(i: dict) -> list[tuple[str, str, dict]]:
@@ -270,7 +275,11 @@ def _role_policy_attachment(i: dict) -> list[tuple[str, str, dict]]:
 
 def _kms_key(i: dict) -> list[tuple[str, str, dict]]:
     return [
-        ("kms", "CreateKey", {"Description": i.get("description"), "Policy": i.get("policy"), "Tags": _tags(i, "TagKey", "TagValue")}),
+        (
+            "kms",
+            "CreateKey",
+            {"Description": i.get("description"), "Policy": i.get("policy"), "Tags": _tags(i, "TagKey", "TagValue")},
+        ),
     ]
 
 
@@ -343,7 +352,13 @@ def _alarm(i: dict) -> list[tuple[str, str, dict]]:
 
 
 def _dashboard(i: dict) -> list[tuple[str, str, dict]]:
-    return [("cloudwatch", "PutDashboard", {"DashboardName": i.get("dashboardName"), "DashboardBody": i.get("dashboardBody")})]
+    return [
+        (
+            "cloudwatch",
+            "PutDashboard",
+            {"DashboardName": i.get("dashboardName"), "DashboardBody": i.get("dashboardBody")},
+        )
+    ]
 
 
 def _log_group(i: dict) -> list[tuple[str, str, dict]]:
