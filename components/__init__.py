@@ -3,6 +3,7 @@
 from components.cutover_control import CutoverControl, CutoverControlArgs
 from components.key import StackKey, StackKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.network import PrivateEndpoints, PrivateEndpointsArgs
 from components.replication import Replication, ReplicationArgs
 from components.source import SourceEndpoint, SourceEndpointArgs
 from components.target import DynamoTarget, DynamoTargetArgs
@@ -16,6 +17,8 @@ __all__ = [
     "Monitoring",
     "MonitoringArgs",
     "PartitionedTaskGroup",
+    "PrivateEndpoints",
+    "PrivateEndpointsArgs",
     "Replication",
     "ReplicationArgs",
     "SourceEndpoint",

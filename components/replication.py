@@ -34,6 +34,8 @@ class ReplicationArgs:
     """The stack key (components.key.StackKey) for instance storage."""
     instance_count: int = 1
     """How many instances the tasks need (see dmsmig.packing)."""
+    network_ready: list[pulumi.Resource] = field(default_factory=list)
+    """Resources the instances wait for (the VPC endpoints), so the first connection test can succeed."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,7 +106,7 @@ class Replication(pulumi.ComponentResource):
                     vpc_security_group_ids=cfg.network.security_group_ids,
                     apply_immediately=not cfg.is_prod,
                     tags=args.tags,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=role_dependencies),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*role_dependencies, *args.network_ready]),
                 )
             )
         self.instance_arn_by_id = {i: inst.replication_instance_arn for i, inst in zip(self.instance_ids, instances)}

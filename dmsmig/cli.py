@@ -30,8 +30,11 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     from dmsmig.mock_engine import run_program
     from dmsmig.plan_view import plan_json, resource_counts, resource_tree
 
+    from dmsmig.contract.check import check_resources, describe
+
     config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)
+    requests, problems = check_resources(run.resources)
     if as_json:
         from dataclasses import asdict
 
@@ -42,7 +45,11 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
             summary = {**asdict(est), "rows": est.rows, "gigabytes": est.gigabytes, "totalHours": est.total_hours}
         except KeyError as err:
             summary = {"error": err.args[0]}
-        print(json.dumps(plan_json(run, summary), indent=2, sort_keys=True, default=str))
+        document = plan_json(run, summary)
+        document["contract"] = {"requests": len(requests), "problems": [str(p) for p in problems]}
+        print(json.dumps(document, indent=2, sort_keys=True, default=str))
+        if problems:
+            raise typer.Exit(1)
         return
     console.print(resource_tree(run, f"[bold]stack {stack}[/bold] ({config.region}), offline plan"))
     counts = resource_counts(run)
@@ -52,6 +59,16 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
     _print_estimate(config.migration)
+    if problems:
+        err_console.print(f"[red]AWS contract: {len(problems)} request(s) AWS would refuse[/red]")
+        for problem in problems:
+            err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(
+        f"AWS contract: {describe(requests)} checked against botocore's model and the fact table: none refused",
+        markup=False,
+        highlight=False,
+    )
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
 
 
@@ -103,6 +120,31 @@ def config_reference(
     start, end = text.index(BEGIN), text.index(END) + len(END)
     readme.write_text(text[:start] + markdown() + text[end:])
     console.print("README.md config reference updated")
+
+
+@app.command("contract-facts")
+def contract_facts(
+    write: Annotated[
+        bool, typer.Option("--write", help="Regenerate the policy pack's aws_facts.json and the README table.")
+    ] = False,
+) -> None:
+    """Print the AWS fact table (Markdown): each fact the program relies on and where AWS states it."""
+    from dmsmig.contract.facts import markdown_table, policy_pack_facts
+
+    if not write:
+        print(markdown_table())
+        return
+    pack_file = PROJECT_DIR / "policies" / "dms_guardrails" / "aws_facts.json"
+    pack_file.write_text(json.dumps(policy_pack_facts(), indent=2, sort_keys=True) + "\n")
+    readme = PROJECT_DIR / "README.md"
+    text = readme.read_text()
+    start, end = text.index(FACTS_BEGIN), text.index(FACTS_END) + len(FACTS_END)
+    readme.write_text(text[:start] + FACTS_BEGIN + "\n" + markdown_table() + FACTS_END + text[end:])
+    console.print("policies/dms_guardrails/aws_facts.json and README.md fact table updated")
+
+
+FACTS_BEGIN = "<!-- BEGIN AWS FACTS (python -m dmsmig contract-facts --write) -->"
+FACTS_END = "<!-- END AWS FACTS -->"
 
 
 @app.command("policy-check")

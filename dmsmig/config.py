@@ -49,12 +49,45 @@ def _at(path: str, message: str) -> ValueError:
     return ValueError(f"@{path}: {message}")
 
 
+class VpcEndpoints(_Model):
+    """VPC endpoints a private replication instance needs when its subnets have no NAT."""
+
+    secrets_manager: bool = Field(
+        False,
+        alias="secretsManager",
+        description="Interface endpoint for Secrets Manager (private DNS) in the stack's subnets and security groups.",
+    )
+    dynamodb: bool = Field(False, description="Gateway endpoint for DynamoDB on network.routeTableIds.")
+
+
 class Network(_Model):
     """Where the replication instances run. They are always private."""
 
     vpc_id: str = Field(alias="vpcId", pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of the subnets.")
     subnet_ids: list[str] = Field(alias="subnetIds", description="Private subnets in 2+ AZs.")
     security_group_ids: list[str] = Field(alias="securityGroupIds", min_length=1, description="Security groups.")
+    vpc_endpoints: VpcEndpoints = Field(
+        default_factory=VpcEndpoints,
+        alias="vpcEndpoints",
+        description="Create the endpoints DMS needs without a NAT (reading the secret, writing DynamoDB).",
+    )
+    route_table_ids: list[str] = Field(
+        default_factory=list, alias="routeTableIds", description="Route tables of the subnets (DynamoDB gateway endpoint)."
+    )
+
+    @field_validator("route_table_ids")
+    @classmethod
+    def _route_tables_look_like_ids(cls, value: list[str]) -> list[str]:
+        for i, table in enumerate(value):
+            if not re.match(r"^rtb-[0-9a-f]{8,17}$", table):
+                raise _at(f"[{i}]", f"'{table}' is not a route table id (rtb-0123abcd...)")
+        return value
+
+    @model_validator(mode="after")
+    def _gateway_needs_route_tables(self) -> Network:
+        if self.vpc_endpoints.dynamodb and not self.route_table_ids:
+            raise _at("routeTableIds", "required with vpcEndpoints.dynamodb: list the route tables of the subnets")
+        return self
 
     @field_validator("subnet_ids")
     @classmethod

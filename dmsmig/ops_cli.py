@@ -40,6 +40,7 @@ from dmsmig.ops.decisions import (
     TaskProgress,
     WatchVerdict,
     plan_starts,
+    reload_tables_refusal,
     start_action,
     watch_verdict,
 )
@@ -360,20 +361,29 @@ def stop(
 @app.command("reload-tables")
 def reload_tables(
     stack: StackOption,
-    task: Annotated[str, typer.Option("--task", help="Task id.")],
+    task: Annotated[str, typer.Option("--task", help="Task id or pN.")],
     table: Annotated[list[str], typer.Option("--table", help="schema.table to reload; repeatable.")],
     outputs_file: OutputsFileOption = None,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
-    """Reload tables in error of one running task (ReloadTables, data-reload)."""
+    """Reload tables of one running task (ReloadTables, data-reload); other states get the documented path."""
     with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        [(_g, ref)] = ops.outputs.tasks(None, [task]) or [(None, None)]
+        tables = []
         for name in table:
             schema, _, table_name = name.partition(".")
-            if not table_name:
+            if not schema or not table_name:
                 raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
+            tables.append((schema, table_name))
+        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+        [(_g, ref)] = ops.outputs.tasks(None, [task])
+        described = dms_ops.describe_tasks(ops.clients.dms, [ref.arn])[ref.arn]
+        refusal = reload_tables_refusal(
+            ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
+        )
+        if refusal:
+            raise OpsError(refusal)
+        for schema, table_name in tables:
             dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
-            console.print(f"reload requested: {name} in {ref.task_id}", highlight=False)
+            console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", highlight=False)

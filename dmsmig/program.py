@@ -17,6 +17,8 @@ from components import (
     Monitoring,
     MonitoringArgs,
     PartitionedTaskGroup,
+    PrivateEndpoints,
+    PrivateEndpointsArgs,
     Replication,
     ReplicationArgs,
     SourceEndpoint,
@@ -61,9 +63,22 @@ def build(stack: StackConfig) -> dict:
         for key_range in group.ranges()
     ]
     bins = pack(slots, cfg.replication.max_tasks_per_instance)
+    endpoints = cfg.network.vpc_endpoints
+    network_ready = []
+    if endpoints.secrets_manager or endpoints.dynamodb:
+        network_ready.append(
+            PrivateEndpoints("network", PrivateEndpointsArgs(config=cfg, region=region, tags=tags))
+        )
     replication = Replication(
         "replication",
-        ReplicationArgs(config=cfg, region=region, kms_key_arn=key.arn, instance_count=len(bins), tags=tags),
+        ReplicationArgs(
+            config=cfg,
+            region=region,
+            kms_key_arn=key.arn,
+            instance_count=len(bins),
+            network_ready=network_ready,
+            tags=tags,
+        ),
     )
     placement_of = {}
     for instance_id, tasks in zip(replication.instance_ids, bins):

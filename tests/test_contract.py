@@ -344,3 +344,42 @@ def test_request_missing_a_required_member_is_reported():
 def test_every_fact_names_where_aws_states_it():
     for fact in facts.FACTS.values():
         assert fact.source.startswith(("https://docs.aws.amazon.com/", "botocore ")), fact.name
+
+
+# The first pulumi up in a fresh account ------------------------------------------------------------
+def test_account_roles_are_followed_by_an_iam_propagation_wait_before_the_subnet_group():
+    run = built("sandbox")
+    [sleep] = run.of_type("time:index/sleep:Sleep")
+    assert sleep.inputs["createDuration"] == "10s"
+    [subnets] = run.of_type("aws:dms/replicationSubnetGroup:ReplicationSubnetGroup")
+    assert sleep.urn in subnets.dependencies
+    attachments = {r.urn for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attachments <= set(sleep.dependencies)
+
+
+def test_prod_creates_the_vpc_endpoints_a_private_instance_needs_before_the_instance():
+    run = built("prod")
+    endpoints = {e.inputs["serviceName"]: e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert set(endpoints) == {"com.amazonaws.eu-west-1.secretsmanager", "com.amazonaws.eu-west-1.dynamodb"}
+    assert endpoints["com.amazonaws.eu-west-1.secretsmanager"].inputs["privateDnsEnabled"] is True
+    assert endpoints["com.amazonaws.eu-west-1.dynamodb"].inputs["vpcEndpointType"] == "Gateway"
+    [instance] = run.of_type("aws:dms/replicationInstance:ReplicationInstance")
+    assert {e.urn for e in endpoints.values()} <= set(instance.dependencies)
+
+
+def test_a_dynamodb_gateway_endpoint_needs_route_tables():
+    raw = raw_migration()
+    raw["network"]["vpcEndpoints"] = {"dynamodb": True}
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    assert caught.value.problems == [
+        "migration.network.routeTableIds: required with vpcEndpoints.dynamodb: list the route tables of the subnets"
+    ]
+
+
+def test_preflight_names_the_missing_secrets_manager_endpoint():
+    from dmsmig.ops.preflight import connection_fix
+
+    fix = connection_fix("Failed to retrieve secret from Secrets Manager: connect timeout")
+    assert "network.vpcEndpoints.secretsManager: true" in fix
+    assert "security groups" in connection_fix("Login failed for user")

@@ -93,6 +93,17 @@ def test_password_never_appears_in_output_logs_or_errors(aws, monkeypatch, caplo
         assert PASSWORD not in text
 
 
+@pytest.mark.parametrize("bad", ["semi;colon", "dot.ted", "co:lon", "pl+us"])
+def test_bootstrap_refuses_characters_dms_does_not_allow_before_storing(aws, monkeypatch, bad):
+    clients = _cli_clients(monkeypatch)
+    args = ["bootstrap-secret", "--stack", "sandbox", "--source", "orders", "--username", "dms"]
+    result = runner.invoke(app, args, input=f"Secret-{bad}\n")
+    assert result.exit_code == 1
+    assert "which DMS does not allow in endpoint passwords" in result.output and "nothing was stored" in result.output
+    assert bad not in result.output
+    assert clients.secrets.list_secrets()["SecretList"] == []
+
+
 def test_unknown_source_is_named(aws, monkeypatch):
     _cli_clients(monkeypatch)
     result = runner.invoke(
@@ -207,7 +218,9 @@ def test_cdc_latency_comes_from_cloudwatch(aws):
     from dmsmig.ops.outputs import TaskRef
 
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    ref = TaskRef(taskId="t-p1", arn="arn:t", instanceId="i-1", migrationType="full-load-and-cdc", range={})
+    ref = TaskRef(
+        taskId="stack-t-p1", resourceId="t-p1", arn="arn:t", instanceId="i-1", migrationType="full-load-and-cdc", range={}
+    )
     now = datetime.now(UTC)
     dims = [
         {"Name": "ReplicationInstanceIdentifier", "Value": "i-1"},
@@ -232,7 +245,9 @@ def test_cdc_latency_comes_from_cloudwatch(aws):
             ],
         )
     assert cdc_latency(cloudwatch, ref, now=now) == (12.0, 20.0)
-    other = TaskRef(taskId="t-p2", arn="arn:t2", instanceId="i-1", migrationType="full-load-and-cdc", range={})
+    other = TaskRef(
+        taskId="stack-t-p1", resourceId="t-p2", arn="arn:t2", instanceId="i-1", migrationType="full-load-and-cdc", range={}
+    )
     assert cdc_latency(cloudwatch, other, now=now) == (None, None)
 
 

@@ -308,6 +308,11 @@ def test_stop_stops_only_running_tasks_and_resume_never_starts_new_ones(dms, tmp
 def test_reload_tables_reloads_one_table(dms, tmp_path):
     arn = task_arns()[2]
     dms.add_response(
+        "describe_replication_tasks",
+        describe_response([task_description(arn, "running", started=True)]),
+        describe_params([arn]),
+    )
+    dms.add_response(
         "reload_tables",
         {"ReplicationTaskArn": arn},
         {

@@ -145,6 +145,30 @@ def test_ssl_rule():
     assert "unset (none)" in check_resource(rules.ssl_to_sources, ENDPOINT, unset)[0]
 
 
+def test_ssl_rule_reads_the_per_engine_table():
+    oracle = {**SOURCE, "engineName": "oracle", "sslMode": "verify-full", "certificateArn": "arn:aws:dms:c"}
+    assert check_resource(rules.ssl_to_sources, ENDPOINT, oracle) == [
+        "sslMode verify-full is not supported by DMS for oracle (DMS User Guide, Using SSL); set "
+        "migration.sources[].sslMode to verify-ca"
+    ]
+    assert check_resource(rules.ssl_to_sources, ENDPOINT, {**oracle, "sslMode": "verify-ca"}) == []
+    no_cert = {k: v for k, v in oracle.items() if k != "certificateArn"}
+    assert (
+        "has no certificateArn"
+        in check_resource(rules.ssl_to_sources, ENDPOINT, {**no_cert, "sslMode": "verify-ca"})[0]
+    )
+    assert "verify-ca" in check_resource(rules.ssl_to_sources, ENDPOINT, {**oracle, "sslMode": "none"})[0]
+
+
+def test_the_packs_fact_file_is_generated_from_the_fact_table():
+    from pathlib import Path
+
+    from dmsmig.contract.facts import policy_pack_facts
+
+    shipped = json.loads((Path(rules.__file__).parent / "aws_facts.json").read_text())
+    assert shipped == json.loads(json.dumps(policy_pack_facts())), "run: python -m dmsmig contract-facts --write"
+
+
 # prod-resilience ------------------------------------------------------------------------------
 def test_prod_resilience_rule():
     assert check_resource(rules.prod_resilience, INSTANCE, INSTANCE_OK) == []
@@ -225,6 +249,41 @@ def test_least_privilege_ignores_roles_not_trusted_by_dms():
         ROLE_POLICY, {"role": "app", "policy": _policy({"Action": "*", "Resource": "*"})}, "p", {"role": [role]}
     )
     assert check_stack(rules.dms_role_least_privilege, [role, policy]) == []
+
+
+def test_a_role_an_endpoint_uses_is_checked_even_when_its_trust_no_longer_names_dms():
+    role = resource(
+        ROLE,
+        {"name": "src", "arn": "arn:aws:iam::1:role/src", "assumeRolePolicy": _trust("lambda.amazonaws.com")},
+        "role",
+    )
+    policy = resource(
+        ROLE_POLICY,
+        {"role": "src", "policy": _policy({"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"})},
+        "policy",
+        {"role": [role]},
+    )
+    endpoint = resource(
+        ENDPOINT,
+        {**SOURCE, "secretsManagerAccessRoleArn": "arn:aws:iam::1:role/src"},
+        "source",
+        {"secretsManagerAccessRoleArn": [role]},
+    )
+    messages = [m for m, _ in check_stack(rules.dms_role_least_privilege, [role, policy, endpoint])]
+    assert any("trusts Service lambda.amazonaws.com" in m for m in messages)
+    assert any("allows action secretsmanager:*" in m for m in messages)
+
+
+def test_a_role_trusting_anyone_is_reported_wherever_it_is():
+    anyone = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+    role = resource(ROLE, {"name": "open", "assumeRolePolicy": anyone}, "open")
+    star = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]})
+    other = resource(ROLE, {"name": "open2", "assumeRolePolicy": star}, "open2")
+    messages = [m for m, _ in check_stack(rules.dms_role_least_privilege, [role, other])]
+    assert messages == [
+        "role open trusts '*' (any principal); trust a named service or account instead",
+        "role open2 trusts '*' (any principal); trust a named service or account instead",
+    ]
 
 
 # partitions-complete --------------------------------------------------------------------------

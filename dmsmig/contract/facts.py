@@ -249,3 +249,42 @@ PARTITION_WRITE_UNITS = _fact(
     1000,
     DYNAMODB_GUIDE + "bp-partition-key-design.html (a partition serves at most 1,000 WCU)",
 )
+
+
+def policy_pack_facts() -> dict[str, Any]:
+    """The facts the policy pack reads, as JSON data.
+
+    The pack runs in its own virtualenv under ``pulumi preview`` (without this package), so it
+    reads ``policies/dms_guardrails/aws_facts.json``, generated from this table by
+    ``python -m dmsmig contract-facts --write`` and kept equal to it by a test.
+    """
+    return {
+        "_generated_by": "python -m dmsmig contract-facts --write (from dmsmig/contract/facts.py)",
+        "sslSupport": {engine: list(modes) for engine, modes in SSL_SUPPORT.items()},
+        "sslNeedsCertificate": sorted(SSL_NEEDS_CERTIFICATE),
+        "migrationTypes": list(MIGRATION_TYPES),
+        "fullLoadOnly": FULL_LOAD_ONLY,
+        "targetTablePrepModes": list(TARGET_TABLE_PREP_MODES),
+        "sources": {
+            "sslSupport": FACTS["ssl-modes-per-engine"].source,
+            "migrationTypes": FACTS["migration-types"].source,
+        },
+    }
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_shown(v)}" for k, v in value.items())
+    if isinstance(value, tuple | list | frozenset | set):
+        return ", ".join(str(v) for v in (sorted(value) if isinstance(value, frozenset | set) else value))
+    return str(value)
+
+
+def markdown_table() -> str:
+    """The fact table as Markdown rows: fact, value, where AWS states it."""
+    lines = ["| fact | value | where AWS states it |", "|---|---|---|"]
+    for fact in FACTS.values():
+        where = fact.source if fact.confirmed else f"{fact.source} **(not stated by AWS; see note)**"
+        value = _shown(fact.value).replace("|", "\\|")
+        lines.append(f"| {fact.name} | {value} | {where} |")
+    return "\n".join(lines) + "\n"

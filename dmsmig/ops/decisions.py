@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from dmsmig.contract import facts
+
 STARTABLE_FIRST = {"ready"}
 RESUMABLE = {"stopped", "failed"}
+RELOADABLE = facts.TASK_CALL_STATES["ReloadTables"]
 ACTIVE = {"running", "starting"}
 BUSY = {"creating", "modifying", "deleting", "moving", "testing", "stopping", "failed-move"}
 
@@ -57,6 +60,31 @@ def plan_starts(
     return plan
 
 
+def reload_tables_refusal(task_id: str, status: str, migration_type: str, started_before: bool) -> str | None:
+    """Why ``ReloadTables`` would be refused for this task, and which documented path applies instead.
+
+    DMS accepts ReloadTables only while the task is running (InvalidResourceStateFault otherwise).
+    For a stopped full-load task, resume-processing reloads the tables that were not fully loaded;
+    reload-target reloads them all (StartReplicationTaskType documentation).
+    """
+    if status in RELOADABLE:
+        return None
+    if not started_before:
+        return f"task {task_id} is {status} and has never run: start it (python -m dmsmig start); nothing to reload"
+    if status in RESUMABLE and migration_type == facts.FULL_LOAD_ONLY:
+        return (
+            f"task {task_id} is {status}; DMS reloads tables only in a running task. For a full-load task, "
+            f"`python -m dmsmig resume --task {task_id}` reloads the tables not fully loaded (resume-processing), "
+            f"or `python -m dmsmig start --reload-target --task {task_id}` reloads every table"
+        )
+    if status in RESUMABLE:
+        return (
+            f"task {task_id} is {status}; DMS reloads tables only in a running task: "
+            f"`python -m dmsmig resume --task {task_id}`, then reload-tables once it runs"
+        )
+    return f"task {task_id} is {status}; DMS reloads tables only in a running task: wait, then check status"
+
+
 @dataclass
 class TaskProgress:
     """What one task's describe and table statistics say."""
@@ -86,7 +114,7 @@ class TaskProgress:
             return self.status == "stopped" and "FULL_LOAD_ONLY_FINISHED" in self.stop_reason
         if self.migration_type == "full-load-and-cdc":
             return self.status == "running" and self.tables_loaded > 0
-        return self.status == "running"  # cdc-only has no full load
+        return self.status == "running"  # a cdc task has no full load
 
     @property
     def failed(self) -> bool:

@@ -106,7 +106,7 @@ def cdc_latency(cloudwatch: Any, task: TaskRef, now: datetime | None = None) -> 
                 MetricName=metric,
                 Dimensions=[
                     {"Name": "ReplicationInstanceIdentifier", "Value": task.instance_id},
-                    {"Name": "ReplicationTaskIdentifier", "Value": task.task_id},
+                    {"Name": "ReplicationTaskIdentifier", "Value": task.resource_id},
                 ],
                 StartTime=now - timedelta(minutes=10),
                 EndTime=now,

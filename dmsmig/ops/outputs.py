@@ -19,6 +19,7 @@ class TaskRef(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     task_id: str = Field(alias="taskId")
+    resource_id: str = Field(alias="resourceId", description="ARN suffix and CloudWatch task dimension.")
     arn: str
     instance_id: str = Field(alias="instanceId")
     migration_type: str = Field(alias="migrationType")

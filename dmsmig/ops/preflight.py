@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,11 +91,30 @@ def _connection_checks(
                 break
             sleep(poll)
         fix = {
-            "failed": "check security groups/routes from the instance subnets, the secret host/port and SSL",
+            "failed": connection_fix(message),
             "testing": f"still testing after {timeout:.0f}s; raise --connection-timeout or check the network path",
         }.get(status, "")
         checks.append(Check(f"connection {label}", status == "successful", f"{status} {message}".strip(), fix))
     return checks
+
+
+SECRETS_MANAGER_UNREACHABLE = re.compile(r"secrets ?manager|secretsmanager|retriev\w* secret", re.IGNORECASE)
+DYNAMODB_UNREACHABLE = re.compile(r"dynamodb", re.IGNORECASE)
+
+
+def connection_fix(message: str) -> str:
+    """What to do about a failed connection test, naming the private-subnet cause when the message shows it."""
+    if SECRETS_MANAGER_UNREACHABLE.search(message):
+        return (
+            "the instance could not read the secret: from private subnets without a NAT it needs a Secrets Manager "
+            "VPC endpoint: set network.vpcEndpoints.secretsManager: true (security groups must allow 443), pulumi up"
+        )
+    if DYNAMODB_UNREACHABLE.search(message) and re.search(r"timed? ?out|connect|unreachable", message, re.IGNORECASE):
+        return (
+            "the instance could not reach DynamoDB: from private subnets without a NAT it needs a gateway endpoint: "
+            "set network.vpcEndpoints.dynamodb: true with network.routeTableIds, pulumi up"
+        )
+    return "check security groups/routes from the instance subnets, the secret host/port and SSL"
 
 
 def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmsmig.config import Source
+from dmsmig.contract import facts
 from dmsmig.ops.errors import OpsError, error_code
 from dmsmig.ops.retry import call_with_retry
 
@@ -43,6 +44,17 @@ def _quiet_wire_logs() -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
+def password_problem(password: str) -> str | None:
+    """Why DMS would not accept ``password`` for an endpoint (it names the characters, never the password)."""
+    found = sorted({c for c in password if c in facts.ENDPOINT_PASSWORD_FORBIDDEN})
+    if not found:
+        return None
+    return (
+        f"the password contains {' '.join(repr(c) for c in found)}, which DMS does not allow in endpoint passwords "
+        f"({facts.FACTS['endpoint-password-forbidden-characters'].source.split(' ')[0]}); nothing was stored"
+    )
+
+
 def secret_document(source: Source, username: str, password: str) -> str:
     """The secret string: DMS reads username, password, host and port (and the database name)."""
     if not source.server_name:
@@ -65,6 +77,9 @@ def bootstrap_secret(
     """Create the secret, or add a new version when it exists. Never duplicates the secret."""
     if not password:
         raise OpsError("empty password", "type the password at the prompt or pipe it on stdin")
+    refused = password_problem(password)
+    if refused:
+        raise OpsError(refused, "set a database password without them, then run bootstrap-secret again")
     secret_id = source.secret.arn or source.secret.name or ""
     value = secret_document(source, username, password)
     with _quiet_wire_logs():

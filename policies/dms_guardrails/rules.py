@@ -20,6 +20,7 @@ from pulumi_policy import (
 )
 
 from . import props as p
+from .aws_facts import CDC_MIGRATION_TYPES, SSL_NEEDS_CERTIFICATE, SSL_SUPPORT
 from .coverage import Span, UnreadableFilter, cover_problems, selected_spans
 
 PASSWORD_KEY = re.compile(r"passw(or)?d|^pwd$|secretstring", re.IGNORECASE)
@@ -191,16 +192,26 @@ def _ssl_to_sources(args: ResourceValidationArgs, report: ReportViolation) -> No
     if args.resource_type != p.ENDPOINT or not p.is_source_endpoint(args.props):
         return
     mode = p.get(args.props, "sslMode")
+    engine = p.get(args.props, "engineName")
+    supported = SSL_SUPPORT.get(engine) if isinstance(engine, str) else None
+    encrypting = [m for m in supported or ["require", "verify-ca", "verify-full"] if m != "none"]
     if mode in (None, "none"):
         report(
-            f"source endpoint sslMode is {mode or 'unset (none)'}; set migration.sources[].sslMode to require, "
-            "verify-ca or verify-full (Security Hub DMS.9)"
+            f"source endpoint sslMode is {mode or 'unset (none)'}; set migration.sources[].sslMode to "
+            f"{' or '.join(encrypting)} (Security Hub DMS.9)"
         )
+    elif isinstance(mode, str) and supported is not None and mode not in supported:
+        report(
+            f"sslMode {mode} is not supported by DMS for {engine} (DMS User Guide, Using SSL); set "
+            f"migration.sources[].sslMode to {' or '.join(encrypting)}"
+        )
+    if mode in SSL_NEEDS_CERTIFICATE and p.get(args.props, "certificateArn") in (None, ""):
+        report(f"sslMode {mode} verifies the server but the endpoint has no certificateArn; set it on the source")
 
 
 ssl_to_sources = ResourceValidationPolicy(
     name="ssl-to-sources",
-    description="Source endpoints connect with SSL (Security Hub DMS.9).",
+    description="Source endpoints connect with an SSL mode DMS supports for their engine (Security Hub DMS.9).",
     validate=_ssl_to_sources,
     enforcement_level=EnforcementLevel.MANDATORY,
 )
@@ -237,7 +248,7 @@ def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None
         report("task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)")
         return
     required = set(_setting(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
-    if p.get(args.props, "migrationType") in ("full-load-and-cdc", "cdc-only"):
+    if p.get(args.props, "migrationType") in CDC_MIGRATION_TYPES:
         required |= {"SOURCE_CAPTURE", "TARGET_APPLY"}
     present = {c.get("Id") for c in p.as_list(p.get(logging, "LogComponents")) if isinstance(c, Mapping)}
     missing = sorted(required - present)
@@ -287,6 +298,32 @@ def _is_dms_role(role) -> bool:
     )
 
 
+ROLE_REFERENCES = (
+    (p.ENDPOINT, "secretsManagerAccessRoleArn"),
+    (p.ENDPOINT, "serviceAccessRole"),
+)
+
+
+def _roles_used_by_dms(resources) -> list:
+    """Roles that DMS endpoints name, whatever their trust policy says."""
+    roles = [r for r in resources if r.resource_type == p.ROLE]
+    used = []
+    for resource_type, key in ROLE_REFERENCES:
+        for resource in (r for r in resources if r.resource_type == resource_type):
+            role = _referenced(resource, key, roles, "arn")
+            if role is not None and role.resource_type == p.ROLE and role not in used:
+                used.append(role)
+    return used
+
+
+def _trusts_anyone(role) -> bool:
+    trust = p.json_prop(role.props, "assumeRolePolicy")
+    if not isinstance(trust, Mapping):
+        return False
+    statements = [s for s in p.as_list(trust.get("Statement")) if isinstance(s, Mapping)]
+    return any(value == "*" for s in statements for _kind, value in _principals(s))
+
+
 def _dms_role_least_privilege(args: StackValidationArgs, report: ReportViolation) -> None:
     allowed_wildcard = set(_setting(args.get_config(), "allowedWildcardActions", ["dynamodb:ListTables"]))
     allowed_managed = set(
@@ -300,12 +337,21 @@ def _dms_role_least_privilege(args: StackValidationArgs, report: ReportViolation
         )
     )
     roles = [r for r in args.resources if r.resource_type == p.ROLE and _is_dms_role(r)]
+    roles += [r for r in _roles_used_by_dms(args.resources) if r not in roles]
     role_names = {p.get(r.props, "name") for r in roles} - {None}
+    for role in (r for r in args.resources if r.resource_type == p.ROLE and _trusts_anyone(r)):
+        report(
+            f"role {p.get(role.props, 'name') or role.name} trusts '*' (any principal); trust a named service "
+            "or account instead",
+            role.urn,
+        )
     for role in roles:
         trust = p.json_prop(role.props, "assumeRolePolicy")
+        if not isinstance(trust, Mapping):
+            continue
         for statement in p.as_list(trust.get("Statement")):
             for kind, value in _principals(statement):
-                if not (kind == "Service" and isinstance(value, str) and value.startswith("dms.")):
+                if value != "*" and not (kind == "Service" and isinstance(value, str) and value.startswith("dms.")):
                     report(
                         f"role {p.get(role.props, 'name') or role.name} trusts {kind} {value}; DMS roles trust only "
                         "the DMS service principal",
@@ -346,7 +392,10 @@ def _dms_role_least_privilege(args: StackValidationArgs, report: ReportViolation
 
 dms_role_least_privilege = StackValidationPolicy(
     name="dms-role-least-privilege",
-    description="DMS roles trust only DMS; no '*' actions; '*' resources only for dynamodb:ListTables.",
+    description=(
+        "Roles DMS uses (by trust or by endpoint reference) trust only DMS; no role trusts '*'; no '*' actions; "
+        "'*' resources only for dynamodb:ListTables."
+    ),
     validate=_dms_role_least_privilege,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(
