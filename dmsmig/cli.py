@@ -27,10 +27,9 @@ from dmsmig.config import PROJECT_DIR
 @app.command()
 def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDirOption = PROJECT_DIR) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
+    from dmsmig.contract.check import check_resources, describe
     from dmsmig.mock_engine import run_program
     from dmsmig.plan_view import plan_json, resource_counts, resource_tree
-
-    from dmsmig.contract.check import check_resources, describe
 
     config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)

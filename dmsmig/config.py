@@ -72,7 +72,9 @@ class Network(_Model):
         description="Create the endpoints DMS needs without a NAT (reading the secret, writing DynamoDB).",
     )
     route_table_ids: list[str] = Field(
-        default_factory=list, alias="routeTableIds", description="Route tables of the subnets (DynamoDB gateway endpoint)."
+        default_factory=list,
+        alias="routeTableIds",
+        description="Route tables of the subnets (DynamoDB gateway endpoint).",
     )
 
     @field_validator("route_table_ids")
