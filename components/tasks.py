@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -12,6 +13,11 @@ from dmsmig.config import MigrationConfig, Source, TaskGroup
 from dmsmig.mapping_spec import build_table_mappings
 
 TYPE = "dmsmig:tasks:PartitionedTaskGroup"
+
+
+def definition_hash(settings_json: str, table_mappings: str, migration_type: str) -> str:
+    """A short digest of what ModifyReplicationTask would change (settings, mappings, migration type)."""
+    return hashlib.sha256("\n".join((settings_json, table_mappings, migration_type)).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -60,6 +66,7 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
                 sort_key=cfg.target.sort_key,
                 key_range=key_range,
             )
+            table_mappings = json.dumps(mappings, sort_keys=True)
             task = aws.dms.ReplicationTask(
                 f"{name}-p{key_range.index + 1}",
                 replication_task_id=task_id,
@@ -70,7 +77,7 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
                 replication_instance_arn=placement.instance_arn,
                 source_endpoint_arn=args.source_endpoint_arn,
                 target_endpoint_arn=args.target_endpoint_arn,
-                table_mappings=json.dumps(mappings, sort_keys=True),
+                table_mappings=table_mappings,
                 replication_task_settings=settings_json,
                 # Tasks are started by `python -m dmsmig start`, never by a deployment.
                 start_replication_task=False,
@@ -85,6 +92,8 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
                     "instanceId": placement.instance_id,
                     "migrationType": group.migration_type,
                     "range": key_range.as_output(),
+                    # Compared by `plan --outputs-file`: changing either stops a running task on update.
+                    "definitionHash": definition_hash(settings_json, table_mappings, group.migration_type),
                 }
             )
         self.register_outputs({"tasks": self.tasks})

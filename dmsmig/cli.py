@@ -25,7 +25,18 @@ from dmsmig.config import PROJECT_DIR
 
 
 @app.command()
-def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDirOption = PROJECT_DIR) -> None:
+def plan(
+    stack: StackOption,
+    outputs_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--outputs-file",
+            help="Deployed outputs (pulumi stack output --json): say which tasks an update would modify.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
     from dmsmig.contract.check import check_resources, describe
     from dmsmig.mock_engine import run_program
@@ -34,6 +45,7 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)
     requests, problems = check_resources(run.resources)
+    modified = _modified_tasks(run.outputs, outputs_file)
     if as_json:
         from dataclasses import asdict
 
@@ -46,6 +58,7 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
             summary = {"error": err.args[0]}
         document = plan_json(run, summary)
         document["contract"] = {"requests": len(requests), "problems": [str(p) for p in problems]}
+        document["modifiedTasks"] = modified
         print(json.dumps(document, indent=2, sort_keys=True, default=str))
         if problems:
             raise typer.Exit(1)
@@ -58,6 +71,13 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
     _print_estimate(config.migration)
+    if modified:
+        console.print(
+            f"[yellow]{len(modified)} task(s) change settings, mappings or migration type[/yellow]: "
+            f"{', '.join(modified)}. Updating a task stops it if it runs; stop them first "
+            f"(python -m dmsmig stop --stack {stack}), then pulumi up, then python -m dmsmig resume --stack {stack}",
+            highlight=False,
+        )
     if problems:
         err_console.print(f"[red]AWS contract: {len(problems)} request(s) AWS would refuse[/red]")
         for problem in problems:
@@ -69,6 +89,23 @@ def plan(stack: StackOption, as_json: JsonOption = False, project_dir: ProjectDi
         highlight=False,
     )
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
+
+
+def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
+    from dmsmig.plan_view import task_definition_changes
+
+    if outputs_file is None:
+        return []
+    try:
+        deployed = json.loads(outputs_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        err_console.print(f"[red]error:[/red] {outputs_file}: not a readable JSON outputs file ({type(err).__name__})")
+        err_console.print("  fix: pulumi stack output --json > outputs.json", markup=False)
+        raise typer.Exit(2) from None
+    if not isinstance(deployed, dict):
+        err_console.print(f"[red]error:[/red] {outputs_file}: expected a JSON object of stack outputs")
+        raise typer.Exit(2)
+    return task_definition_changes(planned, deployed)
 
 
 def _print_estimate(cfg) -> None:

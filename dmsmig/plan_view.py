@@ -106,3 +106,23 @@ def plan_json(run: ProgramRun, estimate: dict | None = None) -> dict:
         "counts": resource_counts(run),
         "outputs": run.outputs,
     }
+
+
+def task_definition_changes(planned: dict, deployed: dict) -> list[str]:
+    """Task ids whose settings, mappings or migration type differ from the deployed outputs.
+
+    Applying such a change modifies the task, and DMS modifies only a stopped task: the provider
+    stops a running one (DMS API, ModifyReplicationTask).
+    """
+    before = {
+        t.get("taskId"): t.get("definitionHash")
+        for tasks in (deployed.get("taskGroups") or {}).values()
+        for t in tasks
+        if isinstance(t, dict)
+    }
+    return [
+        t["taskId"]
+        for tasks in (planned.get("taskGroups") or {}).values()
+        for t in tasks
+        if t["taskId"] in before and before[t["taskId"]] != t.get("definitionHash")
+    ]

@@ -59,3 +59,24 @@ def test_plan_with_an_instance_class_missing_from_the_figures_still_plans(projec
     result = runner.invoke(app, ["plan", "--stack", "odd", "--project-dir", str(project_copy)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "no estimate: no figures for dms.c9.huge" in result.output
+
+
+def test_plan_names_the_tasks_an_update_would_modify(tmp_path):
+    from tests.conftest import built
+
+    deployed = json.loads(json.dumps(built("sandbox").outputs))
+    deployed["taskGroups"]["orders/events"][1]["definitionHash"] = "deployed-earlier"
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(deployed))
+    result = runner.invoke(app, ["plan", "--stack", "sandbox", "--outputs-file", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["modifiedTasks"] == ["sandbox-ordersvc-orders-events-p2"]
+    text = runner.invoke(app, ["plan", "--stack", "sandbox", "--outputs-file", str(path)])
+    assert "1 task(s) change settings, mappings or migration type" in text.output
+    assert "python -m dmsmig stop --stack sandbox" in text.output
+
+
+def test_plan_reports_the_aws_contract_check():
+    result = runner.invoke(app, ["plan", "--stack", "prod"])
+    assert result.exit_code == 0, result.output
+    assert "AWS contract: 4" in result.output and "none refused" in result.output

@@ -383,3 +383,12 @@ def test_preflight_names_the_missing_secrets_manager_endpoint():
     fix = connection_fix("Failed to retrieve secret from Secrets Manager: connect timeout")
     assert "network.vpcEndpoints.secretsManager: true" in fix
     assert "security groups" in connection_fix("Login failed for user")
+
+
+def test_readme_fact_table_is_generated_from_the_fact_table():
+    from dmsmig.cli import FACTS_BEGIN, FACTS_END
+    from dmsmig.contract.facts import markdown_table
+
+    text = (PROJECT_DIR / "README.md").read_text()
+    section = text[text.index(FACTS_BEGIN) + len(FACTS_BEGIN) + 1 : text.index(FACTS_END)]
+    assert section == markdown_table(), "run: python -m dmsmig contract-facts --write"
