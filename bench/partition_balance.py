@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import print_table
-from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
-from dmsmig.mapping_spec import SourceObject
-from dmsmig.partitions import equal_width_boundaries
-from dmsmig.source_db import connect, count_in_ranges, key_quantiles
+from dmsmig.build.balance import boundaries_from_bucket_minimums, max_mean_ratio
+from dmsmig.config.mapping_spec import SourceObject
+from dmsmig.config.partitions import equal_width_boundaries
+from dmsmig.ops.source_db import connect, count_in_ranges, key_quantiles
 from tests.synthetic import zipf_gapped_ids
 
 OBJECT = SourceObject(schema="main", object="events", objectType="table")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 
 from bench.common import print_table, timed
-from dmsmig import policy_check as pc
-from dmsmig.config import parse_migration
-from dmsmig.mock_engine import run_program
+from dmsmig.config.stack import parse_migration
+from dmsmig.offline import policy_check as pc
+from dmsmig.offline.mock_engine import run_program
 from tests.conftest import raw_migration
 
 

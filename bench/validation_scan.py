@@ -20,9 +20,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from bench.common import print_table, timed
-from dmsmig.mapping_spec import load_mapping_spec
-from dmsmig.partitions import KeyRange
-from dmsmig.validation import count_items
+from dmsmig.config.mapping_spec import load_mapping_spec
+from dmsmig.config.partitions import KeyRange
+from dmsmig.ops.validation import count_items
 from tests.ops_fixtures import create_event_table
 
 TABLE = "bench-events"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from dmsmig.config import MigrationConfig
+from dmsmig.config.stack import MigrationConfig
 
 TYPE = "dmsmig:network:PrivateEndpoints"
 

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from dmsmig import iam_docs
-from dmsmig.config import MigrationConfig
+from dmsmig.build import iam_docs
+from dmsmig.config.stack import MigrationConfig
 
 TYPE = "dmsmig:replication:Replication"
 # Fixed names DMS looks for in the account; create them once per account (peers.md).

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from dmsmig.config import MigrationConfig, Source, TaskGroup
-from dmsmig.mapping_spec import build_table_mappings
+from dmsmig.config.mapping_spec import build_table_mappings
+from dmsmig.config.stack import MigrationConfig, Source, TaskGroup
 
 TYPE = "dmsmig:tasks:PartitionedTaskGroup"
 

@@ -1,5 +1,7 @@
 """``python -m dmsmig``: the operator CLI."""
 
-from dmsmig.cli import app
+import sys
 
-app()
+from dmsmig.cli import main
+
+sys.exit(main())

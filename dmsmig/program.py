@@ -28,8 +28,8 @@ from components import (
     TaskGroupArgs,
     TaskPlacement,
 )
-from dmsmig.config import CONFIG_KEY, ConfigError, StackConfig, parse_migration
-from dmsmig.packing import pack
+from dmsmig.build.packing import pack
+from dmsmig.config.stack import CONFIG_KEY, ConfigError, StackConfig, parse_migration
 
 
 def build(stack: StackConfig) -> dict:
@@ -41,6 +41,13 @@ def build(stack: StackConfig) -> dict:
     key = StackKey("key", StackKeyArgs(config=cfg, account_id=account_id, tags=tags))
     control = CutoverControl("cutover", CutoverControlArgs(config=cfg, kms_key_arn=key.arn, tags=tags))
     outputs: dict = {
+        # Operator commands refuse outputs whose identity is not the stack they were asked for.
+        "stackIdentity": {
+            "project": pulumi.get_project(),
+            "stack": pulumi.get_stack(),
+            "region": region,
+            "account": account_id,
+        },
         "readSwitchParameter": control.parameter_name,
         "readsFrom": control.reads_from,
         "cutoverStateTable": control.state_table_name,

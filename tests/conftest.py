@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmsmig.config import PROJECT_DIR, StackConfig, parse_migration
-from dmsmig.mock_engine import ProgramRun, run_program
+from dmsmig.config.stack import PROJECT_DIR, StackConfig, parse_migration
+from dmsmig.offline.mock_engine import ProgramRun, run_program
 
 SHIPPED_STACKS = ("sandbox", "prod")
 
@@ -35,7 +35,7 @@ _BUILDS: dict[str, ProgramRun] = {}
 def built(stack: str) -> ProgramRun:
     """Offline build of a shipped stack (cached: the program is deterministic)."""
     if stack not in _BUILDS:
-        from dmsmig.config import load_stack_config
+        from dmsmig.config.stack import load_stack_config
 
         _BUILDS[stack] = run_program(load_stack_config(stack), stack_name=stack)
     return _BUILDS[stack]

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
+from dmsmig.offline.mock_engine import MOCK_ACCOUNT
 from dmsmig.ops.aws import AwsClients
 from tests.conftest import built
 
@@ -31,11 +32,22 @@ def stubbed_dms() -> tuple[object, Stubber]:
     return client, Stubber(client)
 
 
-def clients_with(dms=None, **others) -> AwsClients:
+class FixedIdentity:
+    """STS stand-in: the caller's account is the one given (the mock engine's by default)."""
+
+    def __init__(self, account: str = MOCK_ACCOUNT):
+        self.account = account
+
+    def get_caller_identity(self) -> dict:
+        return {"Account": self.account, "Arn": f"arn:aws:iam::{self.account}:user/operator", "UserId": "OPERATOR"}
+
+
+def clients_with(dms=None, sts=None, **others) -> AwsClients:
     """AwsClients whose DMS client is the stubbed one; other services come from moto."""
     clients = AwsClients(region=REGION, session=boto3.session.Session(region_name=REGION))
     if dms is not None:
         clients._clients["dms"] = dms
+    clients._clients["sts"] = sts or FixedIdentity()
     clients._clients.update(others)
     return clients
 

@@ -11,7 +11,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from dmsmig.policy_check import effective_settings
+from dmsmig.offline.policy_check import effective_settings
 
 
 def _opts() -> PolicyResourceOptions:

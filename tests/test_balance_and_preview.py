@@ -10,13 +10,13 @@ import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig.balance import boundaries_from_bucket_minimums, counts_per_range, max_mean_ratio, quantile_boundaries
+from dmsmig.build.balance import boundaries_from_bucket_minimums, counts_per_range, max_mean_ratio, quantile_boundaries
+from dmsmig.build.mapping_preview import preview
 from dmsmig.cli import app
-from dmsmig.config import PROJECT_DIR, load_stack_config
-from dmsmig.mapping_preview import preview
-from dmsmig.mapping_spec import load_mapping_spec
-from dmsmig.partitions import equal_width_boundaries, partition_of, ranges_from_boundaries
-from dmsmig.source_db import connect
+from dmsmig.config.mapping_spec import load_mapping_spec
+from dmsmig.config.partitions import equal_width_boundaries, partition_of, ranges_from_boundaries
+from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.ops.source_db import connect
 from tests.synthetic import zipf_gapped_ids
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dmsmig.config import ConfigError, config_from_map, load_stack_config
+from dmsmig.config.stack import ConfigError, config_from_map, load_stack_config
 from tests.conftest import raw_migration, stack_from
 
 
@@ -183,8 +183,8 @@ def test_environment_dependent_defaults():
 
 
 def test_readme_config_reference_is_current():
-    from dmsmig.config import PROJECT_DIR
-    from dmsmig.config_reference import markdown
+    from dmsmig.config.reference import markdown
+    from dmsmig.config.stack import PROJECT_DIR
 
     readme = (PROJECT_DIR / "README.md").read_text()
     assert markdown() in readme, "run: python -m dmsmig config-reference --update-readme"

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from dmsmig.config import PROJECT_DIR, ConfigError, load_stack_config
+from dmsmig.build.iam_docs import dynamodb_target_policy, secret_read_policy
+from dmsmig.config.mapping_spec import MappingSpec
+from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
 from dmsmig.contract import facts, model
 from dmsmig.contract.check import check_resources, request_contract_problems, task_settings_problems
 from dmsmig.contract.requests import TRANSLATIONS, ApiRequest
-from dmsmig.iam_docs import dynamodb_target_policy, secret_read_policy
-from dmsmig.mapping_spec import MappingSpec
-from dmsmig.mock_engine import run_program
+from dmsmig.offline.mock_engine import run_program
 from tests.conftest import built, raw_migration, stack_from
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dms_task_settings_example.json"
@@ -386,7 +386,7 @@ def test_preflight_names_the_missing_secrets_manager_endpoint():
 
 
 def test_readme_fact_table_is_generated_from_the_fact_table():
-    from dmsmig.cli import FACTS_BEGIN, FACTS_END
+    from dmsmig.cli.plan import FACTS_BEGIN, FACTS_END
     from dmsmig.contract.facts import markdown_table
 
     text = (PROJECT_DIR / "README.md").read_text()

@@ -9,7 +9,7 @@ from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.machine import Step
 from dmsmig.ops.decisions import TaskProgress
 from dmsmig.ops.outputs import OutputsFile, load_outputs
-from dmsmig.source_db import connect
+from dmsmig.ops.source_db import connect
 from tests.conftest import raw_migration, stack_from
 from tests.ops_fixtures import outputs_file
 
@@ -74,7 +74,7 @@ def _cdc_actions(tmp_path, dynamodb, engine, sentinel):
     )
     raw["cutover"] = {"sentinel": sentinel}
     config = stack_from(raw)
-    from dmsmig.mock_engine import run_program
+    from dmsmig.offline.mock_engine import run_program
 
     path = tmp_path / "cdc-outputs.json"
     import json
@@ -152,7 +152,7 @@ def test_full_load_only_stacks_pass_the_drain_step_without_a_sentinel(tmp_path):
 
 
 def test_sentinel_config_is_checked():
-    from dmsmig.config import ConfigError
+    from dmsmig.config.stack import ConfigError
 
     raw = raw_migration("sandbox")
     raw["cutover"] = {"sentinel": {**SENTINEL, "insertSql": "INSERT INTO t VALUES (1)"}}

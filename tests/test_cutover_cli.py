@@ -11,10 +11,11 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from dmsmig import cutover_cli, ops_cli
 from dmsmig.cli import app
+from dmsmig.cli import cutover as cutover_cli
 from dmsmig.cutover.driver import READS_FROM
 from dmsmig.cutover.store import FileStateStore
+from dmsmig.ops import context as ops_context
 from tests.conftest import built
 from tests.ops_fixtures import (
     clients_with,
@@ -71,7 +72,7 @@ def world(tmp_path, monkeypatch):
                 ComparisonOperator="GreaterThanOrEqualToThreshold",
             )
         driver = FakeDriver(clients.ssm)
-        monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: clients)
+        monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients)
         monkeypatch.setattr(cutover_cli, "make_driver", lambda stack, project_dir: driver)
         rows = source_rows(120)
         url = make_source(tmp_path / "source.db", rows)

@@ -1,7 +1,7 @@
 import pytest
 
-from dmsmig.config import load_stack_config
-from dmsmig.estimate import INSTANCE_FIGURES, estimate
+from dmsmig.build.estimate import INSTANCE_FIGURES, estimate
+from dmsmig.config.stack import load_stack_config
 from tests.conftest import raw_migration, stack_from
 
 

@@ -3,13 +3,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from dmsmig.mapping_spec import (
+from dmsmig.config.mapping_spec import (
     MappingSpec,
     build_table_mappings,
     load_mapping_spec,
     range_filter,
 )
-from dmsmig.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
+from dmsmig.config.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
 from policies.dms_guardrails.coverage import UnreadableFilter, cover_problems, selected_spans
 
 

@@ -11,9 +11,10 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from dmsmig import iam_docs, ops_cli
+from dmsmig.build import iam_docs
 from dmsmig.cli import app
-from dmsmig.config import load_stack_config
+from dmsmig.config.stack import load_stack_config
+from dmsmig.ops import context as ops_context
 from dmsmig.ops.outputs import OutputsFile, load_outputs
 from dmsmig.ops.preflight import run_preflight
 from tests.ops_fixtures import (
@@ -43,7 +44,7 @@ def aws(monkeypatch):
 
 def _cli_clients(monkeypatch, dms=None):
     made = clients_with(dms=dms)
-    monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: made)
+    monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: made)
     return made
 
 
@@ -85,7 +86,7 @@ def test_password_never_appears_in_output_logs_or_errors(aws, monkeypatch, caplo
 
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": str(kwargs)}}, "PutSecretValue")
 
-    monkeypatch.setattr(ops_cli.make_clients(REGION, None, None).secrets, "put_secret_value", deny)
+    monkeypatch.setattr(ops_context.make_clients(REGION, None, None).secrets, "put_secret_value", deny)
     denied = runner.invoke(app, args, input=PASSWORD + "\n")
     assert denied.exit_code == 1 and "access denied" in denied.output
     assert any(r.name.startswith("botocore") for r in caplog.records)  # wire logging really was on

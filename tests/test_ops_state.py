@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dmsmig import ops_cli
 from dmsmig.cli import app
+from dmsmig.ops import context as ops_context
 from tests.conftest import built
 from tests.dms_fake import FakeDms, fake_for_stack
 from tests.ops_fixtures import clients_with, outputs_file
@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def _use(monkeypatch, fake: FakeDms) -> FakeDms:
-    monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: clients_with(dms=fake))
+    monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients_with(dms=fake))
     monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
     return fake
 

@@ -11,8 +11,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dmsmig import ops_cli
 from dmsmig.cli import app
+from dmsmig.ops import context as ops_context
 from tests.ops_fixtures import (
     clients_with,
     describe_params,
@@ -29,7 +29,7 @@ runner = CliRunner()
 @pytest.fixture
 def dms(monkeypatch):
     client, stubber = stubbed_dms()
-    monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: clients_with(dms=client))
+    monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients_with(dms=client))
     monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
     with stubber:
         yield stubber

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from dmsmig.partitions import (
+from dmsmig.config.partitions import (
     KeyRange,
     equal_width_boundaries,
     partition_of,

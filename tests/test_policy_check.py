@@ -9,9 +9,9 @@ import pytest
 from pulumi_policy.proxy import UnknownValueError
 from typer.testing import CliRunner
 
-from dmsmig import policy_check as pc
 from dmsmig.cli import app
-from dmsmig.mock_engine import run_program
+from dmsmig.offline import policy_check as pc
+from dmsmig.offline.mock_engine import run_program
 from tests.conftest import SHIPPED_STACKS, built, raw_migration, stack_from
 
 runner = CliRunner()
@@ -105,7 +105,7 @@ def test_cli_policy_check_passes_on_shipped_stack_and_reports_time():
 
 
 def test_cli_policy_check_fails_on_mandatory_violation(tmp_path, monkeypatch):
-    from dmsmig import cli_common
+    from dmsmig.cli import common as cli_common
 
     raw = raw_migration("sandbox")
     raw["replication"]["publiclyAccessible"] = True
@@ -134,7 +134,7 @@ def test_bad_stack_is_caught_at_preview_too():
 
 
 def test_preview_hides_computed_values_but_keeps_literals():
-    from dmsmig.policy_check import _policy_resources
+    from dmsmig.offline.policy_check import _policy_resources
 
     resources = _policy_resources(built("prod"), preview=True)
     table = next(r for r in resources if r.resource_type == "aws:dynamodb/table:Table" and r.name == "target-table")
@@ -149,7 +149,7 @@ def test_preview_hides_computed_values_but_keeps_literals():
 
 
 def test_the_shipped_bad_example_fails_the_offline_check_with_its_two_rules():
-    from dmsmig.config import PROJECT_DIR
+    from dmsmig.config.stack import PROJECT_DIR
 
     result = runner.invoke(
         app,

@@ -7,8 +7,8 @@ import json
 import pulumi
 import pytest
 
-from dmsmig.config import load_stack_config
-from dmsmig.mock_engine import run_program
+from dmsmig.config.stack import load_stack_config
+from dmsmig.offline.mock_engine import run_program
 from dmsmig.program import run, stack_config_from_pulumi
 from tests.conftest import raw_stack
 

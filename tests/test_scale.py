@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dmsmig.config import PROJECT_DIR, load_stack_config
-from dmsmig.mock_engine import run_program
-from dmsmig.packing import instance_count, pack
+from dmsmig.build.packing import instance_count, pack
+from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.offline.mock_engine import run_program
 from tests.conftest import raw_migration, stack_from
 
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from dmsmig.config import PASSWORD_KEY
+from dmsmig.config.stack import PASSWORD_KEY
 from dmsmig.contract import facts
-from dmsmig.mock_engine import run_program
+from dmsmig.offline.mock_engine import run_program
 from tests.conftest import SHIPPED_STACKS, built, raw_migration, stack_from
 
 TASK = "aws:dms/replicationTask:ReplicationTask"

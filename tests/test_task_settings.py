@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from dmsmig.task_settings import TaskSettings, deep_merge, settings_with_overrides
+from dmsmig.config.task_settings import TaskSettings, deep_merge, settings_with_overrides
 
 
 def test_defaults_follow_seed_000():

@@ -10,13 +10,13 @@ from moto import mock_aws
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig import ops_cli
+from dmsmig.build.mapping_preview import preview
 from dmsmig.cli import app
-from dmsmig.mapping_preview import preview
-from dmsmig.mapping_spec import load_mapping_spec
-from dmsmig.partitions import equal_width_boundaries, ranges_from_boundaries
-from dmsmig.source_db import connect
-from dmsmig.validation import count_items, validate_group
+from dmsmig.config.mapping_spec import load_mapping_spec
+from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
+from dmsmig.ops import context as ops_context
+from dmsmig.ops.source_db import connect
+from dmsmig.ops.validation import count_items, validate_group
 from tests.ops_fixtures import REGION, clients_with, create_event_table, outputs_file
 
 runner = CliRunner()
@@ -135,7 +135,7 @@ def test_validate_cli_reports_json_and_exits_nonzero_on_mismatch(tmp_path, dynam
     rows = source_rows(200)
     url = make_source(tmp_path / "s.db", rows)
     load_like_dms(dynamodb, rows, skip={5})
-    monkeypatch.setattr(ops_cli, "make_clients", lambda region, profile, endpoint: clients_with(dynamodb=dynamodb))
+    monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients_with(dynamodb=dynamodb))
     result = runner.invoke(
         app,
         [

@@ -3,7 +3,7 @@
 Facts that AWS's API model states (enums, documented lengths) are read from botocore's model
 at import time instead of being copied; the rest cite the DMS User Guide page (an archived copy
 of its source is the public repository ``awsdocs/aws-dms-user-guide``, ``doc_source/*.md``).
-Config validation (:mod:`dmsmig.config`), the builders, the policy pack, the operator commands
+Config validation (:mod:`dmsmig.config.stack`), the builders, the policy pack, the operator commands
 and the contract tests all read these names; nothing else spells the values out.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from dmsmig.config import StackConfig
+from dmsmig.config.stack import StackConfig
 from dmsmig.cutover.driver import READS_FROM, StackDriver
 from dmsmig.cutover.machine import Gate, Step
 from dmsmig.ops import dms as dms_ops

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from dmsmig.config import CONFIG_KEY, PROJECT_DIR, project_name
+from dmsmig.config.stack import CONFIG_KEY, PROJECT_DIR, project_name
 from dmsmig.ops.errors import OpsError
 
 READS_FROM = "readSwitch.readsFrom"

@@ -65,3 +65,7 @@ class AwsClients:
     @property
     def ssm(self) -> Any:
         return self.client("ssm")
+
+    @property
+    def sts(self) -> Any:
+        return self.client("sts")

@@ -15,13 +15,32 @@ THROTTLING_CODES = {
 }
 
 
+# Exit codes of every command (README, "Exit codes"); the cutover gates use 10-17, a held lock 20.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+
+
 class OpsError(Exception):
     """A failure the operator can act on; ``str()`` is the whole message, never a secret."""
+
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, fix: str | None = None):
         self.message = message
         self.fix = fix
         super().__init__(f"{message}" + (f"; {fix}" if fix else ""))
+
+
+class UsageError(OpsError):
+    """Bad input (a file, a flag value, a name): exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class StackMismatch(UsageError):
+    """Outputs (or credentials) that belong to another stack than the one asked for."""
 
 
 def error_code(err: BaseException) -> str:

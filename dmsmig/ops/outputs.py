@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dmsmig.config import PROJECT_DIR
-from dmsmig.ops.errors import OpsError
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.ops.errors import OpsError, StackMismatch, UsageError
 
 
 class TaskRef(BaseModel):
@@ -31,10 +31,26 @@ class TaskRef(BaseModel):
         return "p" + self.task_id.rsplit("-p", 1)[-1]
 
 
+class StackIdentity(BaseModel):
+    """Whose outputs these are: exported by the program, checked by every operator command."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    project: str
+    stack: str
+    region: str
+    account: str
+
+    def describe(self) -> str:
+        return f"stack '{self.stack}' (project {self.project}, region {self.region}, account {self.account})"
+
+
 class StackOutputs(BaseModel):
     """The outputs the operator commands need."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    identity: StackIdentity | None = Field(None, alias="stackIdentity")
 
     instance_arns: list[str] = Field(alias="instanceArns")
     instance_ids: list[str] = Field(alias="instanceIds")
@@ -77,12 +93,24 @@ class OutputsFile:
     path: Path
 
     def read(self) -> dict[str, Any]:
+        fix = "pulumi stack output --json > outputs.json"
         try:
-            return json.loads(self.path.read_text())
+            document = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise OpsError(f"outputs file {self.path} not found", "pulumi stack output --json > outputs.json") from None
+            raise UsageError(f"outputs file {self.path} not found", fix) from None
+        except IsADirectoryError:
+            raise UsageError(f"outputs file {self.path} is a directory; a JSON file is expected", fix) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"outputs file {self.path} is not UTF-8 text (a binary file?)", fix) from None
         except json.JSONDecodeError as err:
-            raise OpsError(f"outputs file {self.path} is not JSON ({err})") from None
+            raise UsageError(
+                f"outputs file {self.path} is not JSON (line {err.lineno}, column {err.colno}: {err.msg})", fix
+            ) from None
+        except OSError as err:
+            raise UsageError(f"outputs file {self.path} cannot be read ({err.strerror})", fix) from None
+        if not isinstance(document, dict):
+            raise UsageError(f"outputs file {self.path} holds a JSON {type(document).__name__}, not an object", fix)
+        return document
 
 
 @dataclass
@@ -108,6 +136,32 @@ class AutomationOutputs:
             ) from None
 
 
+def verify_identity(outputs: StackOutputs, project: str, stack: str, region: str, where: str) -> None:
+    """Refuse outputs that do not belong to ``stack`` of ``project`` in ``region``, naming both sides."""
+    fix = f"use the outputs of {stack}: pulumi stack output --stack {stack} --json > {stack}-outputs.json"
+    identity = outputs.identity
+    if identity is None:
+        raise StackMismatch(
+            f"{where} carries no stack identity, so it cannot be shown to belong to stack '{stack}'",
+            f"pulumi up --stack {stack} (the program exports stackIdentity), then {fix.split(': ', 1)[1]}",
+        )
+    expected = {"project": project, "stack": stack, "region": region}
+    wrong = {k: v for k, v in expected.items() if getattr(identity, k) != v}
+    if wrong:
+        asked = ", ".join(f"{k} {v}" for k, v in expected.items())
+        raise StackMismatch(f"{where} belongs to {identity.describe()}, not to --stack {stack} ({asked})", fix)
+
+
+def verify_account(outputs: StackOutputs, account: str, stack: str) -> None:
+    """Refuse to act when the AWS credentials are for another account than the stack's."""
+    if outputs.identity is not None and outputs.identity.account != account:
+        raise StackMismatch(
+            f"the AWS credentials are for account {account}, but {outputs.identity.describe()} is in account "
+            f"{outputs.identity.account}",
+            f"use credentials (--profile) for account {outputs.identity.account} to operate stack {stack}",
+        )
+
+
 def load_outputs(source: OutputsSource) -> StackOutputs:
     """Validate raw outputs; missing keys name the output and how to get it."""
     raw = source.read()
@@ -115,7 +169,7 @@ def load_outputs(source: OutputsSource) -> StackOutputs:
         return StackOutputs.model_validate(raw)
     except ValidationError as err:
         missing = [".".join(str(p) for p in e["loc"]) for e in err.errors()]
-        raise OpsError(
+        raise UsageError(
             f"stack outputs are missing or malformed: {', '.join(missing)}",
             "run pulumi up for this stack (the program exports them), or regenerate the outputs file",
         ) from None

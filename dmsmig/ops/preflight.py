@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from dmsmig.config import MigrationConfig
+from dmsmig.config.stack import MigrationConfig
 from dmsmig.ops.decisions import ACTIVE, RESUMABLE, STARTABLE_FIRST
 from dmsmig.ops.dms import describe_tasks
 from dmsmig.ops.errors import explain

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dmsmig.config import Source
+from dmsmig.config.stack import Source
 from dmsmig.contract import facts
 from dmsmig.ops.errors import OpsError, error_code
 from dmsmig.ops.retry import call_with_retry

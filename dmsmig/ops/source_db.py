@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-from dmsmig.config import Source
-from dmsmig.mapping_spec import SourceObject
+from dmsmig.config.mapping_spec import SourceObject
+from dmsmig.config.stack import Source
 from dmsmig.ops.errors import OpsError
 
 DRIVERS = {

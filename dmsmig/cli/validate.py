@@ -8,64 +8,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dmsmig.cli_common import JsonOption, ProjectDirOption, StackOption, app, console, operator_errors
-from dmsmig.config import PROJECT_DIR, StackConfig
-from dmsmig.data_cli import FromSecretOption, UrlOption, source_engine
-from dmsmig.ops.errors import OpsError
-from dmsmig.ops.outputs import StackOutputs
-from dmsmig.ops_cli import EndpointOption, OpsContext, OutputsFileOption, ProfileOption
-from dmsmig.validation import DEFAULT_SEGMENTS, PartitionReport, validate_group
-
-
-def run_validation(
-    config: StackConfig,
-    outputs: StackOutputs,
-    dynamodb,
-    *,
-    database_url: str | None,
-    from_secret: bool,
-    group: str | None = None,
-    samples: int = 20,
-    segments: int = DEFAULT_SEGMENTS,
-    seed: int | None = None,
-) -> dict[str, list[PartitionReport]]:
-    """Validate every task group (or one) of the stack; keyed by ``source/group``."""
-    cfg = config.migration
-    results: dict[str, list[PartitionReport]] = {}
-    for source in cfg.sources:
-        engine = None
-        for task_group in source.task_groups:
-            name = f"{source.name}/{task_group.name}"
-            if group and name != group:
-                continue
-            exported = outputs.task_groups.get(name)
-            ranges = task_group.ranges()
-            if exported is None or len(exported) != len(ranges):
-                raise OpsError(f"stack outputs for {name} do not match the config", "run pulumi up, then validate")
-            engine = engine or source_engine(config, source, database_url, from_secret)
-            results[name] = validate_group(
-                engine,
-                dynamodb,
-                outputs.table_name,
-                task_group.spec,
-                ranges,
-                [t.task_id for t in exported],
-                partition_key=cfg.target.partition_key,
-                sort_key=cfg.target.sort_key,
-                samples=samples,
-                segments=segments,
-                seed=seed,
-            )
-    if group and not results:
-        raise OpsError(f"no task group '{group}'", f"use one of: {', '.join(outputs.task_groups)}")
-    return results
-
-
-def report_json(results: dict[str, list[PartitionReport]]) -> dict:
-    return {
-        "ok": all(r.ok for reports in results.values() for r in reports),
-        "groups": {name: [r.as_dict() for r in reports] for name, reports in results.items()},
-    }
+from dmsmig.cli.common import (
+    EndpointOption,
+    FromSecretOption,
+    JsonOption,
+    OutputsFileOption,
+    ProfileOption,
+    ProjectDirOption,
+    StackOption,
+    UrlOption,
+    app,
+    console,
+    operator_errors,
+)
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.ops.context import OpsContext
+from dmsmig.ops.validation import DEFAULT_SEGMENTS, report_json, run_validation
 
 
 @app.command()
@@ -87,9 +45,7 @@ def validate(
     with operator_errors():
         ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
         results = run_validation(
-            ops.config,
-            ops.outputs,
-            ops.clients.dynamodb,
+            ops,
             database_url=database_url,
             from_secret=from_secret,
             group=group,

@@ -1,6 +1,7 @@
 """Shared pieces of the CLI: the typer app, common options, config loading and error exits.
 
-Command modules import from here only; :mod:`dmsmig.cli` assembles them.
+Command modules import from here and from the layers below, never from each other;
+:mod:`dmsmig.cli` assembles them and holds the error boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dmsmig.config import PROJECT_DIR, ConfigError, load_stack_config
+from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
 from dmsmig.ops.errors import OpsError
 
 app = typer.Typer(
@@ -30,6 +31,23 @@ ProjectDirOption = Annotated[
     Path, typer.Option("--project-dir", help="Folder holding Pulumi.yaml and the stack files.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+OutputsFileOption = Annotated[
+    Path | None,
+    typer.Option("--outputs-file", help="JSON from `pulumi stack output --json`; default: Automation API."),
+]
+EndpointOption = Annotated[
+    str | None, typer.Option("--endpoint-url", help="AWS endpoint override, e.g. a local moto_server.")
+]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help="AWS profile.")]
+GroupOption = Annotated[str | None, typer.Option("--group", help="Only this task group, e.g. orders/events.")]
+TaskOption = Annotated[list[str] | None, typer.Option("--task", help="Only these tasks (id or pN); repeatable.")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the source (or $DMSMIG_SOURCE_URL); never printed."),
+]
+FromSecretOption = Annotated[
+    bool, typer.Option("--from-secret", help="Read the source credentials from its Secrets Manager secret.")
+]
 
 
 @app.callback()

@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.mapping_preview import preview
-from dmsmig.mapping_spec import MappingSpec
+from dmsmig.build.mapping_preview import preview
+from dmsmig.config.mapping_spec import MappingSpec
+from dmsmig.config.partitions import KeyRange
+from dmsmig.ops.context import OpsContext, source_engine
+from dmsmig.ops.errors import OpsError
 from dmsmig.ops.retry import call_with_retry
-from dmsmig.partitions import KeyRange
-from dmsmig.source_db import count_in_ranges, qualified, quote
+from dmsmig.ops.source_db import count_in_ranges, qualified, quote
 
 DEFAULT_SEGMENTS = 8
 
@@ -260,3 +262,53 @@ def validate_group(
             )
         reports.append(report)
     return reports
+
+
+def run_validation(
+    ops: OpsContext,
+    *,
+    database_url: str | None,
+    from_secret: bool,
+    group: str | None = None,
+    samples: int = 20,
+    segments: int = DEFAULT_SEGMENTS,
+    seed: int | None = None,
+) -> dict[str, list[PartitionReport]]:
+    """Validate every task group (or one) of the stack; keyed by ``source/group``."""
+    cfg, outputs = ops.config.migration, ops.outputs
+    results: dict[str, list[PartitionReport]] = {}
+    for source in cfg.sources:
+        engine = None
+        for task_group in source.task_groups:
+            name = f"{source.name}/{task_group.name}"
+            if group and name != group:
+                continue
+            exported = outputs.task_groups.get(name)
+            ranges = task_group.ranges()
+            if exported is None or len(exported) != len(ranges):
+                raise OpsError(f"stack outputs for {name} do not match the config", "run pulumi up, then validate")
+            engine = engine or source_engine(ops, source, database_url, from_secret)
+            results[name] = validate_group(
+                engine,
+                ops.clients.dynamodb,
+                outputs.table_name,
+                task_group.spec,
+                ranges,
+                [t.task_id for t in exported],
+                partition_key=cfg.target.partition_key,
+                sort_key=cfg.target.sort_key,
+                samples=samples,
+                segments=segments,
+                seed=seed,
+            )
+    if group and not results:
+        raise OpsError(f"no task group '{group}'", f"use one of: {', '.join(outputs.task_groups)}")
+    return results
+
+
+def report_json(results: dict[str, list[PartitionReport]]) -> dict:
+    """The validation results as JSON: ``ok`` and the reports per group."""
+    return {
+        "ok": all(r.ok for reports in results.values() for r in reports),
+        "groups": {name: [r.as_dict() for r in reports] for name, reports in results.items()},
+    }

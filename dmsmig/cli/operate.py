@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,20 +18,24 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from dmsmig.cli_common import (
+from dmsmig.cli.common import (
+    EndpointOption,
+    GroupOption,
     JsonOption,
+    OutputsFileOption,
+    ProfileOption,
     ProjectDirOption,
     StackOption,
+    TaskOption,
     app,
     console,
     err_console,
     fail,
-    load_config,
     operator_errors,
 )
-from dmsmig.config import PROJECT_DIR, StackConfig
+from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops import dms as dms_ops
-from dmsmig.ops.aws import AwsClients
+from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import (
     ACTIVE,
     RESUMABLE,
@@ -45,46 +48,8 @@ from dmsmig.ops.decisions import (
     watch_verdict,
 )
 from dmsmig.ops.errors import OpsError
-from dmsmig.ops.outputs import AutomationOutputs, OutputsFile, StackOutputs, load_outputs
 from dmsmig.ops.preflight import run_preflight
 from dmsmig.ops.secrets import bootstrap_secret
-
-OutputsFileOption = Annotated[
-    Path | None,
-    typer.Option("--outputs-file", help="JSON from `pulumi stack output --json`; default: Automation API."),
-]
-EndpointOption = Annotated[
-    str | None, typer.Option("--endpoint-url", help="AWS endpoint override, e.g. a local moto_server.")
-]
-ProfileOption = Annotated[str | None, typer.Option("--profile", help="AWS profile.")]
-GroupOption = Annotated[str | None, typer.Option("--group", help="Only this task group, e.g. orders/events.")]
-TaskOption = Annotated[list[str] | None, typer.Option("--task", help="Only these tasks (id or pN); repeatable.")]
-
-
-def make_clients(region: str, profile: str | None, endpoint_url: str | None) -> AwsClients:
-    """The AWS client factory (replaced in tests)."""
-    return AwsClients(region=region, profile=profile, endpoint_url=endpoint_url)
-
-
-def read_outputs(stack: str, outputs_file: Path | None, project_dir: Path) -> StackOutputs:
-    """Stack outputs from the file when given, else from the Automation API."""
-    source = OutputsFile(outputs_file) if outputs_file else AutomationOutputs(stack, project_dir)
-    return load_outputs(source)
-
-
-class OpsContext:
-    """What every operator command needs, loaded once: stack config, outputs, AWS clients."""
-
-    def __init__(self, stack, outputs_file, project_dir, profile, endpoint_url, need_outputs: bool = True):
-        self.config: StackConfig = load_config(stack, project_dir)
-        self._outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
-        self.clients = make_clients(self.config.region, profile, endpoint_url)
-
-    @property
-    def outputs(self) -> StackOutputs:
-        if self._outputs is None:
-            raise OpsError("this command was set up without stack outputs")
-        return self._outputs
 
 
 def _emit(as_json: bool, payload: Any, table: Table | None) -> None:

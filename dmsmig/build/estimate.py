@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dmsmig.config import MigrationConfig
-from dmsmig.packing import pack
+from dmsmig.build.packing import pack
+from dmsmig.config.stack import MigrationConfig
 
 HOURS_PER_MONTH = 730
 INSTANCE_FIGURES: dict[str, tuple[float, float]] = {

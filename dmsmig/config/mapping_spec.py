@@ -14,11 +14,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dmsmig.partitions import KeyRange
+from dmsmig.config.partitions import KeyRange
 
 TEMPLATE_REF = re.compile(r"\$\{([^}]*)\}")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]*$")
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 
 
 class _Strict(BaseModel):

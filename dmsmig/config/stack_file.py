@@ -13,7 +13,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from dmsmig.config import CONFIG_KEY, PROJECT_DIR, ConfigError, config_from_map, project_name
+from dmsmig.config.stack import CONFIG_KEY, PROJECT_DIR, ConfigError, config_from_map, project_name
 
 
 def _yaml() -> YAML:

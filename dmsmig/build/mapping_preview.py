@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dmsmig.mapping_spec import TEMPLATE_REF, MappingSpec
+from dmsmig.config.mapping_spec import TEMPLATE_REF, MappingSpec
 
 ITEM_LIMIT_BYTES = 400 * 1024
 

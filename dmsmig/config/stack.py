@@ -16,12 +16,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dmsmig.config.mapping_spec import MappingSpec, load_mapping_spec
+from dmsmig.config.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
+from dmsmig.config.task_settings import TaskSettings, deep_merge, settings_with_overrides
 from dmsmig.contract import facts
-from dmsmig.mapping_spec import MappingSpec, load_mapping_spec
-from dmsmig.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
-from dmsmig.task_settings import TaskSettings, deep_merge, settings_with_overrides
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONFIG_KEY = "migration"
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 # Short environment names for task resource identifiers, which AWS limits to 31 characters.

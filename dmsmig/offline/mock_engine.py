@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from dmsmig.config import StackConfig
+from dmsmig.config.stack import StackConfig
 
 MOCK_ACCOUNT = "123456789012"
 

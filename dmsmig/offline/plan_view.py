@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from rich.tree import Tree
 
-from dmsmig.mock_engine import DeclaredResource, ProgramRun
+from dmsmig.offline.mock_engine import DeclaredResource, ProgramRun
 
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:dms/replicationInstance:ReplicationInstance": (

@@ -26,8 +26,8 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from dmsmig.config import PROJECT_DIR
-from dmsmig.mock_engine import ProgramRun, paused_gc
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.offline.mock_engine import ProgramRun, paused_gc
 from policies.dms_guardrails import PACK_NAME, PACK_VERSION, POLICIES
 
 POLICIES_DIR = PROJECT_DIR / "policies"

@@ -10,26 +10,30 @@ from typing import Annotated
 
 import typer
 
-from dmsmig.cli_common import (
+from dmsmig.cli.common import (
+    EndpointOption,
+    FromSecretOption,
     JsonOption,
+    OutputsFileOption,
+    ProfileOption,
     ProjectDirOption,
     StackOption,
+    UrlOption,
     app,
     console,
     err_console,
     operator_errors,
 )
-from dmsmig.config import PROJECT_DIR
+from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover import machine
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, StackDriver
 from dmsmig.cutover.machine import EXIT_LOCKED, EXIT_STATE_MISMATCH, CutoverState, Step
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, LockHeld, StateStore
-from dmsmig.data_cli import FromSecretOption, UrlOption, source_engine
 from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
-from dmsmig.ops_cli import EndpointOption, OpsContext, OutputsFileOption, ProfileOption
-from dmsmig.validate_cli import report_json, run_validation
+from dmsmig.ops.validation import report_json, run_validation
 
 LocalStateOption = Annotated[
     Path | None,
@@ -102,7 +106,7 @@ def cutover(
         store = _store(ops, stack, local_state)
 
         def engines():
-            return {s.name: source_engine(ops.config, s, database_url, from_secret) for s in cfg.sources}
+            return {s.name: source_engine(ops, s, database_url, from_secret) for s in cfg.sources}
 
         actions = CutoverActions(
             config=ops.config,
@@ -111,9 +115,7 @@ def cutover(
             driver=make_driver(stack, project_dir),
             validate=lambda: report_json(
                 run_validation(
-                    ops.config,
-                    ops.outputs,
-                    ops.clients.dynamodb,
+                    ops,
                     database_url=database_url,
                     from_secret=from_secret,
                     samples=cfg.cutover.samples,

@@ -1,7 +1,4 @@
-"""The CLI (typer): offline plan and policy check; the operator commands are assembled here too.
-
-``python -m dmsmig --help`` lists every command.
-"""
+"""Offline commands: plan, policy-check, config-reference and contract-facts (no cloud needed)."""
 
 from __future__ import annotations
 
@@ -12,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dmsmig.cli_common import (
+from dmsmig.cli.common import (
     JsonOption,
     ProjectDirOption,
     StackOption,
@@ -21,7 +18,7 @@ from dmsmig.cli_common import (
     err_console,
     load_config,
 )
-from dmsmig.config import PROJECT_DIR
+from dmsmig.config.stack import PROJECT_DIR
 
 
 @app.command()
@@ -39,8 +36,8 @@ def plan(
 ) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
     from dmsmig.contract.check import check_resources, describe
-    from dmsmig.mock_engine import run_program
-    from dmsmig.plan_view import plan_json, resource_counts, resource_tree
+    from dmsmig.offline.mock_engine import run_program
+    from dmsmig.offline.plan_view import plan_json, resource_counts, resource_tree
 
     config = load_config(stack, project_dir)
     run = run_program(config, stack_name=stack)
@@ -49,7 +46,7 @@ def plan(
     if as_json:
         from dataclasses import asdict
 
-        from dmsmig.estimate import estimate
+        from dmsmig.build.estimate import estimate
 
         try:
             est = estimate(config.migration)
@@ -92,7 +89,7 @@ def plan(
 
 
 def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
-    from dmsmig.plan_view import task_definition_changes
+    from dmsmig.offline.plan_view import task_definition_changes
 
     if outputs_file is None:
         return []
@@ -109,7 +106,7 @@ def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
 
 
 def _print_estimate(cfg) -> None:
-    from dmsmig.estimate import estimate
+    from dmsmig.build.estimate import estimate
 
     try:
         est = estimate(cfg)
@@ -146,7 +143,7 @@ def config_reference(
     update_readme: Annotated[bool, typer.Option("--update-readme", help="Rewrite the table in README.md.")] = False,
 ) -> None:
     """Print the stack config reference (Markdown) generated from the config models."""
-    from dmsmig.config_reference import BEGIN, END, markdown
+    from dmsmig.config.reference import BEGIN, END, markdown
 
     if not update_readme:
         print(markdown())
@@ -198,8 +195,8 @@ def policy_check(
     """Evaluate the policy pack offline over the stack's program; non-zero on a mandatory violation."""
     import time
 
-    from dmsmig import policy_check as pc
-    from dmsmig.mock_engine import run_program
+    from dmsmig.offline import policy_check as pc
+    from dmsmig.offline.mock_engine import run_program
 
     config = load_config(stack, project_dir)
     path = pack_config or pc.pack_config_path(stack)
@@ -232,7 +229,7 @@ def policy_check(
 
 
 def _print_violations(violations, stack: str, path: Path, resource_count: int, elapsed: float) -> None:
-    from dmsmig.policy_check import pack_label
+    from dmsmig.offline.policy_check import pack_label
 
     if violations:
         console.print("[bold]Policy Violations:[/bold]")
@@ -253,11 +250,3 @@ def _print_violations(violations, stack: str, path: Path, resource_count: int, e
         f"{counts['advisory']} advisory over {resource_count} resources in {elapsed:.2f}s",
         highlight=False,
     )
-
-
-def _register_commands() -> None:
-    """Import the command modules; each adds its commands to ``app``."""
-    from dmsmig import cutover_cli, data_cli, ops_cli, validate_cli  # noqa: F401
-
-
-_register_commands()

@@ -4,41 +4,35 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from dmsmig.balance import boundaries_from_bucket_minimums, max_mean_ratio
-from dmsmig.cli_common import (
+from dmsmig.build.balance import boundaries_from_bucket_minimums, max_mean_ratio
+from dmsmig.build.mapping_preview import items_as_json, preview
+from dmsmig.cli.common import (
+    FromSecretOption,
     JsonOption,
     ProjectDirOption,
     StackOption,
+    UrlOption,
     app,
     console,
     fail,
     load_config,
     operator_errors,
 )
-from dmsmig.config import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
-from dmsmig.mapping_preview import items_as_json, preview
-from dmsmig.mapping_spec import load_mapping_spec
+from dmsmig.config.mapping_spec import load_mapping_spec
+from dmsmig.config.partitions import equal_width_boundaries
+from dmsmig.config.stack import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
+from dmsmig.config.stack_file import set_task_group_keys
+from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
-from dmsmig.partitions import equal_width_boundaries
-from dmsmig.source_db import connect, count_in_ranges, key_quantiles, sample_rows, url_from_secret
-from dmsmig.stack_file import set_task_group_keys
+from dmsmig.ops.source_db import count_in_ranges, key_quantiles, sample_rows
 
-URL_ENV = "DMSMIG_SOURCE_URL"
 GroupArg = Annotated[str, typer.Option("--group", help="Task group as source/group, e.g. orders/events.")]
-UrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help=f"SQLAlchemy URL of the source (or ${URL_ENV}); never printed."),
-]
-FromSecretOption = Annotated[
-    bool, typer.Option("--from-secret", help="Read the source credentials from its Secrets Manager secret.")
-]
 
 
 def _group(cfg: MigrationConfig, name: str) -> tuple[Source, TaskGroup]:
@@ -49,21 +43,6 @@ def _group(cfg: MigrationConfig, name: str) -> tuple[Source, TaskGroup]:
                 return source, group
     known = ", ".join(f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups)
     raise OpsError(f"no task group '{name}' in the stack", f"use one of: {known}")
-
-
-def source_engine(stack_config, source: Source, database_url: str | None, from_secret: bool):
-    """A SQLAlchemy engine for ``source``: from its secret, ``--database-url`` or DMSMIG_SOURCE_URL."""
-    if from_secret:
-        from dmsmig.ops_cli import make_clients
-
-        clients = make_clients(stack_config.region, None, None)
-        secret_id = source.secret.arn or source.secret.name
-        secret = clients.secrets.get_secret_value(SecretId=secret_id)["SecretString"]
-        return connect(url_from_secret(secret, source))
-    url = database_url or os.environ.get(URL_ENV)
-    if not url:
-        raise OpsError("no source database given", f"pass --database-url, set {URL_ENV}, or use --from-secret")
-    return connect(url)
 
 
 @app.command("plan-partitions")
@@ -82,7 +61,8 @@ def plan_partitions(
     try:
         source, task_group = _group(config.migration, group)
         spec = task_group.spec
-        engine = source_engine(config, source, database_url, from_secret)
+        ops = OpsContext(stack, None, project_dir, need_outputs=False)
+        engine = source_engine(ops, source, database_url, from_secret)
         stats = key_quantiles(engine, spec.source, spec.key_column, partitions)
         if stats.rows == 0:
             raise OpsError(f"{spec.source.object_name} has no rows with a {spec.key_column}", "check the source object")
@@ -178,7 +158,11 @@ def preview_mapping(
             sample = _read_rows(rows)
         else:
             sample = sample_rows(
-                source_engine(config, source, database_url, from_secret), task_group.spec.source, limit
+                source_engine(
+                    OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret
+                ),
+                task_group.spec.source,
+                limit,
             )
     cfg = config.migration
     result = preview(
