@@ -110,7 +110,7 @@ def test_unknown_source_is_named(aws, monkeypatch):
     result = runner.invoke(
         app, ["bootstrap-secret", "--stack", "sandbox", "--source", "billing", "--username", "u"], input="x\n"
     )
-    assert result.exit_code == 1 and "no source 'billing'" in result.output and "orders" in result.output
+    assert result.exit_code == 2 and "no source 'billing'" in result.output and "orders" in result.output
 
 
 def _deploy_fakes(clients, with_secret=True):

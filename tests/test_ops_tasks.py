@@ -343,13 +343,13 @@ def test_missing_outputs_are_named(tmp_path, monkeypatch):
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({"tableName": "t"}))
     result = runner.invoke(app, ["status", "--stack", "sandbox", "--outputs-file", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "stack outputs are missing or malformed" in result.output and "taskGroups" in result.output
 
 
 def test_unknown_task_is_named(dms, tmp_path):
     result = _run(tmp_path, "status", "--task", "p9")
-    assert result.exit_code == 1 and "no task 'p9'" in result.output
+    assert result.exit_code == 2 and "no task 'p9'" in result.output
 
 
 def test_watch_times_out_with_exit_3_while_loads_still_run(dms, tmp_path):

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import typer
 import yaml
 from rich.console import Console
+from typer import _click as click  # typer vendors click: its own Exit/Abort/ClickException classes
+from typer.core import TyperGroup
 
 from dmsmig.config.stack import ConfigError
 from dmsmig.cutover.machine import EXIT_LOCKED
@@ -147,6 +150,26 @@ def report(failure: Failure, console: Console) -> None:
         console.print(f"  - {line}", markup=False, highlight=False, soft_wrap=True)
     if failure.fix:
         console.print(f"  fix: {failure.fix}", markup=False, highlight=False, soft_wrap=True)
+
+
+class BoundaryGroup(TyperGroup):
+    """The app's command group: any exception a command raises is reported here and becomes its exit code.
+
+    Installed as the typer app's group class, so ``python -m dmsmig`` and in-process invocations
+    (tests' CliRunner) go through the same boundary.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise
+        except Exception as err:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            failure = describe(err)
+            report(failure, Console(stderr=True, emoji=False))
+            raise typer.Exit(failure.code) from None
 
 
 def run(app: Callable[..., Any], argv: list[str] | None = None) -> int:

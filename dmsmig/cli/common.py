@@ -6,25 +6,25 @@ Command modules import from here and from the layers below, never from each othe
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
-from dmsmig.ops.errors import OpsError
+from dmsmig.cli.boundary import BoundaryGroup
+from dmsmig.config.stack import PROJECT_DIR, StackConfig, load_stack_config
 
 app = typer.Typer(
     help="Declare, check and drive a DMS migration into DynamoDB. Works offline where it can.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=BoundaryGroup,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Data (ARNs, names, values) is printed as text: no emoji codes (':secret:'), no highlighting.
+console = Console(emoji=False, highlight=False)
+err_console = Console(stderr=True, emoji=False, highlight=False)
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
 ProjectDirOption = Annotated[
@@ -55,30 +55,6 @@ def _root() -> None:
     """Declare, check and drive a DMS migration into DynamoDB."""
 
 
-def load_config(stack: str, project_dir: Path = PROJECT_DIR):
-    """The validated stack config, or exit 2 listing every problem with its key path."""
-    try:
-        return load_stack_config(stack, project_dir)
-    except ConfigError as err:
-        err_console.print(f"[red]error:[/red] invalid {err.source}")
-        for problem in err.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-@contextlib.contextmanager
-def operator_errors() -> Iterator[None]:
-    """Turn an :class:`OpsError` raised inside the block into its message and exit 1."""
-    try:
-        yield
-    except OpsError as err:
-        raise fail(err) from None
-
-
-def fail(err: Exception) -> typer.Exit:
-    """Print an operator error (message and fix) and return the exit to raise."""
-    message = err.message if isinstance(err, OpsError) else str(err)
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    if isinstance(err, OpsError) and err.fix:
-        err_console.print(f"  fix: {err.fix}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(1)
+def load_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """The validated stack config (a :class:`ConfigError` reaches the boundary: exit 2, one line per key)."""
+    return load_stack_config(stack, project_dir)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -22,14 +20,13 @@ from dmsmig.cli.common import (
     app,
     console,
     err_console,
-    operator_errors,
 )
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover import machine
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, StackDriver
-from dmsmig.cutover.machine import EXIT_LOCKED, EXIT_STATE_MISMATCH, CutoverState, Step
-from dmsmig.cutover.store import DynamoStateStore, FileStateStore, LockHeld, StateStore
+from dmsmig.cutover.machine import EXIT_STATE_MISMATCH, CutoverState, Step
+from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
@@ -39,17 +36,6 @@ LocalStateOption = Annotated[
     Path | None,
     typer.Option("--local-state", help="Keep state and lock in this folder (rehearsals) instead of DynamoDB."),
 ]
-
-
-@contextlib.contextmanager
-def _operator_errors() -> Iterator[None]:
-    """:func:`operator_errors`, plus a held lock as its holder and exit 20."""
-    with operator_errors():
-        try:
-            yield
-        except LockHeld as err:
-            err_console.print(f"[red]error:[/red] {err}; wait for it to finish (the lease expires if it died)")
-            raise typer.Exit(EXIT_LOCKED) from None
 
 
 def make_driver(stack: str, project_dir: Path) -> StackDriver:
@@ -94,39 +80,38 @@ def cutover(
 
     Re-running continues at the first unfinished step and never repeats a finished side effect.
     """
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        if monitor_minutes is not None:
-            migration = ops.config.migration
-            cutover_settings = migration.cutover.model_copy(update={"monitor_minutes": monitor_minutes})
-            ops.config = ops.config.model_copy(
-                update={"migration": migration.model_copy(update={"cutover": cutover_settings})}
-            )
-        cfg = ops.config.migration
-        store = _store(ops, stack, local_state)
-
-        def engines():
-            return {s.name: source_engine(ops, s, database_url, from_secret) for s in cfg.sources}
-
-        actions = CutoverActions(
-            config=ops.config,
-            outputs=ops.outputs,
-            clients=ops.clients,
-            driver=make_driver(stack, project_dir),
-            validate=lambda: report_json(
-                run_validation(
-                    ops,
-                    database_url=database_url,
-                    from_secret=from_secret,
-                    samples=cfg.cutover.samples,
-                )
-            ),
-            source_engines=engines,
-            quiesce_confirmed=confirm_quiesced,
-            poll_seconds=poll_seconds,
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    if monitor_minutes is not None:
+        migration = ops.config.migration
+        cutover_settings = migration.cutover.model_copy(update={"monitor_minutes": monitor_minutes})
+        ops.config = ops.config.model_copy(
+            update={"migration": migration.model_copy(update={"cutover": cutover_settings})}
         )
-        retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
-        outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry)
+    cfg = ops.config.migration
+    store = _store(ops, stack, local_state)
+
+    def engines():
+        return {s.name: source_engine(ops, s, database_url, from_secret) for s in cfg.sources}
+
+    actions = CutoverActions(
+        config=ops.config,
+        outputs=ops.outputs,
+        clients=ops.clients,
+        driver=make_driver(stack, project_dir),
+        validate=lambda: report_json(
+            run_validation(
+                ops,
+                database_url=database_url,
+                from_secret=from_secret,
+                samples=cfg.cutover.samples,
+            )
+        ),
+        source_engines=engines,
+        quiesce_confirmed=confirm_quiesced,
+        poll_seconds=poll_seconds,
+    )
+    retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
+    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry)
     if outcome.ok:
         console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
         return
@@ -143,7 +128,7 @@ def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry) -> m
     if dry_run:
         state = store.load() or CutoverState(stack, fingerprint)
         return machine.run(state, actions, lambda s: None, dry_run=True, say=_say)
-    with _operator_errors(), store.lock():
+    with store.lock():
         state = store.load()
         if state is None or (restart and state.rolled_back):
             state = CutoverState(stack, fingerprint)
@@ -167,24 +152,23 @@ def rollback(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Flip reads back to the source; tasks and data stay exactly as they are."""
-    with _operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        driver = make_driver(stack, project_dir)
-        store = _store(ops, stack, local_state)
-        with store.lock():
-            if driver.get(READS_FROM) == "source":
-                console.print("reads already come from the source; nothing to roll back")
-            else:
-                if not yes:
-                    typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
-                for line in driver.set_and_apply(READS_FROM, "source"):
-                    _say(line)
-                console.print("[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched")
-            state = store.load()
-            if state is not None:
-                state.rolled_back = True
-                state.history.append(f"{machine._now()} rolled back")
-                store.save(state)
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    driver = make_driver(stack, project_dir)
+    store = _store(ops, stack, local_state)
+    with store.lock():
+        if driver.get(READS_FROM) == "source":
+            console.print("reads already come from the source; nothing to roll back")
+        else:
+            if not yes:
+                typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
+            for line in driver.set_and_apply(READS_FROM, "source"):
+                _say(line)
+            console.print("[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched")
+        state = store.load()
+        if state is not None:
+            state.rolled_back = True
+            state.history.append(f"{machine._now()} rolled back")
+            store.save(state)
 
 
 @app.command()
@@ -199,34 +183,33 @@ def decommission(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """After the fail-back window: stop every task and remove the DMS resources (the table stays)."""
-    with _operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        store = _store(ops, stack, local_state)
-        with store.lock():
-            state = store.load()
-            if not force and (state is None or not state.finished or state.rolled_back):
-                raise OpsError("no finished cutover recorded for this stack", "finish the cutover, or pass --force")
-            if not force and state is not None:
-                window = ops.config.migration.cutover.fail_back_window_hours
-                finished = datetime.fromisoformat(state.record(Step.FINISH).at)
-                opens = finished + timedelta(hours=window)
-                if datetime.now(UTC) < opens:
-                    raise OpsError(
-                        f"the fail-back window ({window} h after the cutover finished) is open until "
-                        f"{opens.isoformat(timespec='minutes')}",
-                        "wait, or pass --force to decommission now",
-                    )
-            if not yes:
-                typer.confirm(
-                    f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    store = _store(ops, stack, local_state)
+    with store.lock():
+        state = store.load()
+        if not force and (state is None or not state.finished or state.rolled_back):
+            raise OpsError("no finished cutover recorded for this stack", "finish the cutover, or pass --force")
+        if not force and state is not None:
+            window = ops.config.migration.cutover.fail_back_window_hours
+            finished = datetime.fromisoformat(state.record(Step.FINISH).at)
+            opens = finished + timedelta(hours=window)
+            if datetime.now(UTC) < opens:
+                raise OpsError(
+                    f"the fail-back window ({window} h after the cutover finished) is open until "
+                    f"{opens.isoformat(timespec='minutes')}",
+                    "wait, or pass --force to decommission now",
                 )
-            arns = [t.arn for _g, t in ops.outputs.tasks()]
-            for arn, task in dms_ops.describe_tasks(ops.clients.dms, arns).items():
-                if task["Status"] in ("running", "starting"):
-                    _say(f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(ops.clients.dms, arn)}")
-            for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
-                _say(line)
-            console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")
+        if not yes:
+            typer.confirm(
+                f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True
+            )
+        arns = [t.arn for _g, t in ops.outputs.tasks()]
+        for arn, task in dms_ops.describe_tasks(ops.clients.dms, arns).items():
+            if task["Status"] in ("running", "starting"):
+                _say(f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(ops.clients.dms, arn)}")
+        for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
+            _say(line)
+        console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")
 
 
 @app.command("cutover-status")
@@ -240,9 +223,8 @@ def cutover_status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the recorded cutover state: each step's status, time and evidence."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        state = _store(ops, stack, local_state).load()
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    state = _store(ops, stack, local_state).load()
     if state is None:
         console.print(f"no cutover recorded for {stack}")
         return

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from dmsmig.build.balance import boundaries_from_bucket_minimums, max_mean_ratio
 from dmsmig.build.mapping_preview import items_as_json, preview
@@ -20,13 +21,11 @@ from dmsmig.cli.common import (
     UrlOption,
     app,
     console,
-    fail,
     load_config,
-    operator_errors,
 )
 from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries
-from dmsmig.config.stack import PROJECT_DIR, ConfigError, MigrationConfig, Source, TaskGroup
+from dmsmig.config.stack import PROJECT_DIR, MigrationConfig, Source, TaskGroup
 from dmsmig.config.stack_file import set_task_group_keys
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
@@ -58,11 +57,11 @@ def plan_partitions(
 ) -> None:
     """Balanced boundaries from the key distribution (NTILE), written into Pulumi.<stack>.yaml."""
     config = load_config(stack, project_dir)
+    source, task_group = _group(config.migration, group)
+    spec = task_group.spec
+    ops = OpsContext(stack, None, project_dir, need_outputs=False)
+    engine = source_engine(ops, source, database_url, from_secret)
     try:
-        source, task_group = _group(config.migration, group)
-        spec = task_group.spec
-        ops = OpsContext(stack, None, project_dir, need_outputs=False)
-        engine = source_engine(ops, source, database_url, from_secret)
         stats = key_quantiles(engine, spec.source, spec.key_column, partitions)
         if stats.rows == 0:
             raise OpsError(f"{spec.source.object_name} has no rows with a {spec.key_column}", "check the source object")
@@ -71,11 +70,12 @@ def plan_partitions(
         width = min(partitions, stats.maximum - stats.minimum + 1)
         equal = equal_width_boundaries(width, stats.minimum, stats.maximum) if width > 1 else []
         equal_counts = count_in_ranges(engine, spec.source, spec.key_column, equal)
-    except (OpsError, ConfigError) as err:
-        raise fail(err) from None
-    except Exception as err:  # SQLAlchemy errors: name the object, never the URL
-        message = f"querying {spec.source.object_name}: {type(err).__name__}: {str(err).splitlines()[0]}"
-        raise fail(OpsError(message)) from None
+    except SQLAlchemyError as err:  # name the object queried, never the URL
+        first = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise OpsError(
+            f"querying {spec.source.object_name}: {type(err).__name__}: {first}",
+            "check the source object and key column exist and the credentials may read them",
+        ) from None
     report = {
         "rows": stats.rows,
         "min": stats.minimum,
@@ -92,16 +92,13 @@ def plan_partitions(
         estimate = {"rows": stats.rows}
         if task_group.estimate:
             estimate["averageRowBytes"] = task_group.estimate.average_row_bytes
-        try:
-            set_task_group_keys(
-                stack,
-                source_name,
-                group_name,
-                {"partitions": {"boundaries": planned}, "estimate": estimate},
-                project_dir,
-            )
-        except ConfigError as err:
-            raise fail(OpsError("; ".join(err.problems))) from None
+        set_task_group_keys(
+            stack,
+            source_name,
+            group_name,
+            {"partitions": {"boundaries": planned}, "estimate": estimate},
+            project_dir,
+        )
         report["written"] = True
     if as_json:
         print(json.dumps(report, indent=2))
@@ -152,18 +149,17 @@ def preview_mapping(
 ) -> None:
     """Print the DynamoDB items DMS would write for sample rows, and lint them; exit 1 on errors."""
     config = load_config(stack, project_dir)
-    with operator_errors():
-        source, task_group = _group(config.migration, group)
-        if rows is not None:
-            sample = _read_rows(rows)
-        else:
-            sample = sample_rows(
-                source_engine(
-                    OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret
-                ),
-                task_group.spec.source,
-                limit,
-            )
+    source, task_group = _group(config.migration, group)
+    if rows is not None:
+        sample = _read_rows(rows)
+    else:
+        sample = sample_rows(
+            source_engine(
+                OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret
+            ),
+            task_group.spec.source,
+            limit,
+        )
     cfg = config.migration
     result = preview(
         load_mapping_spec(task_group.mapping),

@@ -30,8 +30,6 @@ from dmsmig.cli.common import (
     app,
     console,
     err_console,
-    fail,
-    operator_errors,
 )
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops import dms as dms_ops
@@ -47,7 +45,7 @@ from dmsmig.ops.decisions import (
     start_action,
     watch_verdict,
 )
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.preflight import run_preflight
 from dmsmig.ops.secrets import bootstrap_secret
 
@@ -74,26 +72,25 @@ def bootstrap_secret_command(
     match = [s for s in ops.config.migration.sources if s.name == source]
     if not match:
         names = ", ".join(s.name for s in ops.config.migration.sources)
-        raise fail(OpsError(f"no source '{source}' in stack {stack}", f"use one of: {names}"))
+        raise UsageError(f"no source '{source}' in stack {stack}", f"use one of: {names}")
     src = match[0]
     interactive = sys.stdin.isatty()
     if username is None:
         username = input("Database username: ") if interactive else ""
     if not username:
-        raise fail(OpsError("no username", "pass --username"))
+        raise UsageError("no username", "pass --username")
     password = getpass.getpass("Database password: ") if interactive else sys.stdin.readline().rstrip("\r\n")
-    with operator_errors():
-        try:
-            result = bootstrap_secret(
-                ops.clients.secrets,
-                src,
-                username,
-                password,
-                description=f"DMS source credentials for {ops.config.migration.prefix} {src.name}",
-                kms_key_id=src.secret.kms_key_arn,
-            )
-        finally:
-            password = ""  # drop the reference as early as possible
+    try:
+        result = bootstrap_secret(
+            ops.clients.secrets,
+            src,
+            username,
+            password,
+            description=f"DMS source credentials for {ops.config.migration.prefix} {src.name}",
+            kms_key_id=src.secret.kms_key_arn,
+        )
+    finally:
+        password = ""  # drop the reference as early as possible
     verb = "created" if result.created else "updated (new version)"
     if as_json:
         print(json.dumps(asdict(result)))
@@ -113,11 +110,10 @@ def preflight(
     as_json: JsonOption = False,
 ) -> None:
     """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        checks = run_preflight(
-            ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds, stack=stack
-        )
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    checks = run_preflight(
+        ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds, stack=stack
+    )
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
     for c in checks:
         table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.reason, c.fix)
@@ -174,9 +170,8 @@ def start(
             )
         return plan
 
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     _print_actions(as_json, results, f"start {stack}")
 
 
@@ -201,9 +196,8 @@ def resume(
             for task_id, status, started in rows
         ]
 
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
     _print_actions(as_json, results, f"resume {stack}")
 
 
@@ -245,9 +239,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Per task: status, load progress, tables, rows, CDC latency and the last failure."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        progress = _collect(ops, group, task)
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    progress = _collect(ops, group, task)
     _emit(as_json, [asdict(p) for p in progress], _status_table(progress, f"status {stack}"))
 
 
@@ -264,8 +257,7 @@ def watch(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Live view until every full load completes (exit 0) or a task fails (exit 1)."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
     )
@@ -275,8 +267,7 @@ def watch(
     progress: list[TaskProgress] = []
     with Live(bars, console=console, refresh_per_second=4, transient=False):
         while True:
-            with operator_errors():
-                progress = _collect(ops, group, task)
+            progress = _collect(ops, group, task)
             for p in progress:
                 info = f"{p.status} rows={p.rows_loaded:,}" + (
                     f" errored={p.tables_errored}" if p.tables_errored else ""
@@ -308,15 +299,14 @@ def stop(
     as_json: JsonOption = False,
 ) -> None:
     """Stop running tasks (a pause; `resume` continues where they stopped)."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        selected = ops.outputs.tasks(group, task)
-        described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
-        results = []
-        for _g, t in selected:
-            was = described[t.arn]["Status"]
-            now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
-            results.append({"task": t.task_id, "was": was, "status": now})
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    selected = ops.outputs.tasks(group, task)
+    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    results = []
+    for _g, t in selected:
+        was = described[t.arn]["Status"]
+        now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
+        results.append({"task": t.task_id, "was": was, "status": now})
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
         table.add_row(r["task"], r["was"], r["status"])
@@ -334,21 +324,20 @@ def reload_tables(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Reload tables of one running task (ReloadTables, data-reload); other states get the documented path."""
-    with operator_errors():
-        tables = []
-        for name in table:
-            schema, _, table_name = name.partition(".")
-            if not schema or not table_name:
-                raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
-            tables.append((schema, table_name))
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        [(_g, ref)] = ops.outputs.tasks(None, [task])
-        described = dms_ops.describe_tasks(ops.clients.dms, [ref.arn])[ref.arn]
-        refusal = reload_tables_refusal(
-            ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
-        )
-        if refusal:
-            raise OpsError(refusal)
-        for schema, table_name in tables:
-            dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
-            console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", highlight=False)
+    tables = []
+    for name in table:
+        schema, _, table_name = name.partition(".")
+        if not schema or not table_name:
+            raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
+        tables.append((schema, table_name))
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    [(_g, ref)] = ops.outputs.tasks(None, [task])
+    described = dms_ops.describe_tasks(ops.clients.dms, [ref.arn])[ref.arn]
+    refusal = reload_tables_refusal(
+        ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
+    )
+    if refusal:
+        raise OpsError(refusal)
+    for schema, table_name in tables:
+        dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
+        console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", highlight=False)

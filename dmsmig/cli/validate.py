@@ -19,7 +19,6 @@ from dmsmig.cli.common import (
     UrlOption,
     app,
     console,
-    operator_errors,
 )
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.context import OpsContext
@@ -42,17 +41,16 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Compare source rows and DynamoDB items per partition, plus sampled items attribute by attribute."""
-    with operator_errors():
-        ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-        results = run_validation(
-            ops,
-            database_url=database_url,
-            from_secret=from_secret,
-            group=group,
-            samples=samples,
-            segments=segments,
-            seed=seed,
-        )
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    results = run_validation(
+        ops,
+        database_url=database_url,
+        from_secret=from_secret,
+        group=group,
+        samples=samples,
+        segments=segments,
+        seed=seed,
+    )
     report = report_json(results)
     if as_json:
         print(json.dumps(report, indent=2, default=str))

@@ -66,7 +66,7 @@ class StackOutputs(BaseModel):
     def tasks(self, group: str | None = None, names: list[str] | None = None) -> list[tuple[str, TaskRef]]:
         """``(group, task)`` pairs, optionally only one group (``source/group``) or named task ids."""
         if group and group not in self.task_groups:
-            raise OpsError(f"task group '{group}' is not in the stack", f"use one of: {', '.join(self.task_groups)}")
+            raise UsageError(f"task group '{group}' is not in the stack", f"use one of: {', '.join(self.task_groups)}")
         selected = [
             (group_name, task)
             for group_name, tasks in self.task_groups.items()
@@ -76,7 +76,7 @@ class StackOutputs(BaseModel):
         ]
         for name in names or []:
             if not any(name in (task.task_id, task.partition) for _g, task in selected):
-                raise OpsError(f"no task '{name}' in the selection", "use a task id or pN from `status`")
+                raise UsageError(f"no task '{name}' in the selection", "use a task id or pN from `status`")
         return selected
 
 
