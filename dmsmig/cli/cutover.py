@@ -65,9 +65,11 @@ def cutover(
     ] = False,
     restart: Annotated[bool, typer.Option("--restart", help="Start a new run after a rollback.")] = False,
     monitor_minutes: Annotated[
-        int | None, typer.Option(help="Override cutover.monitorMinutes (e.g. 0 for a rehearsal).")
+        int | None, typer.Option(min=0, max=10080, help="Override cutover.monitorMinutes (e.g. 0 for a rehearsal).")
     ] = None,
-    poll_seconds: Annotated[float, typer.Option(help="Seconds between alarm checks in the monitor window.")] = 30,
+    poll_seconds: Annotated[
+        float, typer.Option(min=0, max=3600, help="Seconds between alarm checks in the monitor window.")
+    ] = 30,
     force: Annotated[bool, typer.Option("--force", help="Resume even though the settings changed.")] = False,
     database_url: UrlOption = None,
     from_secret: FromSecretOption = False,

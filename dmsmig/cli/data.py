@@ -142,8 +142,8 @@ def preview_mapping(
     rows: Annotated[Path | None, typer.Option("--rows", help="Sample rows: .csv or .json list.")] = None,
     database_url: UrlOption = None,
     from_secret: FromSecretOption = False,
-    limit: Annotated[int, typer.Option(help="Rows to sample from the source.")] = 100,
-    show: Annotated[int, typer.Option(help="How many items to print.")] = 3,
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="Rows to sample from the source.")] = 100,
+    show: Annotated[int, typer.Option(min=0, max=100000, help="How many items to print.")] = 3,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:

@@ -102,8 +102,12 @@ def bootstrap_secret_command(
 def preflight(
     stack: StackOption,
     outputs_file: OutputsFileOption = None,
-    connection_timeout: Annotated[float, typer.Option(help="Seconds to wait per connection test.")] = 300,
-    poll_seconds: Annotated[float, typer.Option(help="Seconds between connection status polls.")] = 10,
+    connection_timeout: Annotated[
+        float, typer.Option(min=1, max=3600, help="Seconds to wait per connection test.")
+    ] = 300,
+    poll_seconds: Annotated[
+        float, typer.Option(min=0, max=600, help="Seconds between connection status polls.")
+    ] = 10,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
@@ -149,7 +153,7 @@ def start(
     outputs_file: OutputsFileOption = None,
     group: GroupOption = None,
     task: TaskOption = None,
-    max_running: Annotated[int | None, typer.Option(help="Start only until this many tasks run.")] = None,
+    max_running: Annotated[int | None, typer.Option(min=1, help="Start only until this many tasks run.")] = None,
     reload_target: Annotated[
         bool, typer.Option("--reload-target", help="Reload stopped tasks from scratch (asks to confirm).")
     ] = False,
@@ -250,8 +254,8 @@ def watch(
     outputs_file: OutputsFileOption = None,
     group: GroupOption = None,
     task: TaskOption = None,
-    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 30,
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds (exit 3).")] = 86400,
+    interval: Annotated[float, typer.Option(min=0, max=3600, help="Seconds between refreshes.")] = 30,
+    timeout: Annotated[float, typer.Option(min=0, help="Give up after this many seconds (exit 3).")] = 86400,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,

@@ -22,7 +22,7 @@ from dmsmig.cli.common import (
 )
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.context import OpsContext
-from dmsmig.ops.validation import DEFAULT_SEGMENTS, report_json, run_validation
+from dmsmig.ops.validation import DEFAULT_SEGMENTS, MAX_SEGMENTS, report_json, run_validation
 
 
 @app.command()
@@ -32,8 +32,12 @@ def validate(
     group: Annotated[str | None, typer.Option("--group", help="Only this task group (source/group).")] = None,
     database_url: UrlOption = None,
     from_secret: FromSecretOption = False,
-    samples: Annotated[int, typer.Option(help="Rows deep-checked per partition (0: counts only).")] = 20,
-    segments: Annotated[int, typer.Option(help="Parallel scan segments.")] = DEFAULT_SEGMENTS,
+    samples: Annotated[
+        int, typer.Option(min=0, max=100000, help="Rows deep-checked per partition (0: counts only).")
+    ] = 20,
+    segments: Annotated[
+        int, typer.Option(min=1, max=MAX_SEGMENTS, help="Parallel scan segments (DynamoDB allows 1,000,000).")
+    ] = DEFAULT_SEGMENTS,
     seed: Annotated[int | None, typer.Option(help="Random seed for the samples (repeatable runs).")] = None,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,

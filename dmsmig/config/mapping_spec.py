@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dmsmig.config.partitions import KeyRange
+from dmsmig.config.yaml_files import read_yaml
 
 TEMPLATE_REF = re.compile(r"\$\{([^}]*)\}")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]*$")
@@ -123,9 +123,7 @@ def load_mapping_spec(name: str, directory: Path = MAPPINGS_DIR) -> MappingSpec:
     if not path.is_file():
         available = sorted(p.stem for p in directory.glob("*.yaml"))
         raise FileNotFoundError(f"mapping spec '{name}' not found in {directory} (available: {available})")
-    with path.open() as handle:
-        raw = yaml.safe_load(handle)
-    return MappingSpec.model_validate(raw)
+    return MappingSpec.model_validate(read_yaml(path))
 
 
 def range_filter(key_column: str, key_range: KeyRange) -> dict | None:

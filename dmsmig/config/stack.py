@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dmsmig.config.mapping_spec import MappingSpec, load_mapping_spec
 from dmsmig.config.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
 from dmsmig.config.task_settings import TaskSettings, deep_merge, settings_with_overrides
+from dmsmig.config.errors import ConfigError
+from dmsmig.config.yaml_files import read_yaml
 from dmsmig.contract import facts
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -29,15 +31,6 @@ ENVIRONMENT_ABBREVIATIONS = {"sandbox": "sbx", "dev": "dev", "test": "tst", "sta
 PASSWORD_KEY = re.compile(r"(passw(or)?d|^pwd$|secret_?string|secretstring)", re.IGNORECASE)
 DEFAULT_PORTS = {"sqlserver": 1433, "oracle": 1521, "mysql": 3306, "postgres": 5432}
 Environment = Literal["sandbox", "dev", "test", "staging", "prod"]
-
-
-class ConfigError(Exception):
-    """Invalid stack configuration; ``problems`` holds one ``key.path: what to do`` line each."""
-
-    def __init__(self, problems: list[str], source: str = "stack config"):
-        self.problems = problems
-        self.source = source
-        super().__init__(f"invalid {source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class _Model(BaseModel):
@@ -339,6 +332,8 @@ class TaskGroup(_Model):
             load_mapping_spec(value)
         except FileNotFoundError as err:
             raise ValueError(str(err)) from None
+        except ConfigError as err:
+            raise ValueError(f"mappings/{err.problems[0]}") from None
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -386,6 +381,16 @@ class Source(_Model):
     engine: Literal["sqlserver", "oracle", "mysql", "postgres"] = Field(description="DMS source engine.")
     database_name: str = Field(alias="databaseName", min_length=1, description="Database name (Oracle: service name).")
     server_name: str | None = Field(None, alias="serverName", description="Host, used by bootstrap/validate.")
+
+    @field_validator("server_name")
+    @classmethod
+    def _no_credentials_in_host(cls, value: str | None) -> str | None:
+        if value is not None and ("@" in value or "//" in value):
+            raise ValueError(
+                "holds more than a host name (user:password@host?): credentials never go in config; "
+                + BOOTSTRAP_FIX
+            )
+        return value
     port: int | None = Field(None, ge=1, le=65535, description="Default per engine.")
     secret: SecretRef
     ssl_mode: str | None = Field(
@@ -759,22 +764,37 @@ def parse_migration(raw: Any, region: str, source: str = "stack config") -> Stac
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
     """The ``name`` in Pulumi.yaml."""
-    with (project_dir / "Pulumi.yaml").open() as handle:
-        return yaml.safe_load(handle)["name"]
+    path = project_dir / "Pulumi.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            [f"{path}: not found; run from the project folder or pass --project-dir <folder with Pulumi.yaml>"],
+            "Pulumi.yaml",
+        )
+    document = read_yaml(path)
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ConfigError([f"{path}: has no 'name:'; add the project name (e.g. name: dms-migration)"], "Pulumi.yaml")
+    return name
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The ``config:`` map of ``Pulumi.<stack>.yaml``."""
     path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
         raise ConfigError([f"stack '{stack}': {path.name} not found (stacks here: {', '.join(stacks)})"], path.name)
-    with path.open() as handle:
-        try:
-            document = yaml.safe_load(handle) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError([f"{path.name}: not valid YAML: {err}"], path.name) from None
-    return document.get("config") or {}
+    document = read_yaml(path)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            [f"{path.name}: holds a YAML {type(document).__name__}; a stack file is a mapping with a 'config:' key"],
+            path.name,
+        )
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError([f"{path.name}: 'config:' must be a mapping of keys"], path.name)
+    return config
 
 
 def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
@@ -783,10 +803,28 @@ def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfi
     return config_from_map(config, project_name(project_dir), f"Pulumi.{stack}.yaml")
 
 
+BOOTSTRAP_FIX = (
+    "store the password in Secrets Manager (python -m dmsmig bootstrap-secret) and reference it with "
+    "migration.sources[].secret"
+)
+
+
+def _passwords_beside_migration(config: dict[str, Any], migration_key: str) -> list[str]:
+    """Password-like keys anywhere else in the stack file, plain or ``secure:``."""
+    return [
+        f"{key}: a password cannot sit in a stack file (plain or secure:); {BOOTSTRAP_FIX}"
+        for key in config
+        if key != migration_key and PASSWORD_KEY.search(str(key).split(":", 1)[-1])
+    ]
+
+
 def config_from_map(config: dict[str, Any], project: str, source: str) -> StackConfig:
     """Validate a stack's flat config map (``aws:region``, ``<project>:migration``)."""
     region = config.get("aws:region")
     key = f"{project}:{CONFIG_KEY}"
+    beside = _passwords_beside_migration(config, key)
+    if beside:
+        raise ConfigError(beside, source)
     if key not in config:
         raise ConfigError([f"{key}: missing; add the migration object to {source}"], source)
     if not region:

@@ -25,6 +25,8 @@ from dmsmig.ops.retry import call_with_retry
 from dmsmig.ops.source_db import count_in_ranges, qualified, quote
 
 DEFAULT_SEGMENTS = 8
+# Scan TotalSegments may be up to 1,000,000 (DynamoDB API); beyond 1,000 threads nothing gets faster here.
+MAX_SEGMENTS = 1000
 
 
 # --- DynamoDB counts --------------------------------------------------------------------------
