@@ -13,13 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dmsmig.config.errors import ConfigError
 from dmsmig.config.mapping_spec import MappingSpec, load_mapping_spec
 from dmsmig.config.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
 from dmsmig.config.task_settings import TaskSettings, deep_merge, settings_with_overrides
-from dmsmig.config.errors import ConfigError
 from dmsmig.config.yaml_files import read_yaml
 from dmsmig.contract import facts
 
