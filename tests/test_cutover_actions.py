@@ -163,3 +163,33 @@ def test_sentinel_config_is_checked():
         ConfigError, match=r"cutover.sentinel.key: must name exactly the table key attributes \['PK', 'SK'\]"
     ):
         stack_from(raw)
+
+
+def test_a_retried_drain_gate_waits_for_the_same_sentinel_instead_of_writing_another(tmp_path, cdc_world):
+    from dmsmig.cutover.machine import Memo
+
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+    now = [0.0]
+    actions.clock = lambda: now[0]
+    actions.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+    saved = []
+    memo = Memo({}, checkpoint=lambda: saved.append(dict(memo.data)))
+    assert not actions.gate(Step.DRAINED, memo).ok  # timed out
+    token = memo.data["sentinelToken"]
+    assert saved and saved[0]["sentinelToken"] == token  # recorded before waiting
+    assert not actions.gate(Step.DRAINED, memo).ok  # the retry of the same attempt
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT EventTimestamp FROM OrderEvents")).scalars().all() == [token]
+
+
+def test_a_dry_run_of_the_drain_gate_writes_no_sentinel_and_does_not_wait(tmp_path, cdc_world):
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+    actions.dry_run = True
+    actions.sleep = lambda seconds: pytest.fail(f"slept {seconds}s")
+    actions._tasks = lambda: []
+    gate = actions.gate(Step.DRAINED)
+    assert gate.ok and "would write one sentinel row at source orders" in gate.evidence[0]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM OrderEvents")).scalar() == 0

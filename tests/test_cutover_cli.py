@@ -4,7 +4,6 @@ parameter the way `pulumi up` of the program would)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 
 import pytest
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 from dmsmig.cli import app
 from dmsmig.cli import cutover as cutover_cli
 from dmsmig.cutover.driver import READS_FROM
+from dmsmig.cutover.machine import CutoverState
 from dmsmig.cutover.store import FileStateStore
 from dmsmig.ops import context as ops_context
 from tests.conftest import built
@@ -118,7 +118,11 @@ def _tasks_stopped(stubber):
 
 
 def _cutover(world, *extra):
-    args = [
+    return runner.invoke(app, _cutover_args(world, *extra))
+
+
+def _cutover_args(world, *extra):
+    return [
         "cutover",
         "--stack",
         "sandbox",
@@ -133,7 +137,6 @@ def _cutover(world, *extra):
         "0",
         *extra,
     ]
-    return runner.invoke(app, args)
 
 
 def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
@@ -171,11 +174,42 @@ def test_dry_run_changes_nothing_and_writes_no_state(world):
 
 def test_a_second_operator_is_refused_while_a_run_holds_the_lock(world):
     store = FileStateStore(world["tmp"] / "state", "sandbox")
-    store.directory.mkdir(parents=True)
-    store.lock_path.write_text(json.dumps({"owner": "alice@bastion pid 42", "pid": 42, "host": "bastion"}))
-    result = _cutover(world)
+    with store.lock():
+        holder = store.holder()
+        result = _cutover(world)
     assert result.exit_code == 20
-    assert "alice@bastion pid 42" in result.output
+    assert f"another cutover run holds the lock: {holder}" in result.output
+
+
+def test_dry_run_never_waits_for_the_monitor_window(world, monkeypatch):
+    import dmsmig.cutover.actions as actions_module
+
+    def no_waiting(seconds):
+        raise AssertionError(f"a dry run slept {seconds}s")
+
+    monkeypatch.setattr(actions_module.time, "sleep", no_waiting)
+    load_like_dms(world["clients"].dynamodb, world["rows"])
+    _loads_finished(world["stubber"])
+    _tasks_stopped(world["stubber"])
+    args = [a for a in _cutover_args(world, "--dry-run") if a not in ("--monitor-minutes", "0")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "(dry run) would watch 4 alarms for 15 min; now 0 in ALARM" in result.output
+    assert not (world["tmp"] / "state").exists()
+
+
+def test_restart_after_a_rollback_archives_the_previous_run(world):
+    store = FileStateStore(world["tmp"] / "state", "sandbox")
+    old = CutoverState("sandbox", "old-fingerprint", rolled_back=True, history=["2026-11-20T10:00:00+00:00 rolled back"])
+    store.save(old)
+    load_like_dms(world["clients"].dynamodb, world["rows"], skip={7})
+    _loads_finished(world["stubber"])
+    result = _cutover(world, "--restart")
+    assert result.exit_code == 13, result.output
+    state = store.load()
+    assert state.rolled_back is False and len(state.previous_runs) == 1
+    assert state.previous_runs[0]["history"] == ["2026-11-20T10:00:00+00:00 rolled back"]
+    assert state.previous_runs[0]["fingerprint"] == "old-fingerprint"
 
 
 def test_firing_alarm_stops_the_monitor_step_and_rollback_flips_reads_back(world):

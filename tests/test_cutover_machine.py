@@ -20,7 +20,7 @@ class FakeWorld:
         self.gates: list[Step] = []
         self.crash_after_effect: Step | None = None
 
-    def gate(self, step: Step) -> Gate:
+    def gate(self, step: Step, memo=None) -> Gate:
         self.gates.append(step)
         if step in self.failing:
             return Gate(False, [f"{step} evidence"], f"{step} not satisfied")
@@ -152,3 +152,45 @@ def test_state_round_trips_through_json():
         "monitor-window started",
         "monitor-window failed: monitor-window not satisfied",
     ]
+
+
+def _evidence_done_at(at: str) -> CutoverState:
+    state = CutoverState("sandbox", "fp")
+    for step in (Step.PRECONDITIONS, Step.QUIESCED, Step.DRAINED, Step.VALIDATION):
+        record = state.record(step)
+        record.status, record.at = Status.DONE, at
+    state.record(Step.DRAINED).data["sentinelToken"] = "old-token"
+    return state
+
+
+def test_a_resumed_run_checks_stale_evidence_again_before_reads_switch():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    world, disk = FakeWorld(), Disk()
+    state = _evidence_done_at("2026-11-24T09:00:00+00:00")  # three hours old
+    outcome = run(state, world, disk.save, evidence_max_age=timedelta(minutes=30), now=lambda: now)
+    assert outcome.ok
+    assert world.gates == ORDER  # every gate again, in order, before the switch
+    assert "sentinelToken" not in state.record(Step.DRAINED).data  # a new attempt writes a new marker
+    assert any("evidence from 2026-11-24T09:00:00+00:00 expired" in h for h in state.history)
+
+
+def test_fresh_evidence_is_not_checked_twice():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    world, disk = FakeWorld(), Disk()
+    state = _evidence_done_at("2026-11-24T11:50:00+00:00")
+    run(state, world, disk.save, evidence_max_age=timedelta(minutes=30), now=lambda: now)
+    assert world.gates == [Step.SWITCH_READS, Step.MONITOR, Step.FINISH]
+
+
+def test_evidence_is_not_reopened_once_reads_switched():
+    from datetime import UTC, datetime, timedelta
+
+    world, disk = FakeWorld(), Disk()
+    state = _evidence_done_at("2026-11-24T09:00:00+00:00")
+    state.record(Step.SWITCH_READS).status = Status.DONE
+    run(state, world, disk.save, evidence_max_age=timedelta(minutes=30), now=lambda: datetime(2026, 11, 25, tzinfo=UTC))
+    assert world.gates == [Step.MONITOR, Step.FINISH]

@@ -32,6 +32,10 @@ from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
 from dmsmig.ops.validation import report_json, run_validation
 
+TakeoverOption = Annotated[
+    bool,
+    typer.Option("--takeover", help="Take the cutover lock from its holder (named, asks to confirm) on purpose."),
+]
 LocalStateOption = Annotated[
     Path | None,
     typer.Option("--local-state", help="Keep state and lock in this folder (rehearsals) instead of DynamoDB."),
@@ -71,6 +75,8 @@ def cutover(
         float, typer.Option(min=0, max=3600, help="Seconds between alarm checks in the monitor window.")
     ] = 30,
     force: Annotated[bool, typer.Option("--force", help="Resume even though the settings changed.")] = False,
+    takeover: TakeoverOption = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (--takeover).")] = False,
     database_url: UrlOption = None,
     from_secret: FromSecretOption = False,
     local_state: LocalStateOption = None,
@@ -111,9 +117,11 @@ def cutover(
         source_engines=engines,
         quiesce_confirmed=confirm_quiesced,
         poll_seconds=poll_seconds,
+        dry_run=dry_run,
     )
     retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
-    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry)
+    holder = _holder_to_take_over(store, stack, takeover, yes) if not dry_run else None
+    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, holder)
     if outcome.ok:
         console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
         return
@@ -125,22 +133,40 @@ def _say(line: str) -> None:
     console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry) -> machine.Outcome:
+def _holder_to_take_over(store: StateStore, stack: str, takeover: bool, yes: bool) -> str | None:
+    """With --takeover: the current holder, after the operator confirms replacing it."""
+    if not takeover:
+        return None
+    holder = store.holder()
+    if holder is None:
+        return None
+    if not yes:
+        typer.confirm(
+            f"The cutover lock of {stack} is held by {holder}. Take it over (that run stops at its next step)?",
+            abort=True,
+        )
+    return holder
+
+
+def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, takeover=None) -> machine.Outcome:
     fingerprint = _fingerprint(ops)
-    if dry_run:
+    if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
         state = store.load() or CutoverState(stack, fingerprint)
         return machine.run(state, actions, lambda s: None, dry_run=True, say=_say)
-    with store.lock():
+    max_age = timedelta(minutes=ops.config.migration.cutover.evidence_max_age_minutes)
+    with store.lock(takeover=takeover):
         state = store.load()
-        if state is None or (restart and state.rolled_back):
+        if state is None:
             state = CutoverState(stack, fingerprint)
+        elif restart and state.rolled_back:
+            state = state.restarted(fingerprint)
         elif state.fingerprint != fingerprint and not force:
             err_console.print(
                 "the stack's migration config or tasks changed since this cutover started; "
                 "review them, then re-run with --force (or --restart after a rollback)"
             )
             raise typer.Exit(EXIT_STATE_MISMATCH)
-        return machine.run(state, actions, store.save, retry_command=retry, say=_say)
+        return machine.run(state, actions, store.save, retry_command=retry, say=_say, evidence_max_age=max_age)
 
 
 @app.command()

@@ -491,6 +491,13 @@ class Cutover(_Model):
         72, alias="failBackWindowHours", ge=0, description="Decommission waits this long after the cutover finished."
     )
     sentinel: Sentinel | None = Field(None, description="Marker row proving CDC drained (CDC task groups).")
+    evidence_max_age_minutes: int = Field(
+        30,
+        alias="evidenceMaxAgeMinutes",
+        ge=1,
+        le=1440,
+        description="A resumed run checks the gates before switch-reads again when their evidence is older.",
+    )
 
 
 class MigrationConfig(_Model):

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from dmsmig.config.stack import StackConfig
 from dmsmig.cutover.driver import READS_FROM, StackDriver
-from dmsmig.cutover.machine import Gate, Step
+from dmsmig.cutover.machine import Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.decisions import TaskProgress
 from dmsmig.ops.errors import OpsError, error_code, explain
@@ -37,14 +37,18 @@ class CutoverActions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_seconds: float = 30.0
+    dry_run: bool = False
+    """Report what each gate would check and the evidence available now: write nothing, wait for nothing."""
 
     # -- gates ----------------------------------------------------------------------------------
-    def gate(self, step: Step) -> Gate:
+    def gate(self, step: Step, memo: Memo | None = None) -> Gate:
+        memo = memo or Memo({})
         try:
+            if step == Step.DRAINED:
+                return self._drained(memo)
             return {
                 Step.PRECONDITIONS: self._preconditions,
                 Step.QUIESCED: self._quiesced,
-                Step.DRAINED: self._drained,
                 Step.VALIDATION: self._validation,
                 Step.SWITCH_READS: self._switch_evidence,
                 Step.MONITOR: self._monitor,
@@ -97,18 +101,35 @@ class CutoverActions:
             "confirm that applications stopped writing to the source with --confirm-quiesced",
         )
 
-    def _drained(self) -> Gate:
-        """gh-ost's marker for DMS: write a sentinel row at the source, see its item arrive in DynamoDB."""
+    def _drained(self, memo: Memo) -> Gate:
+        """gh-ost's marker for DMS: write a sentinel row at the source, see its item arrive in DynamoDB.
+
+        The row is written once per attempt: its token is recorded (and saved) before waiting, so
+        a re-run after a timeout or a crash waits for the same row instead of writing another.
+        """
         cdc = [t.task_id for _g, t in self.outputs.tasks() if t.migration_type != "full-load"]
         sentinel = self.config.migration.cutover.sentinel
         if not cdc:
             return Gate(True, ["no CDC tasks: the full loads are the whole copy"])
         if sentinel is None:
             return Gate(True, [f"{len(cdc)} CDC task(s), no cutover.sentinel configured: relying on CDC latency"])
-        token = uuid.uuid4().hex[:16]
-        engine = self.source_engines()[sentinel.source]
-        with engine.begin() as conn:
-            conn.execute(text(sentinel.insert_sql), {"token": token})
+        if self.dry_run:
+            return Gate(
+                True,
+                [
+                    f"(dry run) would write one sentinel row at source {sentinel.source} and wait up to "
+                    f"{sentinel.timeout_seconds}s for item {sentinel.key} in DynamoDB; nothing written",
+                    *self._cdc_latency_now(),
+                ],
+            )
+        token = memo.data.get("sentinelToken")
+        if token is None:
+            token = uuid.uuid4().hex[:16]
+            engine = self.source_engines()[sentinel.source]
+            with engine.begin() as conn:
+                conn.execute(text(sentinel.insert_sql), {"token": token})
+            memo.data.update(sentinelToken=token, sentinelWrittenAt=datetime.now(UTC).isoformat(timespec="seconds"))
+            memo.checkpoint()
         key = {name: {"S": template.replace("{token}", token)} for name, template in sentinel.key.items()}
         started = self.clock()
         while True:
@@ -129,6 +150,15 @@ class CutoverActions:
                     "check CDC latency and task status",
                 )
             self.sleep(min(5.0, max(0.1, sentinel.timeout_seconds - waited)))
+
+    def _cdc_latency_now(self) -> list[str]:
+        return [
+            f"now: {p.task_id} {p.status}, CDC latency source/target "
+            f"{p.cdc_latency_source if p.cdc_latency_source is not None else '-'}/"
+            f"{p.cdc_latency_target if p.cdc_latency_target is not None else '-'} s"
+            for p in self._tasks()
+            if p.migration_type != "full-load"
+        ]
 
     def _validation(self) -> Gate:
         report = self.validate()
@@ -171,6 +201,16 @@ class CutoverActions:
 
     def _monitor(self) -> Gate:
         minutes = self.config.migration.cutover.monitor_minutes
+        if self.dry_run:
+            firing = self._alarms_in_alarm()
+            return Gate(
+                not firing,
+                [
+                    f"(dry run) would watch {len(self.outputs.alarm_names)} alarms for {minutes} min; "
+                    f"now {len(firing)} in ALARM"
+                ],
+                f"alarms in ALARM now: {', '.join(firing)}" if firing else "",
+            )
         deadline = self.clock() + minutes * 60
         checks = 0
         while True:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -56,6 +56,8 @@ class StepRecord:
     evidence: list[str] = field(default_factory=list)
     reason: str = ""
     effect_applied: bool = False
+    data: dict = field(default_factory=dict)
+    """What a gate recorded for this attempt (e.g. the sentinel token it wrote)."""
 
 
 @dataclass
@@ -67,6 +69,8 @@ class CutoverState:
     steps: dict[str, StepRecord] = field(default_factory=lambda: {s.value: StepRecord() for s in ORDER})
     rolled_back: bool = False
     history: list[str] = field(default_factory=list)
+    previous_runs: list[dict] = field(default_factory=list)
+    """Earlier runs of this stack (archived by ``--restart``), oldest first."""
 
     def record(self, step: Step) -> StepRecord:
         return self.steps[step.value]
@@ -78,6 +82,18 @@ class CutoverState:
     def finished(self) -> bool:
         return self.next_step() is None
 
+    def restarted(self, fingerprint: str) -> CutoverState:
+        """A new run for this stack that keeps this one (history, steps, rollback) in ``previous_runs``."""
+        archived = {
+            "fingerprint": self.fingerprint,
+            "rolled_back": self.rolled_back,
+            "history": self.history,
+            "steps": {k: {**asdict(v), "status": v.status.value} for k, v in self.steps.items()},
+        }
+        state = CutoverState(self.stack, fingerprint, previous_runs=[*self.previous_runs, archived])
+        state.history.append(f"{_now()} new run; the previous one is archived ({len(state.previous_runs)} in all)")
+        return state
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -85,7 +101,8 @@ class CutoverState:
                 "fingerprint": self.fingerprint,
                 "rolled_back": self.rolled_back,
                 "history": self.history,
-                "steps": {k: {**v.__dict__, "status": v.status.value} for k, v in self.steps.items()},
+                "previous_runs": self.previous_runs,
+                "steps": {k: {**asdict(v), "status": v.status.value} for k, v in self.steps.items()},
             },
             sort_keys=True,
         )
@@ -94,7 +111,14 @@ class CutoverState:
     def from_json(cls, text: str) -> CutoverState:
         raw = json.loads(text)
         steps = {k: StepRecord(**{**v, "status": Status(v["status"])}) for k, v in raw["steps"].items()}
-        return cls(raw["stack"], raw["fingerprint"], steps, raw.get("rolled_back", False), raw.get("history", []))
+        return cls(
+            raw["stack"],
+            raw["fingerprint"],
+            steps,
+            raw.get("rolled_back", False),
+            raw.get("history", []),
+            raw.get("previous_runs", []),
+        )
 
 
 def fingerprint(document: dict) -> str:
@@ -102,10 +126,18 @@ def fingerprint(document: dict) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+@dataclass
+class Memo:
+    """A gate's notes for the current attempt of its step, and a way to save them at once."""
+
+    data: dict
+    checkpoint: Callable[[], None] = lambda: None
+
+
 class Actions(Protocol):
     """What the machine asks the world. Real: :mod:`dmsmig.cutover.actions`; tests: fakes."""
 
-    def gate(self, step: Step) -> Gate: ...
+    def gate(self, step: Step, memo: Memo) -> Gate: ...
 
     def effect_in_place(self, step: Step) -> bool: ...
 
@@ -113,6 +145,26 @@ class Actions(Protocol):
 
 
 SIDE_EFFECT_STEPS = {Step.SWITCH_READS, Step.FINISH}
+EVIDENCE_STEPS = ORDER[: ORDER.index(Step.SWITCH_READS)]
+"""Steps whose evidence must be fresh when reads switch."""
+
+
+def expire_stale_evidence(state: CutoverState, max_age: timedelta, now: datetime) -> list[Step]:
+    """Reopen evidence steps finished longer than ``max_age`` ago, while reads have not switched yet.
+
+    A resumed run then checks them again, so reads never switch on hours-old evidence; each
+    reopened step starts a new attempt (its notes, such as a sentinel token, are dropped).
+    """
+    if state.record(Step.SWITCH_READS).status == Status.DONE:
+        return []
+    reopened = []
+    for step in EVIDENCE_STEPS:
+        record = state.record(step)
+        if record.status == Status.DONE and record.at and now - datetime.fromisoformat(record.at) > max_age:
+            state.steps[step.value] = StepRecord()
+            state.history.append(f"{now.isoformat(timespec='seconds')} {step} evidence from {record.at} expired")
+            reopened.append(step)
+    return reopened
 
 
 @dataclass
@@ -141,6 +193,8 @@ def run(
     dry_run: bool = False,
     retry_command: str = "",
     say: Callable[[str], None] = lambda line: None,
+    evidence_max_age: timedelta | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Outcome:
     """Advance ``state`` through the remaining steps until one's gate fails or all are done.
 
@@ -156,6 +210,9 @@ def run(
 
     if state.rolled_back:
         return Outcome(False, None, "this run was rolled back; start a new one with --restart", lines)
+    if evidence_max_age is not None and not dry_run:
+        for step in expire_stale_evidence(state, evidence_max_age, now()):
+            out(f"[{step}] evidence older than {evidence_max_age}: checking it again before reads switch")
     for step in ORDER:
         record = state.record(step)
         if record.status == Status.DONE:
@@ -165,7 +222,7 @@ def run(
             record.status, record.at = Status.STARTED, _now()
             state.history.append(f"{record.at} {step} started")
             save(state)
-        gate = actions.gate(step)
+        gate = actions.gate(step, Memo(record.data, (lambda: None) if dry_run else (lambda: save(state))))
         for line in gate.evidence:
             out(f"[{step}] {line}")
         if not gate.ok:
