@@ -113,9 +113,9 @@ def test_plan_partitions_dry_run_writes_nothing(project, tmp_path):
 
 def test_plan_partitions_names_missing_database_and_unknown_group(project):
     result = _plan_partitions(project, env={"DMSMIG_SOURCE_URL": ""})
-    assert result.exit_code == 1 and "--database-url" in result.output
+    assert result.exit_code == 2 and "--database-url" in result.output
     result = _plan_partitions(project, group="orders/evnts")
-    assert result.exit_code == 1 and "use one of: orders/events" in result.output
+    assert result.exit_code == 2 and "use one of: orders/events" in result.output
 
 
 ROW = {

@@ -99,7 +99,7 @@ def test_bootstrap_refuses_characters_dms_does_not_allow_before_storing(aws, mon
     clients = _cli_clients(monkeypatch)
     args = ["bootstrap-secret", "--stack", "sandbox", "--source", "orders", "--username", "dms"]
     result = runner.invoke(app, args, input=f"Secret-{bad}\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "which DMS does not allow in endpoint passwords" in result.output and "nothing was stored" in result.output
     assert bad not in result.output
     assert clients.secrets.list_secrets()["SecretList"] == []

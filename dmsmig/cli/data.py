@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from dmsmig.config.partitions import equal_width_boundaries
 from dmsmig.config.stack import PROJECT_DIR, MigrationConfig, Source, TaskGroup
 from dmsmig.config.stack_file import set_task_group_keys
 from dmsmig.ops.context import OpsContext, source_engine
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.source_db import count_in_ranges, key_quantiles, sample_rows
 
 GroupArg = Annotated[str, typer.Option("--group", help="Task group as source/group, e.g. orders/events.")]
@@ -41,7 +42,7 @@ def _group(cfg: MigrationConfig, name: str) -> tuple[Source, TaskGroup]:
             if source.name == source_name and group.name == group_name:
                 return source, group
     known = ", ".join(f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups)
-    raise OpsError(f"no task group '{name}' in the stack", f"use one of: {known}")
+    raise UsageError(f"no task group '{name}' in the stack (--group source/group)", f"use one of: {known}")
 
 
 @app.command("plan-partitions")
@@ -122,17 +123,26 @@ def plan_partitions(
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
+    fix = "pass --rows with a UTF-8 .csv or .json file of sample rows"
     if not path.is_file():
-        raise OpsError(f"rows file {path} not found")
+        raise UsageError(f"rows file {path} not found (or not a file)", fix)
+    if path.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"{path}: use a .csv or .json file of sample rows", "save the sample rows as .csv or .json")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"rows file {path} is not UTF-8 text", fix) from None
     if path.suffix.lower() == ".csv":
-        with path.open(newline="") as handle:
-            return list(csv.DictReader(handle))
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UsageError(f"rows file {path} is not JSON (line {err.lineno}: {err.msg})", fix) from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise OpsError(f"{path}: expected a JSON list of row objects")
+            raise UsageError(f"{path}: expected a JSON list of row objects", 'e.g. [{"Id": 1, "PK": "agg#1"}]')
         return data
-    raise OpsError(f"{path}: use a .csv or .json file of sample rows")
+    raise UsageError(f"{path}: use a .csv or .json file of sample rows", "save the sample rows as .csv or .json")
 
 
 @app.command("preview-mapping")

@@ -332,7 +332,7 @@ def reload_tables(
     for name in table:
         schema, _, table_name = name.partition(".")
         if not schema or not table_name:
-            raise OpsError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
+            raise UsageError(f"--table {name!r} needs schema.table", "e.g. --table dbo.vw_Dynamodbmigration")
         tables.append((schema, table_name))
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     [(_g, ref)] = ops.outputs.tasks(None, [task])
@@ -341,7 +341,7 @@ def reload_tables(
         ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
     )
     if refusal:
-        raise OpsError(refusal)
+        raise OpsError(*refusal)
     for schema, table_name in tables:
         dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
         console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", highlight=False)

@@ -117,8 +117,9 @@ class MappingSpec(_Strict):
         return next((a for a in self.attributes if a.name == name), None)
 
 
-def load_mapping_spec(name: str, directory: Path = MAPPINGS_DIR) -> MappingSpec:
+def load_mapping_spec(name: str, directory: Path | None = None) -> MappingSpec:
     """Read and validate ``<directory>/<name>.yaml``; errors name the file."""
+    directory = directory or MAPPINGS_DIR
     path = directory / f"{name}.yaml"
     if not path.is_file():
         available = sorted(p.stem for p in directory.glob("*.yaml"))

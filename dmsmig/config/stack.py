@@ -336,7 +336,8 @@ class TaskGroup(_Model):
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"mappings/{value}.yaml is invalid at {where}: {first['msg']}") from None
+            at = f" at {where}" if where else ""
+            raise ValueError(f"mappings/{value}.yaml is invalid{at}: {_clean(first['msg'])}") from None
         return value
 
     @field_validator("migration_type")
@@ -770,6 +771,8 @@ def parse_migration(raw: Any, region: str, source: str = "stack config") -> Stac
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
     """The ``name`` in Pulumi.yaml."""
+    if not project_dir.is_dir():
+        raise ConfigError([f"{project_dir}: not a folder; pass --project-dir <folder with Pulumi.yaml>"], "Pulumi.yaml")
     path = project_dir / "Pulumi.yaml"
     if not path.is_file():
         raise ConfigError(
@@ -805,8 +808,9 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
 
 def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
     """Read and validate ``Pulumi.<stack>.yaml`` without the Pulumi CLI."""
+    project = project_name(project_dir)
     config = read_stack_file(stack, project_dir)
-    return config_from_map(config, project_name(project_dir), f"Pulumi.{stack}.yaml")
+    return config_from_map(config, project, f"Pulumi.{stack}.yaml")
 
 
 BOOTSTRAP_FIX = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dmsmig.config.stack import PROJECT_DIR, Source, StackConfig, load_stack_config, project_name
 from dmsmig.ops.aws import AwsClients
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.outputs import (
     AutomationOutputs,
     OutputsFile,
@@ -82,5 +82,5 @@ def source_engine(ops: OpsContext, source: Source, database_url: str | None, fro
         return connect(url_from_secret(secret, source))
     url = database_url or os.environ.get(URL_ENV)
     if not url:
-        raise OpsError("no source database given", f"pass --database-url, set {URL_ENV}, or use --from-secret")
+        raise UsageError("no source database given", f"pass --database-url, set {URL_ENV}, or use --from-secret")
     return connect(url)

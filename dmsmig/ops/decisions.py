@@ -60,8 +60,10 @@ def plan_starts(
     return plan
 
 
-def reload_tables_refusal(task_id: str, status: str, migration_type: str, started_before: bool) -> str | None:
-    """Why ``ReloadTables`` would be refused for this task, and which documented path applies instead.
+def reload_tables_refusal(
+    task_id: str, status: str, migration_type: str, started_before: bool
+) -> tuple[str, str] | None:
+    """Why ``ReloadTables`` would be refused for this task, and the documented path instead (message, fix).
 
     DMS accepts ReloadTables only while the task is running (InvalidResourceStateFault otherwise).
     For a stopped full-load task, resume-processing reloads the tables that were not fully loaded;
@@ -70,19 +72,16 @@ def reload_tables_refusal(task_id: str, status: str, migration_type: str, starte
     if status in RELOADABLE:
         return None
     if not started_before:
-        return f"task {task_id} is {status} and has never run: start it (python -m dmsmig start); nothing to reload"
+        return f"task {task_id} is {status} and has never run: nothing to reload", "start it: python -m dmsmig start"
+    why = f"task {task_id} is {status}; DMS reloads tables only in a running task"
     if status in RESUMABLE and migration_type == facts.FULL_LOAD_ONLY:
-        return (
-            f"task {task_id} is {status}; DMS reloads tables only in a running task. For a full-load task, "
-            f"`python -m dmsmig resume --task {task_id}` reloads the tables not fully loaded (resume-processing), "
-            f"or `python -m dmsmig start --reload-target --task {task_id}` reloads every table"
+        return why, (
+            f"for a full-load task, `python -m dmsmig resume --task {task_id}` reloads the tables not fully "
+            f"loaded (resume-processing), or `python -m dmsmig start --reload-target --task {task_id}` reloads all"
         )
     if status in RESUMABLE:
-        return (
-            f"task {task_id} is {status}; DMS reloads tables only in a running task: "
-            f"`python -m dmsmig resume --task {task_id}`, then reload-tables once it runs"
-        )
-    return f"task {task_id} is {status}; DMS reloads tables only in a running task: wait, then check status"
+        return why, f"`python -m dmsmig resume --task {task_id}`, then reload-tables once it runs"
+    return why, "wait until it runs (python -m dmsmig status), then reload"
 
 
 @dataclass

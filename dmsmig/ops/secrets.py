@@ -16,7 +16,7 @@ from typing import Any
 
 from dmsmig.config.stack import Source
 from dmsmig.contract import facts
-from dmsmig.ops.errors import OpsError, error_code
+from dmsmig.ops.errors import OpsError, UsageError, error_code
 from dmsmig.ops.retry import call_with_retry
 
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3")
@@ -76,10 +76,10 @@ def bootstrap_secret(
 ) -> SecretResult:
     """Create the secret, or add a new version when it exists. Never duplicates the secret."""
     if not password:
-        raise OpsError("empty password", "type the password at the prompt or pipe it on stdin")
+        raise UsageError("empty password", "type the password at the prompt or pipe it on stdin")
     refused = password_problem(password)
     if refused:
-        raise OpsError(refused, "set a database password without them, then run bootstrap-secret again")
+        raise UsageError(refused, "set a database password without them, then run bootstrap-secret again")
     secret_id = source.secret.arn or source.secret.name or ""
     value = secret_document(source, username, password)
     with _quiet_wire_logs():
