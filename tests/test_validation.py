@@ -16,7 +16,7 @@ from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
 from dmsmig.ops import context as ops_context
 from dmsmig.ops.source_db import connect
-from dmsmig.ops.validation import count_items, validate_group
+from dmsmig.ops.validation import GroupCount, count_partitions, validate_group
 from tests.ops_fixtures import REGION, clients_with, create_event_table, outputs_file
 
 runner = CliRunner()
@@ -86,11 +86,21 @@ def load_like_dms(client, rows, *, skip=(), truncate=(), lob_max=1024):
         client.put_item(TableName=TABLE, Item=to_dynamo(item))
 
 
-def _validate_four_partitions(engine, dynamodb, **options):
+def _validate_four_partitions(engine, dynamodb, segments=4, **options):
     """Ids 1..400 in four equal ranges p1..p4."""
     ranges = ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
+    counts = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, ranges)], segments)
     return validate_group(
-        engine, dynamodb, TABLE, SPEC, ranges, ["p1", "p2", "p3", "p4"], partition_key="PK", sort_key="SK", **options
+        engine,
+        dynamodb,
+        TABLE,
+        SPEC,
+        ranges,
+        ["p1", "p2", "p3", "p4"],
+        partition_key="PK",
+        sort_key="SK",
+        target_counts=counts.per_group["g"],
+        **options,
     )
 
 
@@ -125,10 +135,42 @@ def test_missing_item_duplicate_key_and_truncated_value_are_reported(tmp_path, d
 def test_parallel_and_serial_scans_count_the_same(tmp_path, dynamodb):
     rows = source_rows(300)
     load_like_dms(dynamodb, rows)
-    whole = ranges_from_boundaries([])[0]
-    middle = ranges_from_boundaries([101, 201])[1]
-    assert count_items(dynamodb, TABLE, SPEC, whole, 1) == count_items(dynamodb, TABLE, SPEC, whole, 8) == 300
-    assert count_items(dynamodb, TABLE, SPEC, middle, 5) == 100
+    whole = ranges_from_boundaries([])
+    thirds = ranges_from_boundaries([101, 201])
+    serial = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, whole)], 1)
+    parallel = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, thirds)], 8)
+    assert serial.per_group == {"g": [300]} and parallel.per_group == {"g": [100, 100, 100]}
+
+
+@pytest.mark.parametrize("partitions", [4, 16])
+def test_one_validation_reads_the_table_once_whatever_the_partition_count(tmp_path, dynamodb, partitions):
+    rows = source_rows(800)
+    load_like_dms(dynamodb, rows)
+    dynamodb.put_item(TableName=TABLE, Item={"PK": {"S": "other"}, "SK": {"S": "x"}, "itemtype": {"S": "note"}})
+    ranges = ranges_from_boundaries(equal_width_boundaries(partitions, 1, 800))
+    counts = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, ranges)], 4)
+    assert counts.items_read == 801  # every item once, none twice
+    assert sum(counts.per_group["g"]) == 800 and len(counts.per_group["g"]) == partitions
+
+
+def test_two_groups_are_counted_in_the_same_pass_by_their_item_filter(tmp_path, dynamodb):
+    from dmsmig.config.mapping_spec import load_mapping_spec
+
+    rows = source_rows(200)
+    load_like_dms(dynamodb, rows)
+    auth = load_mapping_spec("auth_events")
+    for i in range(1, 51):
+        dynamodb.put_item(
+            TableName=TABLE,
+            Item={"PK": {"S": f"cust#{i}"}, "SK": {"S": "evt#1"}, "itemtype": {"S": "auth-event"}, "srcId": {"N": str(i)}},
+        )
+    counts = count_partitions(
+        dynamodb,
+        TABLE,
+        [GroupCount("orders", SPEC, ranges_from_boundaries([101])), GroupCount("auth", auth, ranges_from_boundaries([]))],
+        3,
+    )
+    assert counts.per_group == {"orders": [100, 100], "auth": [50]} and counts.items_read == 250
 
 
 def test_validate_cli_reports_json_and_exits_nonzero_on_mismatch(tmp_path, dynamodb, monkeypatch):

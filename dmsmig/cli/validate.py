@@ -46,7 +46,7 @@ def validate(
 ) -> None:
     """Compare source rows and DynamoDB items per partition, plus sampled items attribute by attribute."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    results = run_validation(
+    run = run_validation(
         ops,
         database_url=database_url,
         from_secret=from_secret,
@@ -55,11 +55,11 @@ def validate(
         segments=segments,
         seed=seed,
     )
-    report = report_json(results)
+    report = report_json(run)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        for name, reports in results.items():
+        for name, reports in run.groups.items():
             table = Table("task", "range", "source", "target", "diff", "samples", "verdict", title=f"validate {name}")
             for r in reports:
                 colour = "green" if r.ok else "red"
@@ -81,5 +81,7 @@ def validate(
                         markup=False,
                         highlight=False,
                     )
+        size = "unknown" if run.table_items is None else f"{run.table_items:,} (DescribeTable, refreshed ~6 h)"
+        console.print(f"DynamoDB items read: {run.items_read:,} in one pass; table size: {size}", markup=False)
     if not report["ok"]:
         raise typer.Exit(1)

@@ -30,7 +30,7 @@ class CutoverActions:
     clients: Any
     driver: StackDriver
     validate: Callable[[], dict]
-    """Runs the final validation; returns the report of :func:`dmsmig.validate_cli.report_json`."""
+    """Runs the final validation; returns the report of :func:`dmsmig.ops.validation.report_json`."""
     source_engines: Callable[[], dict[str, Any]] = dict
     """SQLAlchemy engines by source name, for the quiesce check query."""
     quiesce_confirmed: bool = False

@@ -8,6 +8,7 @@ the same spec that generates the DMS rules and compared attribute by attribute w
 
 from __future__ import annotations
 
+import bisect
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from dmsmig.build.mapping_preview import preview
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
 from dmsmig.ops.context import OpsContext, source_engine
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.retry import call_with_retry
 from dmsmig.ops.source_db import count_in_ranges, qualified, quote
 
@@ -29,56 +30,96 @@ DEFAULT_SEGMENTS = 8
 MAX_SEGMENTS = 1000
 
 
-# --- DynamoDB counts --------------------------------------------------------------------------
-def _range_filter(spec: MappingSpec, key_range: KeyRange) -> tuple[str | None, dict, dict]:
-    validation = spec.validation
-    if validation is None:
-        return None, {}, {}
-    parts, names, values = [], {"#k": validation.key_attribute}, {}
-    if key_range.lower is not None:
-        parts.append("#k >= :lo")
-        values[":lo"] = {"N": str(key_range.lower)}
-    if key_range.upper is not None:
-        parts.append("#k < :hi")
-        values[":hi"] = {"N": str(key_range.upper)}
-    if not parts:
-        parts.append("attribute_exists(#k)")
-    if validation.item_filter:
-        parts.append("#t = :t")
-        names["#t"] = validation.item_filter.attribute
-        values[":t"] = {"S": validation.item_filter.value}
-    return " AND ".join(parts), names, values
+# --- DynamoDB counts: one parallel pass over the table, whatever the number of partitions -------------
+@dataclass(frozen=True)
+class GroupCount:
+    """What one task group counts: items matching its filter, bucketed by its key attribute."""
+
+    name: str
+    spec: MappingSpec
+    ranges: list[KeyRange]
+
+    def bucket(self, item: dict) -> int | None:
+        """The partition an item belongs to (None: not this group's item)."""
+        validation = self.spec.validation
+        assert validation is not None
+        flt = validation.item_filter
+        if flt is not None and item.get(flt.attribute, {}).get("S") != flt.value:
+            return None
+        key = item.get(validation.key_attribute, {}).get("N")
+        if key is None:
+            return None
+        return bisect.bisect_right([r.lower for r in self.ranges[1:]], Decimal(key))
 
 
-def count_segment(dynamodb: Any, table: str, segment: int, total: int, filter_args: dict) -> int:
-    """Items matching the filter in one scan segment (all pages, throttling retried)."""
-    count, start_key = 0, None
+@dataclass
+class TableCounts:
+    """Items per partition of every counted group, and how many items the pass read."""
+
+    per_group: dict[str, list[int]]
+    items_read: int
+    table_items: int | None = None
+    """DescribeTable ItemCount (DynamoDB refreshes it about every six hours)."""
+
+
+def _scan_segment(dynamodb: Any, table: str, segment: int, total: int, projection: dict, groups) -> tuple[dict, int]:
+    counts = {g.name: [0] * len(g.ranges) for g in groups}
+    read, start_key = 0, None
     while True:
-        kwargs = {"TableName": table, "Select": "COUNT", **filter_args}
+        kwargs: dict[str, Any] = {"TableName": table, **projection}
         if total > 1:
             kwargs.update(Segment=segment, TotalSegments=total)
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         page = call_with_retry(dynamodb.scan, **kwargs)
-        count += page["Count"]
+        read += page.get("ScannedCount", 0)
+        for item in page.get("Items", []):
+            for group in groups:
+                index = group.bucket(item)
+                if index is not None:
+                    counts[group.name][index] += 1
         start_key = page.get("LastEvaluatedKey")
         if not start_key:
-            return count
+            return counts, read
 
 
-def count_items(dynamodb: Any, table: str, spec: MappingSpec, key_range: KeyRange, segments: int) -> int:
-    """DynamoDB items of ``spec`` in ``key_range``: ``segments`` parallel scan segments, summed."""
-    expression, names, values = _range_filter(spec, key_range)
-    filter_args: dict[str, Any] = {}
-    if expression:
-        filter_args = {"FilterExpression": expression, "ExpressionAttributeNames": names}
-        if values:
-            filter_args["ExpressionAttributeValues"] = values
-    if segments <= 1:
-        return count_segment(dynamodb, table, 0, 1, filter_args)
-    with ThreadPoolExecutor(max_workers=segments) as pool:
-        futures = [pool.submit(count_segment, dynamodb, table, s, segments, filter_args) for s in range(segments)]
-        return sum(f.result() for f in futures)
+def count_partitions(dynamodb: Any, table: str, groups: list[GroupCount], segments: int) -> TableCounts:
+    """One parallel scan (``segments`` segments) reading only the key and filter attributes of ``groups``."""
+    selectors = {(g.spec.validation.key_attribute, _filter_key(g.spec)) for g in groups if g.spec.validation}
+    if len(selectors) < len([g for g in groups if g.spec.validation]):
+        shared = ", ".join(g.name for g in groups)
+        raise UsageError(
+            f"task groups {shared} select the same items (same validation.keyAttribute and itemFilter)",
+            "give each mapping spec its own validation.itemFilter value so items can be told apart",
+        )
+    attributes = sorted({a for g in groups if g.spec.validation for a in _attributes(g.spec)})
+    names = {f"#a{i}": a for i, a in enumerate(attributes)}
+    projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    counted = [g for g in groups if g.spec.validation]
+    per_group = {g.name: [0] * len(g.ranges) for g in counted}
+    read = 0
+    with ThreadPoolExecutor(max_workers=max(1, segments)) as pool:
+        futures = [
+            pool.submit(_scan_segment, dynamodb, table, s, segments, projection, counted) for s in range(segments)
+        ]
+        for future in futures:
+            counts, scanned = future.result()
+            read += scanned
+            for name, values in counts.items():
+                per_group[name] = [a + b for a, b in zip(per_group[name], values)]
+    described = call_with_retry(dynamodb.describe_table, TableName=table)["Table"]
+    return TableCounts(per_group, read, described.get("ItemCount"))
+
+
+def _filter_key(spec: MappingSpec) -> tuple[str, str] | None:
+    flt = spec.validation.item_filter if spec.validation else None
+    return (flt.attribute, flt.value) if flt else None
+
+
+def _attributes(spec: MappingSpec) -> list[str]:
+    assert spec.validation is not None
+    flt = spec.validation.item_filter
+    return [spec.validation.key_attribute] + ([flt.attribute] if flt else [])
 
 
 # --- sampled deep check -----------------------------------------------------------------------
@@ -166,13 +207,17 @@ def compare_samples(
 ) -> list[SampleFinding]:
     """Map ``rows`` with the spec and compare each expected item with what ``GetItem`` returns."""
     expected = preview(spec, rows, partition_key=partition_key, sort_key=sort_key, lob_max_kb=400).items
-    findings: list[SampleFinding] = []
-    for row, item in zip(rows, expected):
-        source_key = int(row[spec.key_column])
+    keys = []
+    for item in expected:
         key = {partition_key: {"S": str(item[partition_key])}}
         if sort_key:
             key[sort_key] = {"S": str(item[sort_key])}
-        got = call_with_retry(dynamodb.get_item, TableName=table, Key=key, ConsistentRead=True).get("Item")
+        keys.append(key)
+    found = batch_get(dynamodb, table, keys, [k for k in (partition_key, sort_key) if k])
+    findings: list[SampleFinding] = []
+    for row, item, key in zip(rows, expected, keys):
+        source_key = int(row[spec.key_column])
+        got = found.get(_key_id(key))
         if got is None:
             findings.append(SampleFinding(source_key, "missing-item", expected=str(key)))
             continue
@@ -185,6 +230,29 @@ def compare_samples(
         for name in sorted(set(actual) - set(item)):
             findings.append(SampleFinding(source_key, "extra-attribute", name, actual=_short(actual[name])))
     return findings
+
+
+BATCH_GET_MAX = 100  # BatchGetItem: at most 100 keys per request (DynamoDB API)
+
+
+def _key_id(key: dict) -> tuple:
+    return tuple(sorted((name, value["S"]) for name, value in key.items()))
+
+
+def batch_get(dynamodb: Any, table: str, keys: list[dict], key_names: list[str]) -> dict[tuple, dict]:
+    """Items for ``keys`` by BatchGetItem (100 per request, consistent reads, unprocessed keys retried)."""
+    found: dict[tuple, dict] = {}
+    unique = list({_key_id(k): k for k in keys}.values())
+    for i in range(0, len(unique), BATCH_GET_MAX):
+        request: dict[str, Any] = {table: {"Keys": unique[i : i + BATCH_GET_MAX], "ConsistentRead": True}}
+        for _attempt in range(10):
+            response = call_with_retry(dynamodb.batch_get_item, RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                found[_key_id({n: item[n] for n in key_names})] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return found
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -244,17 +312,17 @@ def validate_group(
     *,
     partition_key: str,
     sort_key: str | None,
+    target_counts: list[int] | None,
     samples: int = 20,
-    segments: int = DEFAULT_SEGMENTS,
     seed: int | None = None,
 ) -> list[PartitionReport]:
-    """Counts per partition and ``samples`` deep-checked rows per partition."""
+    """Source counts against ``target_counts`` (from :func:`count_partitions`) and sampled deep checks."""
     boundaries = [r.lower for r in ranges[1:]]
     source_counts = count_in_ranges(engine, spec.source, spec.key_column, boundaries)  # type: ignore[arg-type]
     rng = random.Random(seed)
     reports = []
-    for key_range, task_id, source_rows in zip(ranges, task_ids, source_counts):
-        target = count_items(dynamodb, table, spec, key_range, segments) if spec.validation else None
+    for index, (key_range, task_id, source_rows) in enumerate(zip(ranges, task_ids, source_counts)):
+        target = target_counts[index] if target_counts is not None else None
         report = PartitionReport(task_id, key_range.as_output(), source_rows, target)
         if samples:
             rows = fetch_rows(engine, spec, sample_keys(engine, spec, key_range, samples, rng))
@@ -266,6 +334,15 @@ def validate_group(
     return reports
 
 
+@dataclass
+class ValidationRun:
+    """Reports per task group, and what the DynamoDB pass cost."""
+
+    groups: dict[str, list[PartitionReport]]
+    items_read: int
+    table_items: int | None
+
+
 def run_validation(
     ops: OpsContext,
     *,
@@ -275,42 +352,53 @@ def run_validation(
     samples: int = 20,
     segments: int = DEFAULT_SEGMENTS,
     seed: int | None = None,
-) -> dict[str, list[PartitionReport]]:
-    """Validate every task group (or one) of the stack; keyed by ``source/group``."""
+) -> ValidationRun:
+    """Validate every task group (or one) of the stack with one pass over the table."""
     cfg, outputs = ops.config.migration, ops.outputs
-    results: dict[str, list[PartitionReport]] = {}
+    selected = []
     for source in cfg.sources:
-        engine = None
         for task_group in source.task_groups:
             name = f"{source.name}/{task_group.name}"
             if group and name != group:
                 continue
             exported = outputs.task_groups.get(name)
-            ranges = task_group.ranges()
-            if exported is None or len(exported) != len(ranges):
+            if exported is None or len(exported) != len(task_group.ranges()):
                 raise OpsError(f"stack outputs for {name} do not match the config", "run pulumi up, then validate")
-            engine = engine or source_engine(ops, source, database_url, from_secret)
-            results[name] = validate_group(
-                engine,
-                ops.clients.dynamodb,
-                outputs.table_name,
-                task_group.spec,
-                ranges,
-                [t.task_id for t in exported],
-                partition_key=cfg.target.partition_key,
-                sort_key=cfg.target.sort_key,
-                samples=samples,
-                segments=segments,
-                seed=seed,
-            )
-    if group and not results:
-        raise OpsError(f"no task group '{group}'", f"use one of: {', '.join(outputs.task_groups)}")
-    return results
+            selected.append((source, task_group, name, exported))
+    if group and not selected:
+        raise UsageError(f"no task group '{group}'", f"use one of: {', '.join(outputs.task_groups)}")
+    counts = count_partitions(
+        ops.clients.dynamodb,
+        outputs.table_name,
+        [GroupCount(name, g.spec, g.ranges()) for _s, g, name, _e in selected],
+        segments,
+    )
+    engines: dict[str, Engine] = {}
+    results: dict[str, list[PartitionReport]] = {}
+    for source, task_group, name, exported in selected:
+        if source.name not in engines:
+            engines[source.name] = source_engine(ops, source, database_url, from_secret)
+        results[name] = validate_group(
+            engines[source.name],
+            ops.clients.dynamodb,
+            outputs.table_name,
+            task_group.spec,
+            task_group.ranges(),
+            [t.task_id for t in exported],
+            partition_key=cfg.target.partition_key,
+            sort_key=cfg.target.sort_key,
+            target_counts=counts.per_group.get(name),
+            samples=samples,
+            seed=seed,
+        )
+    return ValidationRun(results, counts.items_read, counts.table_items)
 
 
-def report_json(results: dict[str, list[PartitionReport]]) -> dict:
-    """The validation results as JSON: ``ok`` and the reports per group."""
+def report_json(run: ValidationRun) -> dict:
+    """The validation results as JSON: ``ok``, the reports per group, and items read against the table."""
     return {
-        "ok": all(r.ok for reports in results.values() for r in reports),
-        "groups": {name: [r.as_dict() for r in reports] for name, reports in results.items()},
+        "ok": all(r.ok for reports in run.groups.values() for r in reports),
+        "groups": {name: [r.as_dict() for r in reports] for name, reports in run.groups.items()},
+        "itemsRead": run.items_read,
+        "tableItems": run.table_items,
     }
