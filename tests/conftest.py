@@ -46,3 +46,16 @@ def project_copy(tmp_path: Path) -> Path:
     """A temporary project dir with Pulumi.yaml, for stack files written by a test."""
     (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    """A real PostgreSQL started for this test session from the pgserver wheel in requirements.txt."""
+    try:
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    except Exception as err:  # noqa: BLE001 - any failure to start is a reason to skip, stated
+        pytest.skip(f"PostgreSQL (pgserver) could not start on this machine: {type(err).__name__}: {err}")
+    yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    server.cleanup()

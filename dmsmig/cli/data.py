@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from dmsmig.build.balance import boundaries_from_bucket_minimums, max_mean_ratio
+from dmsmig.build.balance import max_mean_ratio
 from dmsmig.build.mapping_preview import items_as_json, preview
 from dmsmig.cli.common import (
     FromSecretOption,
@@ -24,13 +24,14 @@ from dmsmig.cli.common import (
     console,
     load_config,
 )
-from dmsmig.config.mapping_spec import load_mapping_spec
+from dmsmig.config.mapping_spec import SourceObject, load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries
 from dmsmig.config.stack import PROJECT_DIR, MigrationConfig, Source, TaskGroup
 from dmsmig.config.stack_file import set_task_group_keys
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
-from dmsmig.ops.source_db import count_in_ranges, key_quantiles, sample_rows
+from dmsmig.ops.planner import plan_exact, plan_sampled, plan_weighted
+from dmsmig.ops.source_db import count_in_ranges, sample_rows
 
 GroupArg = Annotated[str, typer.Option("--group", help="Task group as source/group, e.g. orders/events.")]
 
@@ -52,52 +53,85 @@ def plan_partitions(
     partitions: Annotated[int, typer.Option("--partitions", "-n", min=1, max=200, help="How many tasks.")],
     database_url: UrlOption = None,
     from_secret: FromSecretOption = False,
+    sample: Annotated[
+        float | None,
+        typer.Option(
+            "--sample",
+            min=0.001,
+            max=100,
+            help="Plan from a PERCENT sample (TABLESAMPLE) instead of reading every key.",
+        ),
+    ] = None,
+    sample_from: Annotated[
+        str | None,
+        typer.Option("--sample-from", help="schema.table to sample (a view's base table: views cannot be sampled)."),
+    ] = None,
+    weight: Annotated[
+        str | None,
+        typer.Option("--weight", help="Balance this length expression instead of rows, e.g. 'LENGTH(EventData)'."),
+    ] = None,
+    compare_equal_width: Annotated[
+        bool, typer.Option("--compare-equal-width", help="Also count equal-width ranges (one more pass).")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print, do not write the stack file.")] = False,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:
-    """Balanced boundaries from the key distribution (NTILE), written into Pulumi.<stack>.yaml."""
+    """Balanced boundaries from the source's key order (exact, sampled or weighted), written into the stack file."""
+    if sample is not None and weight is not None:
+        raise UsageError("--sample and --weight cannot be combined", "choose one way to balance")
+    if sample_from is not None and sample is None:
+        raise UsageError("--sample-from needs --sample PERCENT", "e.g. --sample 1 --sample-from dbo.OrderEvents")
     config = load_config(stack, project_dir)
     source, task_group = _group(config.migration, group)
     spec = task_group.spec
     ops = OpsContext(stack, None, project_dir, need_outputs=False)
     engine = source_engine(ops, source, database_url, from_secret)
     try:
-        stats = key_quantiles(engine, spec.source, spec.key_column, partitions)
-        if stats.rows == 0:
+        if sample is not None:
+            plan = plan_sampled(engine, spec.source, spec.key_column, partitions, sample, _object(sample_from))
+        elif weight is not None:
+            plan = plan_weighted(engine, spec.source, spec.key_column, partitions, weight)
+        else:
+            plan = plan_exact(engine, spec.source, spec.key_column, partitions)
+        if plan.rows == 0:
             raise OpsError(f"{spec.source.object_name} has no rows with a {spec.key_column}", "check the source object")
-        planned = boundaries_from_bucket_minimums(stats.bucket_minimums)
-        planned_counts = count_in_ranges(engine, spec.source, spec.key_column, planned)
-        width = min(partitions, stats.maximum - stats.minimum + 1)
-        equal = equal_width_boundaries(width, stats.minimum, stats.maximum) if width > 1 else []
-        equal_counts = count_in_ranges(engine, spec.source, spec.key_column, equal)
+        equal_counts: list[int] = []
+        if compare_equal_width and plan.minimum is not None and plan.maximum is not None:
+            width = min(partitions, int(plan.maximum) - int(plan.minimum) + 1)
+            equal = equal_width_boundaries(width, int(plan.minimum), int(plan.maximum)) if width > 1 else []
+            equal_counts = count_in_ranges(engine, spec.source, spec.key_column, equal)
     except SQLAlchemyError as err:  # name the object queried, never the URL
         first = str(getattr(err, "orig", None) or err).splitlines()[0]
         raise OpsError(
             f"querying {spec.source.object_name}: {type(err).__name__}: {first}",
             "check the source object and key column exist and the credentials may read them",
         ) from None
-    report = {
-        "rows": stats.rows,
-        "min": stats.minimum,
-        "max": stats.maximum,
-        "boundaries": planned,
-        "rowsPerPartition": planned_counts,
-        "maxMeanRatio": round(max_mean_ratio(planned_counts), 4),
-        "equalWidthRowsPerPartition": equal_counts,
-        "equalWidthMaxMeanRatio": round(max_mean_ratio(equal_counts), 4),
+    report: dict[str, Any] = {
+        "method": plan.method,
+        "exact": plan.exact,
+        "rows": plan.rows,
+        "min": plan.minimum,
+        "max": plan.maximum,
+        "boundaries": plan.boundaries,
+        "unit": plan.unit,
+        "perPartition": [round(v) for v in plan.sizes],
+        "maxMeanRatio" if plan.exact else "estimatedMaxMeanRatio": round(plan.max_mean, 4),
         "written": False,
     }
+    if equal_counts:
+        report["equalWidthRowsPerPartition"] = equal_counts
+        report["equalWidthMaxMeanRatio"] = round(max_mean_ratio(equal_counts), 4)
     if not dry_run:
         source_name, _, group_name = group.partition("/")
-        estimate = {"rows": stats.rows}
+        estimate = {"rows": plan.rows}
         if task_group.estimate:
             estimate["averageRowBytes"] = task_group.estimate.average_row_bytes
         set_task_group_keys(
             stack,
             source_name,
             group_name,
-            {"partitions": {"boundaries": planned}, "estimate": estimate},
+            {"partitions": {"boundaries": plan.boundaries}, "estimate": estimate},
             project_dir,
         )
         report["written"] = True
@@ -105,21 +139,36 @@ def plan_partitions(
         print(json.dumps(report, indent=2))
         return
     table = Table(
-        "partition", "from", "to", "rows (planned)", "rows (equal-width pN)", title=f"{group}: {stats.rows:,} rows"
+        "partition",
+        "from",
+        "to",
+        plan.unit,
+        "rows (equal-width pN)",
+        title=f"{group}: {plan.rows:,} rows, {plan.method}",
     )
-    edges = [None, *planned, None]
-    for i, count in enumerate(planned_counts):
+    edges = [None, *plan.boundaries, None]
+    for i, size in enumerate(plan.sizes):
         lo = "-inf" if edges[i] is None else f"{edges[i]:,}"
         hi = "+inf" if edges[i + 1] is None else f"{edges[i + 1] - 1:,}"
         eq = f"{equal_counts[i]:,}" if i < len(equal_counts) else ""
-        table.add_row(f"p{i + 1}", lo, hi, f"{count:,}", eq)
+        table.add_row(f"p{i + 1}", lo, hi, f"{round(size):,}", eq)
     console.print(table)
+    kind = "max/mean" if plan.exact else "estimated max/mean"
     console.print(
-        f"max/mean rows per partition: planned {report['maxMeanRatio']:.3f}, "
-        f"equal width {report['equalWidthMaxMeanRatio']:.3f}"
+        f"{kind} {plan.unit} per partition: {plan.max_mean:.3f}"
+        + (f", equal width {report['equalWidthMaxMeanRatio']:.3f}" if equal_counts else "")
         + (f"; boundaries written to Pulumi.{stack}.yaml" if report["written"] else " (dry run, nothing written)"),
         highlight=False,
     )
+
+
+def _object(name: str | None) -> SourceObject | None:
+    if name is None:
+        return None
+    schema, _, obj = name.partition(".")
+    if not schema or not obj:
+        raise UsageError(f"--sample-from {name!r} needs schema.table", "e.g. --sample-from dbo.OrderEvents")
+    return SourceObject(schema=schema, object=obj, objectType="table")
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
@@ -164,9 +213,7 @@ def preview_mapping(
         sample = _read_rows(rows)
     else:
         sample = sample_rows(
-            source_engine(
-                OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret
-            ),
+            source_engine(OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret),
             task_group.spec.source,
             limit,
         )

@@ -49,7 +49,7 @@ class GroupCount:
         key = item.get(validation.key_attribute, {}).get("N")
         if key is None:
             return None
-        return bisect.bisect_right([r.lower for r in self.ranges[1:]], Decimal(key))
+        return bisect.bisect_right([Decimal(r.lower or 0) for r in self.ranges[1:]], Decimal(key))
 
 
 @dataclass
