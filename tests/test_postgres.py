@@ -176,7 +176,11 @@ def test_planner_statements_compile_for_each_source_dialect(dialect, expected):
 
 @pytest.mark.parametrize(
     ("dialect_name", "fragment"),
-    [("mssql", "TABLESAMPLE (1.5 PERCENT)"), ("oracle", "SAMPLE (1.5)"), ("postgresql", "TABLESAMPLE SYSTEM (1.5)")],
+    [
+        ("mssql", "TABLESAMPLE (1.5 PERCENT) REPEATABLE (1)"),
+        ("oracle", "SAMPLE (1.5) SEED (1)"),
+        ("postgresql", "TABLESAMPLE SYSTEM (1.5) REPEATABLE (1)"),
+    ],
 )
 def test_sampling_uses_each_dialects_syntax(dialect_name, fragment):
     assert fragment in planner.sample_statement(dialect_name, "dbo.t", "Id", 1.5)

@@ -102,18 +102,18 @@ def total_weight_statement(table: sa.TableClause, column: str, weight: str) -> s
     return sa.select(sa.func.sum(sa.literal_column(weight)), sa.func.count()).where(key.is_not(None))
 
 
-def sample_statement(dialect_name: str, table_sql: str, column_sql: str, percent: float) -> str:
-    """Keys of a ``percent`` sample of the object, in the dialect's own sampling syntax."""
-    p = f"{percent:g}"
+def sample_statement(dialect_name: str, table_sql: str, column_sql: str, percent: float, seed: int = 1) -> str:
+    """Keys of a ``percent`` sample of the object, in the dialect's own sampling syntax (repeatable by ``seed``)."""
+    p, where = f"{percent:g}", f"WHERE {column_sql} IS NOT NULL"
     if dialect_name == "postgresql":
-        return f"SELECT {column_sql} FROM {table_sql} TABLESAMPLE SYSTEM ({p}) WHERE {column_sql} IS NOT NULL"
+        return f"SELECT {column_sql} FROM {table_sql} TABLESAMPLE SYSTEM ({p}) REPEATABLE ({seed}) {where}"
     if dialect_name == "mssql":
-        return f"SELECT {column_sql} FROM {table_sql} TABLESAMPLE ({p} PERCENT) WHERE {column_sql} IS NOT NULL"
+        return f"SELECT {column_sql} FROM {table_sql} TABLESAMPLE ({p} PERCENT) REPEATABLE ({seed}) {where}"
     if dialect_name == "oracle":
-        return f"SELECT {column_sql} FROM {table_sql} SAMPLE ({p}) WHERE {column_sql} IS NOT NULL"
+        return f"SELECT {column_sql} FROM {table_sql} SAMPLE ({p}) SEED ({seed}) {where}"
     if dialect_name == "sqlite":  # no TABLESAMPLE: a random filter (SQLite is for rehearsals)
         keep = f"abs(random() % 1000000) < {percent * 10000:.0f}"
-        return f"SELECT {column_sql} FROM {table_sql} WHERE {column_sql} IS NOT NULL AND {keep}"
+        return f"SELECT {column_sql} FROM {table_sql} {where} AND {keep}"
     raise UsageError(f"sampling is not supported for {dialect_name}", "plan exactly (drop --sample)")
 
 
