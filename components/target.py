@@ -85,6 +85,14 @@ class DynamoTarget(pulumi.ComponentResource):
                 else None
             ),
             deletion_protection_enabled=cfg.deletion_protection,
+            warm_throughput=(
+                aws.dynamodb.TableWarmThroughputArgs(
+                    read_units_per_second=target.warm_throughput.read_units_per_second,
+                    write_units_per_second=target.warm_throughput.write_units_per_second,
+                )
+                if target.warm_throughput
+                else None
+            ),
             tags=args.tags,
             # The table outlives the migration: never replaced or deleted by a config slip in prod.
             opts=pulumi.ResourceOptions(parent=self, protect=cfg.deletion_protection),

@@ -35,7 +35,7 @@ def plan(
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
     """Show what a stack would create: the program under Pulumi's mock engine, no cloud needed."""
-    from dmsmig.contract.check import check_resources, describe
+    from dmsmig.contract.check import check_resources
     from dmsmig.offline.mock_engine import run_program
     from dmsmig.offline.plan_view import plan_json, resource_counts, resource_tree
 
@@ -54,6 +54,7 @@ def plan(
         except KeyError as err:
             summary = {"error": err.args[0]}
         document = plan_json(run, summary)
+        document["load"] = _load_json(config.migration)
         document["contract"] = {"requests": len(requests), "problems": [str(p) for p in problems]}
         document["modifiedTasks"] = modified
         print(json.dumps(document, indent=2, sort_keys=True, default=str))
@@ -81,11 +82,32 @@ def plan(
             err_console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(
-        f"AWS contract: {describe(requests)} checked against botocore's model and the fact table: none refused",
+        f"AWS contract: {len(requests)} requests ({len({r.operation for r in requests})} operations) checked "
+        "against botocore's model and the fact table: none refused",
         markup=False,
         highlight=False,
     )
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
+
+
+def _load_json(cfg) -> dict:
+    from dmsmig.build.throughput import load_model, prewarm_advice
+
+    model = load_model(cfg)
+    bound = model.bound
+    return {
+        "stages": [
+            {"stage": st.name, "limit": st.limit, "hours": st.hours, "source": st.source} for st in model.stages
+        ],
+        "boundBy": bound.name if bound else None,
+        "hours": bound.hours if bound else None,
+        "items": model.items,
+        "writeUnits": model.write_units,
+        "tableWriteUnitsPerSecond": model.table_write_units,
+        "taskWriteUnitsPerSecond": model.task_write_units_per_second,
+        "notes": model.notes,
+        "prewarm": prewarm_advice(model),
+    }
 
 
 def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
@@ -107,35 +129,37 @@ def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
 
 def _print_estimate(cfg) -> None:
     from dmsmig.build.estimate import estimate
+    from dmsmig.build.throughput import load_model, prewarm_advice
 
+    model = load_model(cfg)
+    table = Table("stage", "limit", "full load takes", "figure from", title="What bounds the full load")
+    bound = model.bound
+    for stage in model.stages:
+        hours = "-" if stage.hours is None else f"{stage.hours:,.1f} h"
+        mark = " <- bound" if stage is bound else ""
+        table.add_row(stage.name, stage.limit, hours + mark, stage.source)
+    console.print(table)
+    if bound is not None:
+        console.print(
+            f"full load: about {bound.hours:,.1f} h, bounded by {bound.name} ({model.items:,} items, "
+            f"{model.write_units:,} write units)",
+            markup=False,
+        )
+    for note in model.notes:
+        console.print(f"note: {note}", markup=False, style="yellow")
+    advice = prewarm_advice(model)
+    if advice:
+        console.print(f"pre-warming: {advice}", markup=False)
     try:
         est = estimate(cfg)
     except KeyError as err:
-        console.print(f"[yellow]no estimate:[/yellow] {err.args[0]}", highlight=False)
+        console.print(f"no instance cost: {err.args[0]}", markup=False)
         return
-    table = Table(
-        "task", "instance", "rows", "GB", "full load (h, all at once)", title="Estimate (figures: dmsmig/estimate.py)"
-    )
-    for p in est.partitions:
-        table.add_row(p.task_id, p.instance_id, f"{p.rows:,}", f"{p.gigabytes:,.1f}", f"{p.hours:,.1f}")
-    table.add_row(
-        "[bold]total[/bold]",
-        f"{est.instance_count} x {est.instance_class}",
-        f"{est.rows:,}",
-        f"{est.gigabytes:,.1f}",
-        f"{est.total_hours:,.1f} (throughput bound)",
-    )
-    console.print(table)
     az = "multi-AZ" if cfg.multi_az else "single-AZ"
-    console.print(f"instances: ~${est.monthly_usd:,.0f}/month ({az}, list price)", highlight=False)
-    if est.unknown_groups:
-        shown = ", ".join(est.unknown_groups[:5]) + (
-            f" and {len(est.unknown_groups) - 5} more" if len(est.unknown_groups) > 5 else ""
-        )
-        console.print(
-            f"[yellow]no estimate for {shown}[/yellow]: set taskGroups[].estimate.rows "
-            "(python -m dmsmig plan-partitions writes it)"
-        )
+    console.print(
+        f"instances: {est.instance_count} x {est.instance_class}, ~${est.monthly_usd:,.0f}/month ({az}, list price)",
+        markup=False,
+    )
 
 
 @app.command("config-reference")

@@ -155,6 +155,17 @@ class GlobalSecondaryIndex(_Model):
     projection: Literal["ALL", "KEYS_ONLY"] = Field("ALL", description="Attributes copied into the index.")
 
 
+class WarmThroughput(_Model):
+    """Pre-warmed throughput of the target table (DynamoDB warm throughput), for the load."""
+
+    write_units_per_second: int | None = Field(
+        None, alias="writeUnitsPerSecond", ge=1, description="Writes/s the table serves from the start."
+    )
+    read_units_per_second: int | None = Field(
+        None, alias="readUnitsPerSecond", ge=1, description="Reads/s the table serves from the start (validation)."
+    )
+
+
 class Target(_Model):
     """The DynamoDB table the events land in (created by this stack)."""
 
@@ -180,6 +191,11 @@ class Target(_Model):
     deletion_protection: bool | None = Field(None, alias="deletionProtection", description="Default: prod only.")
     encryption: Literal["aws-managed", "customer-managed"] = Field(
         "aws-managed", description="customer-managed uses the stack's KMS key."
+    )
+    warm_throughput: WarmThroughput | None = Field(
+        None,
+        alias="warmThroughput",
+        description="Pre-warm the table for the load (plan says how much and when; charged by DynamoDB).",
     )
 
     @model_validator(mode="after")
@@ -305,6 +321,12 @@ class Estimate(_Model):
 
     rows: int = Field(ge=0, description="Rows in the source object (plan-partitions writes it).")
     average_row_bytes: int = Field(1024, alias="averageRowBytes", ge=1, description="Average row size in bytes.")
+    source_rows_per_second: int | None = Field(
+        None,
+        alias="sourceRowsPerSecond",
+        ge=1,
+        description="Rows/s the source delivers to all partitions together (measured); unset: not modelled.",
+    )
 
 
 class TaskGroup(_Model):

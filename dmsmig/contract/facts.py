@@ -244,6 +244,23 @@ ON_DEMAND_INITIAL_WRITE_UNITS = _fact(
 ON_DEMAND_INITIAL_READ_UNITS = _fact(
     "dynamodb-on-demand-initial-reads", 12000, DYNAMODB_GUIDE + "warm-throughput.html (12,000 reads/s)"
 )
+ON_DEMAND_DOUBLING_MINUTES = _fact(
+    "dynamodb-on-demand-doubling",
+    30,
+    DYNAMODB_GUIDE + "warm-throughput.html (on-demand tables can scale to double the previous peak within 30 minutes)",
+)
+PREWARM_LEAD_HOURS = _fact(
+    "dynamodb-prewarm-lead-time",
+    24,
+    DYNAMODB_GUIDE + "pre-warming-on-demand-capacity-mode.html (start at least 24 hours before the anticipated peak)",
+)
+WRITE_LATENCY_MS = _fact(
+    "dynamodb-write-latency",
+    10,
+    "https://aws.amazon.com/dynamodb/ ('single-digit millisecond' latency: 10 ms is the upper end, one write "
+    "in flight per DMS load thread)",
+    confirmed=False,
+)
 PARTITION_WRITE_UNITS = _fact(
     "dynamodb-partition-write-units",
     1000,
@@ -265,6 +282,8 @@ def policy_pack_facts() -> dict[str, Any]:
         "migrationTypes": list(MIGRATION_TYPES),
         "fullLoadOnly": FULL_LOAD_ONLY,
         "targetTablePrepModes": list(TARGET_TABLE_PREP_MODES),
+        "writesPerThreadPerSecond": 1000 // WRITE_LATENCY_MS,
+        "onDemandInitialWriteUnits": ON_DEMAND_INITIAL_WRITE_UNITS,
         "sources": {
             "sslSupport": FACTS["ssl-modes-per-engine"].source,
             "migrationTypes": FACTS["migration-types"].source,

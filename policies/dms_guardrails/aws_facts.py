@@ -13,3 +13,5 @@ AWS_FACTS = json.loads((Path(__file__).with_name("aws_facts.json")).read_text())
 SSL_SUPPORT: dict[str, list[str]] = AWS_FACTS["sslSupport"]
 SSL_NEEDS_CERTIFICATE = set(AWS_FACTS["sslNeedsCertificate"])
 CDC_MIGRATION_TYPES = {t for t in AWS_FACTS["migrationTypes"] if t != AWS_FACTS["fullLoadOnly"]}
+WRITES_PER_THREAD_PER_SECOND: int = AWS_FACTS["writesPerThreadPerSecond"]
+ON_DEMAND_INITIAL_WRITE_UNITS: int = AWS_FACTS["onDemandInitialWriteUnits"]

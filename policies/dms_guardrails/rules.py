@@ -20,7 +20,13 @@ from pulumi_policy import (
 )
 
 from . import props as p
-from .aws_facts import CDC_MIGRATION_TYPES, SSL_NEEDS_CERTIFICATE, SSL_SUPPORT
+from .aws_facts import (
+    CDC_MIGRATION_TYPES,
+    ON_DEMAND_INITIAL_WRITE_UNITS,
+    SSL_NEEDS_CERTIFICATE,
+    SSL_SUPPORT,
+    WRITES_PER_THREAD_PER_SECOND,
+)
 from .coverage import Span, UnreadableFilter, cover_problems, selected_spans
 
 PASSWORD_KEY = re.compile(r"passw(or)?d|^pwd$|secretstring", re.IGNORECASE)
@@ -587,6 +593,51 @@ allowed_instance_classes = ResourceValidationPolicy(
 )
 
 
+def _table_write_units(table) -> int | None:
+    warm = p.get(table.props, "warmThroughput", "writeUnitsPerSecond")
+    if isinstance(warm, int | float) and warm is not p.UNKNOWN:
+        return int(warm)
+    if p.get(table.props, "billingMode") == "PROVISIONED":
+        capacity = p.get(table.props, "writeCapacity")
+        return int(capacity) if isinstance(capacity, int | float) else None
+    return ON_DEMAND_INITIAL_WRITE_UNITS
+
+
+def _writes_within_table_throughput(args: StackValidationArgs, report: ReportViolation) -> None:
+    tables = [r for r in args.resources if r.resource_type == p.TABLE]
+    for table in tables:
+        name = p.get(table.props, "name")
+        units = _table_write_units(table)
+        if units is None or not isinstance(name, str):
+            continue
+        threads = 0
+        for task in (r for r in args.resources if r.resource_type == p.TASK):
+            mappings = p.json_prop(task.props, "tableMappings")
+            settings = p.json_prop(task.props, "replicationTaskSettings")
+            if not isinstance(mappings, Mapping) or not isinstance(settings, Mapping):
+                continue
+            targets = {r.get("target-table-name") for r in p.as_list(mappings.get("rules")) if isinstance(r, Mapping)}
+            if name in targets:
+                threads += max(1, int(p.get(settings, "TargetMetadata", "ParallelLoadThreads", default=0) or 0))
+        writes = threads * WRITES_PER_THREAD_PER_SECOND  # at least one write unit each
+        if writes > units:
+            report(
+                f"the tasks writing {name} run {threads} load threads (~{writes:,} writes/s, at least one write unit "
+                f"each) but the table accepts {units:,} write units/s: DMS is throttled and retries; pre-warm with "
+                "migration.target.warmThroughput.writeUnitsPerSecond or lower TargetMetadata.ParallelLoadThreads "
+                "(python -m dmsmig plan shows every stage)",
+                table.urn,
+            )
+
+
+writes_within_table_throughput = StackValidationPolicy(
+    name="writes-within-table-throughput",
+    description="The load threads of the tasks writing a table do not exceed the write units it accepts at once.",
+    validate=_writes_within_table_throughput,
+    enforcement_level=EnforcementLevel.ADVISORY,
+)
+
+
 POLICIES = [
     no_plaintext_passwords,
     endpoints_use_secrets_manager,
@@ -603,4 +654,5 @@ POLICIES = [
     required_tags,
     auto_minor_version_upgrade,
     allowed_instance_classes,
+    writes_within_table_throughput,
 ]

@@ -1,0 +1,165 @@
+"""What bounds a full load: the duration each stage allows, and which one is the bottleneck.
+
+A full load takes as long as its slowest stage:
+
+- **source read**: rows/s the source delivers (``estimate.sourceRowsPerSecond``, measured; unset: not modelled);
+- **replication instance**: GB/h per instance class (:data:`dmsmig.build.estimate.INSTANCE_FIGURES`),
+  shared by the tasks on it;
+- **task threads**: ``ParallelLoadThreads`` writers per task, one write in flight each at DynamoDB's
+  latency (``facts.WRITE_LATENCY_MS``); one table per task, so ``MaxFullLoadSubTasks`` adds none;
+- **DynamoDB writes**: the table's warm write throughput (pre-warmed, provisioned, or 4,000 units/s
+  for a new on-demand table), one write unit per started KB of item.
+
+Every figure comes from :mod:`dmsmig.contract.facts` or the instance table, with its source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from dmsmig.build.estimate import INSTANCE_FIGURES
+from dmsmig.build.packing import pack
+from dmsmig.config.stack import MigrationConfig
+from dmsmig.contract import facts
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: what it allows (items/s, or None when not modelled) and how long the load takes there."""
+
+    name: str
+    limit: str
+    hours: float | None
+    source: str
+
+
+@dataclass
+class LoadModel:
+    """The stages of one stack's full load, the bounding stage and the table's write needs."""
+
+    stages: list[Stage]
+    items: int
+    write_units: int
+    table_write_units: int
+    task_write_units_per_second: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bound(self) -> Stage | None:
+        modelled = [s for s in self.stages if s.hours is not None]
+        return max(modelled, key=lambda s: s.hours or 0.0) if modelled else None
+
+    @property
+    def writes_faster_than_table(self) -> bool:
+        """The tasks' threads could send more write units per second than the table accepts (throttling)."""
+        return self.task_write_units_per_second > self.table_write_units
+
+
+def units_per_item(row_bytes: int) -> int:
+    """Write units per item: one per started KB."""
+    return max(1, math.ceil(row_bytes / facts.WRITE_UNIT_BYTES))
+
+
+def table_write_units(cfg: MigrationConfig) -> tuple[int, str]:
+    """Write units/s the table serves from the start, and why."""
+    target = cfg.target
+    if target.warm_throughput and target.warm_throughput.write_units_per_second:
+        return target.warm_throughput.write_units_per_second, "pre-warmed"
+    if target.billing_mode == "PROVISIONED" and target.write_capacity:
+        return target.write_capacity, "provisioned"
+    return facts.ON_DEMAND_INITIAL_WRITE_UNITS, "new on-demand table"
+
+
+def load_model(cfg: MigrationConfig) -> LoadModel:
+    """The stage durations of ``cfg``'s full load (task groups without ``estimate`` are left out, and named)."""
+    slots = [(s, g, r) for s in cfg.sources for g in s.task_groups for r in g.ranges()]
+    bins = pack(slots, cfg.replication.max_tasks_per_instance)
+    notes: list[str] = []
+    items = units = 0
+    task_hours: list[float] = []
+    instance_gb: list[float] = []
+    source_hours: list[float] = []
+    task_units_per_second = 0.0
+    threads_seen: list[int] = []
+    per_thread = 1000.0 / facts.WRITE_LATENCY_MS
+    for tasks in bins:
+        gb = 0.0
+        for _source, group, _range in tasks:
+            if group.estimate is None:
+                continue
+            rows = group.estimate.rows // len(group.ranges())
+            row_units = units_per_item(group.estimate.average_row_bytes)
+            items += rows
+            units += rows * row_units
+            gb += rows * group.estimate.average_row_bytes / 1e9
+            threads = max(1, cfg.settings_for(group).TargetMetadata.ParallelLoadThreads)
+            threads_seen.append(threads)
+            task_hours.append(rows / (threads * per_thread) / 3600)
+            task_units_per_second += threads * per_thread * row_units
+        instance_gb.append(gb)
+    for source in cfg.sources:
+        for group in source.task_groups:
+            if group.estimate and group.estimate.source_rows_per_second:
+                source_hours.append(group.estimate.rows / group.estimate.source_rows_per_second / 3600)
+    unknown = [f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups if g.estimate is None]
+    if unknown:
+        notes.append(f"no estimate for {', '.join(unknown)}: set taskGroups[].estimate (plan-partitions writes rows)")
+
+    klass = cfg.replication.instance_class
+    gb_per_hour = INSTANCE_FIGURES.get(klass, (None, None))[0]
+    table_units, why = table_write_units(cfg)
+    stages = [
+        Stage(
+            "source read",
+            "estimate.sourceRowsPerSecond" if source_hours else "not modelled: set estimate.sourceRowsPerSecond",
+            max(source_hours) if source_hours else None,
+            "your measurement",
+        ),
+        Stage(
+            "replication instance",
+            f"{len(bins)} x {klass}, {gb_per_hour} GB/h each" if gb_per_hour else f"no figures for {klass}",
+            max(instance_gb) / gb_per_hour if gb_per_hour and instance_gb else None,
+            "INSTANCE_FIGURES (seed 001)",
+        ),
+        Stage(
+            "task threads",
+            f"{len(task_hours)} task(s), {'/'.join(str(t) for t in sorted(set(threads_seen)))} threads each, "
+            f"{per_thread:.0f} writes/s a thread",
+            max(task_hours) if task_hours else None,
+            "fact dynamodb-write-latency (unconfirmed)",
+        ),
+        Stage(
+            "DynamoDB writes",
+            f"{table_units:,} write units/s ({why}), {units / items if items else 0:.1f} units/item",
+            units / table_units / 3600 if items else None,
+            "facts dynamodb-on-demand-initial-writes, dynamodb-write-unit-bytes",
+        ),
+    ]
+    model = LoadModel(stages, items, units, table_units, task_write_units_per_second=task_units_per_second, notes=notes)
+    if model.writes_faster_than_table:
+        model.notes.append(
+            f"the tasks can send {task_units_per_second:,.0f} write units/s but the table accepts {table_units:,}: "
+            "DMS is throttled and retries; pre-warm (target.warmThroughput.writeUnitsPerSecond) or lower "
+            "TargetMetadata.ParallelLoadThreads"
+        )
+    return model
+
+
+def prewarm_advice(model: LoadModel) -> str | None:
+    """How much to pre-warm so the table stops being the bottleneck, and when to do it."""
+    bound = model.bound
+    if bound is None or bound.name != "DynamoDB writes" or not model.items:
+        return None
+    others = [s.hours for s in model.stages if s.hours is not None and s.name != "DynamoDB writes"]
+    target_hours = max(others) if others else bound.hours or 0
+    if not target_hours:
+        return None
+    needed = math.ceil(model.write_units / (target_hours * 3600))
+    return (
+        f"pre-warm to {needed:,} write units/s (target.warmThroughput.writeUnitsPerSecond) to bring DynamoDB "
+        f"writes down to {target_hours:,.1f} h: apply it at least {facts.PREWARM_LEAD_HOURS} h before the load "
+        f"(AWS) and start when DescribeTable shows WarmThroughput ACTIVE; the increase is billed once by DynamoDB "
+        f"(see DynamoDB pricing). Without it, on-demand can double its previous peak every "
+        f"{facts.ON_DEMAND_DOUBLING_MINUTES} min of sustained traffic, with throttling meanwhile."
+    )

@@ -1,0 +1,86 @@
+"""The load model: the duration each stage allows, the bounding stage, throttling and pre-warming advice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from dmsmig.build.throughput import load_model, prewarm_advice, units_per_item
+from dmsmig.cli import app
+from policies.dms_guardrails import rules
+from policies.dms_guardrails.props import TABLE, TASK
+from tests.conftest import raw_migration, stack_from
+from tests.policy_helpers import check_stack, resource
+
+
+def _stages(model) -> dict[str, float | None]:
+    return {s.name: s.hours for s in model.stages}
+
+
+def test_an_item_costs_one_write_unit_per_started_kilobyte():
+    assert [units_per_item(b) for b in (1, 1024, 1025, 1800, 4096)] == [1, 1, 2, 2, 4]
+
+
+def test_300_million_two_unit_items_take_42_hours_at_a_new_tables_4000_units():
+    raw = raw_migration()
+    group = raw["sources"][0]["taskGroups"][0]
+    group["estimate"] = {"rows": 300_000_000, "averageRowBytes": 1800}
+    group["partitions"] = {"count": 16, "min": 1, "max": 300_000_000}
+    raw["replication"]["instanceClass"] = "dms.r5.16xlarge"
+    raw["taskSettings"] = {"TargetMetadata": {"ParallelLoadThreads": 50}}
+    model = load_model(stack_from(raw).migration)
+    assert _stages(model)["DynamoDB writes"] == pytest.approx(600_000_000 / 4000 / 3600)  # 41.7 h
+    assert model.bound.name == "DynamoDB writes"
+    assert model.writes_faster_than_table  # 16 tasks x 50 threads x 100 writes x 2 units >> 4,000
+    advice = prewarm_advice(model)
+    assert "target.warmThroughput.writeUnitsPerSecond" in advice and "at least 24 h before the load" in advice
+
+
+def test_pre_warming_moves_the_bound_to_the_next_stage():
+    raw = raw_migration()
+    raw["target"]["warmThroughput"] = {"writeUnitsPerSecond": 40000}
+    raw["taskSettings"] = {"TargetMetadata": {"ParallelLoadThreads": 50}}
+    model = load_model(stack_from(raw).migration)
+    assert model.table_write_units == 40000 and model.bound.name == "replication instance"
+    assert prewarm_advice(model) is None
+
+
+def test_shipped_stacks_name_their_bounding_stage_and_are_not_throttled():
+    from tests.conftest import SHIPPED_STACKS
+
+    for stack in SHIPPED_STACKS:
+        result = CliRunner().invoke(app, ["plan", "--stack", stack, "--json"])
+        load = json.loads(result.output)["load"]
+        assert load["boundBy"] == "task threads" and load["hours"] > 0
+        assert load["taskWriteUnitsPerSecond"] <= load["tableWriteUnitsPerSecond"]
+        assert {s["stage"] for s in load["stages"]} == {
+            "source read",
+            "replication instance",
+            "task threads",
+            "DynamoDB writes",
+        }
+
+
+def test_a_measured_source_rate_can_be_the_bound():
+    raw = raw_migration()
+    raw["sources"][0]["taskGroups"][0]["estimate"]["sourceRowsPerSecond"] = 500
+    model = load_model(stack_from(raw).migration)
+    assert model.bound.name == "source read" and model.bound.hours == pytest.approx(12_000_000 / 500 / 3600)
+
+
+def _task(table: str, threads: int, name: str):
+    mappings = {"rules": [{"rule-type": "object-mapping", "target-table-name": table}]}
+    settings = {"TargetMetadata": {"ParallelLoadThreads": threads}}
+    return resource(TASK, {"tableMappings": json.dumps(mappings), "replicationTaskSettings": json.dumps(settings)}, name)
+
+
+def test_advisory_rule_flags_threads_beyond_the_tables_write_units():
+    table = resource(TABLE, {"name": "events", "billingMode": "PAY_PER_REQUEST"}, "t")
+    busy = [_task("events", 25, f"p{i}") for i in range(4)]
+    [(message, urn)] = check_stack(rules.writes_within_table_throughput, [table, *busy])
+    assert "100 load threads (~10,000 writes/s" in message and "accepts 4,000" in message and urn == table.urn
+    warm = resource(TABLE, {"name": "events", "warmThroughput": {"writeUnitsPerSecond": 20000}}, "t")
+    assert check_stack(rules.writes_within_table_throughput, [warm, *busy]) == []
+    assert rules.writes_within_table_throughput.enforcement_level.value == "advisory"
