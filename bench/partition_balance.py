@@ -1,4 +1,4 @@
-"""Partition balance on a skewed key distribution: equal-width ranges vs planned (NTILE) boundaries.
+"""Partition balance on a skewed key distribution: equal-width ranges vs planned (exact) boundaries.
 
 1,000,000 rows in SQLite whose ids have Zipf-sized gaps (dense old ids, sparse new ones), queried
 through the same SQLAlchemy code as `python -m dmsmig plan-partitions`.
@@ -15,10 +15,11 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import print_table
-from dmsmig.build.balance import boundaries_from_bucket_minimums, max_mean_ratio
+from dmsmig.build.balance import max_mean_ratio
 from dmsmig.config.mapping_spec import SourceObject
 from dmsmig.config.partitions import equal_width_boundaries
-from dmsmig.ops.source_db import connect, count_in_ranges, key_quantiles
+from dmsmig.ops.planner import plan_exact
+from dmsmig.ops.source_db import connect, count_in_ranges
 from tests.synthetic import zipf_gapped_ids
 
 OBJECT = SourceObject(schema="main", object="events", objectType="table")
@@ -37,12 +38,11 @@ def main(rows: int = 1_000_000) -> None:
         table = []
         for n in (4, 8, 16):
             started = time.perf_counter()
-            stats = key_quantiles(engine, OBJECT, "Id", n)
-            planned = boundaries_from_bucket_minimums(stats.bucket_minimums)
-            planned_counts = count_in_ranges(engine, OBJECT, "Id", planned)
+            plan = plan_exact(engine, OBJECT, "Id", n)
             seconds = time.perf_counter() - started
+            planned_counts = count_in_ranges(engine, OBJECT, "Id", plan.boundaries)
             equal_counts = count_in_ranges(
-                engine, OBJECT, "Id", equal_width_boundaries(n, stats.minimum, stats.maximum)
+                engine, OBJECT, "Id", equal_width_boundaries(n, int(plan.minimum), int(plan.maximum))
             )
             equal, plan = max_mean_ratio(equal_counts), max_mean_ratio(planned_counts)
             table.append([n, f"{equal:.3f}", f"{plan:.3f}", f"{equal / plan:.2f}", f"{seconds:.1f}"])

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig.build.balance import boundaries_from_bucket_minimums, counts_per_range, max_mean_ratio, quantile_boundaries
+from dmsmig.build.balance import counts_per_range, max_mean_ratio, quantile_boundaries
 from dmsmig.build.mapping_preview import preview
 from dmsmig.cli import app
 from dmsmig.config.mapping_spec import load_mapping_spec
@@ -44,7 +44,10 @@ def test_planned_boundaries_are_increasing_cover_every_row_and_balance_skewed_ke
 
 def test_duplicate_keys_collapse_instead_of_producing_empty_ranges():
     assert quantile_boundaries([1, 1, 1, 1, 2, 2, 2, 2], 4) == [2]
-    assert boundaries_from_bucket_minimums([1, 1, 5, 5, 9]) == [5, 9]
+    from dmsmig.ops.planner import _from_positions
+
+    plan = _from_positions("exact", 8, 1, 2, [(1, 3), (2, 5), (2, 7)])  # keys 1,1,1,1,2,2,2,2 at positions
+    assert plan.boundaries == [2] and plan.sizes == [4.0, 4.0]
 
 
 def _source_db(path, keys):

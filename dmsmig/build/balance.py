@@ -29,15 +29,6 @@ def quantile_boundaries(sorted_keys: Sequence[int], partitions: int) -> list[int
     return bounds
 
 
-def boundaries_from_bucket_minimums(bucket_minimums: Sequence[int]) -> list[int]:
-    """Boundaries from the smallest key of each NTILE bucket (bucket 1 first)."""
-    bounds: list[int] = []
-    for key in bucket_minimums[1:]:
-        if key > (bounds[-1] if bounds else bucket_minimums[0]):
-            bounds.append(key)
-    return bounds
-
-
 def counts_per_range(sorted_keys: Sequence[int], boundaries: Sequence[int]) -> list[int]:
     """Rows per range ``(-inf,b1), [b1,b2), ..., [bn,+inf)`` of sorted keys."""
     cuts = [0, *(bisect_left(sorted_keys, b) for b in boundaries), len(sorted_keys)]

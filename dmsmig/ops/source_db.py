@@ -7,7 +7,6 @@ the URL is never printed (SQLAlchemy's ``render_as_string(hide_password=True)`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -58,37 +57,6 @@ def connect(url: str | URL) -> Engine:
         return create_engine(make_url(url) if isinstance(url, str) else url)
     except ModuleNotFoundError as err:
         raise OpsError(f"database driver {err.name} is not installed", f"pip install {err.name}") from None
-
-
-@dataclass(frozen=True)
-class KeyStats:
-    """Distribution of a key column: count, min, max and NTILE bucket minimums and sizes."""
-
-    rows: int
-    minimum: int | None
-    maximum: int | None
-    bucket_minimums: list[int]
-    bucket_counts: list[int]
-
-
-def key_quantiles(engine: Engine, obj: SourceObject, column: str, buckets: int) -> KeyStats:
-    """One pass with ``NTILE(buckets) OVER (ORDER BY key)``: min key and row count per bucket."""
-    col = quote(engine, column)
-    sql = text(
-        f"SELECT bucket, MIN(k) AS lo, COUNT(*) AS n FROM ("
-        f"SELECT {col} AS k, NTILE(:buckets) OVER (ORDER BY {col}) AS bucket FROM {qualified(engine, obj)} "
-        f"WHERE {col} IS NOT NULL) q GROUP BY bucket ORDER BY bucket"
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(sql, {"buckets": buckets}).all()
-        bounds = conn.execute(text(f"SELECT MIN({col}), MAX({col}) FROM {qualified(engine, obj)}")).one()
-    return KeyStats(
-        rows=sum(int(r.n) for r in rows),
-        minimum=None if bounds[0] is None else int(bounds[0]),
-        maximum=None if bounds[1] is None else int(bounds[1]),
-        bucket_minimums=[int(r.lo) for r in rows],
-        bucket_counts=[int(r.n) for r in rows],
-    )
 
 
 def count_in_ranges(engine: Engine, obj: SourceObject, column: str, boundaries: list[int]) -> list[int]:
