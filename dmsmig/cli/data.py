@@ -153,6 +153,13 @@ def plan_partitions(
         eq = f"{equal_counts[i]:,}" if i < len(equal_counts) else ""
         table.add_row(f"p{i + 1}", lo, hi, f"{round(size):,}", eq)
     console.print(table)
+    if not plan.exact:
+        console.print(
+            "estimate from a block sample: on data stored in key order it can hide imbalance (bench: 1% of 1 M rows "
+            "estimated 1.00, true 1.78); raise --sample, or plan exactly off-peak",
+            markup=False,
+            style="yellow",
+        )
     kind = "max/mean" if plan.exact else "estimated max/mean"
     console.print(
         f"{kind} {plan.unit} per partition: {plan.max_mean:.3f}"
