@@ -123,11 +123,36 @@ def test_preview_rows_come_from_postgres(pg):
     assert len(sample) == 5 and set(sample[0]) == set(COLUMNS)
 
 
-def test_quiesce_check_and_sentinel_run_on_postgres(pg, tmp_path):
+def test_the_sentinel_gate_writes_its_row_into_postgres_once_and_sees_it_arrive(pg, tmp_path, monkeypatch):
+    from tests.ops_fixtures import create_event_table
+    from tests.test_cutover_actions import SENTINEL, _cdc_actions
+
+    engine, _rows = pg
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS OrderEvents (AggregateId text, EventTimestamp text)"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_event_table(dynamodb, TABLE)
+        actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+
+        def cdc_delivers(_seconds):  # stands in for DMS applying the captured insert
+            with engine.connect() as conn:
+                token = conn.execute(text("SELECT EventTimestamp FROM OrderEvents")).scalar()
+            dynamodb.put_item(TableName=TABLE, Item={"PK": {"S": "agg#sentinel"}, "SK": {"S": f"evt#{token}"}})
+
+        actions.sleep = cdc_delivers
+        gate = actions.gate(Step.DRAINED)
+    assert gate.ok and "seen in DynamoDB" in gate.evidence[0]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM OrderEvents")).scalar() == 1
+
+
+def test_quiesce_check_runs_on_postgres(pg, tmp_path):
     engine, _rows = pg
     with engine.begin() as conn:
         conn.execute(text('CREATE TABLE IF NOT EXISTS dbo."Writes" (n int)'))
-        conn.execute(text('CREATE TABLE IF NOT EXISTS dbo."Sentinels" (token text)'))
     raw = raw_migration()
     raw["cutover"] = {"quiesceCheckSql": 'SELECT COUNT(*) FROM dbo."Writes"'}
     config = stack_from(raw)
@@ -138,9 +163,6 @@ def test_quiesce_check_and_sentinel_run_on_postgres(pg, tmp_path):
     with engine.begin() as conn:
         conn.execute(text('INSERT INTO dbo."Writes" VALUES (1)'))
     assert not actions.gate(Step.QUIESCED).ok
-    with engine.begin() as conn:  # what the sentinel gate sends: its insertSql with a :token
-        conn.execute(text('INSERT INTO dbo."Sentinels" (token) VALUES (:token)'), {"token": "abc123"})
-        assert conn.execute(text('SELECT token FROM dbo."Sentinels"')).scalar() == "abc123"
 
 
 # The same statements for the other source engines ------------------------------------------------
@@ -189,3 +211,22 @@ def test_sampling_uses_each_dialects_syntax(dialect_name, fragment):
 def test_sample_from_names_a_base_table():
     obj = SourceObject(schema="dbo", object="OrderEvents", objectType="table")
     assert planner.table_of(mssql.dialect(), obj, "Id").schema == "dbo"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "fragments"),
+    [
+        (mssql.dialect(), ["FROM dbo.[vw_Dynamodbmigration]", "CASE WHEN [Id] < :b0", "SELECT TOP __[POSTCOMPILE"]),
+        (oracle.dialect(), ['FROM dbo."vw_Dynamodbmigration"', 'CASE WHEN "Id" < :b0', "FETCH FIRST"]),
+    ],
+    ids=["sqlserver", "oracle"],
+)
+def test_source_queries_compile_for_sql_server_and_oracle(dialect, fragments):
+    from dmsmig.ops.source_db import count_in_ranges_statement, sample_rows_statement
+
+    count_sql, params = count_in_ranges_statement(dialect, SPEC.source, "Id", [100, 200])
+    sample_sql = sample_rows_statement(dialect, SPEC.source, 10)
+    compiled = str(count_sql.compile(dialect=dialect)) + "\n" + str(sample_sql.compile(dialect=dialect))
+    assert params == {"b0": 100, "b1": 200}
+    for fragment in fragments:
+        assert fragment in compiled, compiled

@@ -24,13 +24,18 @@ DRIVERS = {
 }
 
 
-def quote(engine: Engine, name: str) -> str:
-    return engine.dialect.identifier_preparer.quote(name)
+def _dialect(engine_or_dialect: Any) -> Any:
+    return getattr(engine_or_dialect, "dialect", engine_or_dialect)
 
 
-def qualified(engine: Engine, obj: SourceObject) -> str:
+def quote(engine: Any, name: str) -> str:
+    """``name`` quoted for the engine's (or dialect's) SQL."""
+    return _dialect(engine).identifier_preparer.quote(name)
+
+
+def qualified(engine: Any, obj: SourceObject) -> str:
     """``schema.object`` quoted for the dialect (SQLite has no schemas: object only)."""
-    if engine.dialect.name == "sqlite":
+    if _dialect(engine).name == "sqlite":
         return quote(engine, obj.object_name)
     return f"{quote(engine, obj.schema_name)}.{quote(engine, obj.object_name)}"
 
@@ -59,25 +64,34 @@ def connect(url: str | URL) -> Engine:
         raise OpsError(f"database driver {err.name} is not installed", f"pip install {err.name}") from None
 
 
-def count_in_ranges(engine: Engine, obj: SourceObject, column: str, boundaries: list[int]) -> list[int]:
-    """Rows per range ``(-inf,b1), [b1,b2), ..., [bn,+inf)`` with one grouped query."""
-    col = quote(engine, column)
+def count_in_ranges_statement(dialect: Any, obj: SourceObject, column: str, boundaries: list[int]) -> tuple[Any, dict]:
+    """The grouped query counting rows per range, and its parameters (compiled by tests for every dialect)."""
+    col = quote(dialect, column)
     cases = " ".join(f"WHEN {col} < :b{i} THEN {i}" for i in range(len(boundaries)))
     bucket = f"CASE {cases} ELSE {len(boundaries)} END" if boundaries else "0"
     sql = text(
-        f"SELECT b, COUNT(*) AS n FROM (SELECT {bucket} AS b FROM {qualified(engine, obj)} "
+        f"SELECT b, COUNT(*) AS n FROM (SELECT {bucket} AS b FROM {qualified(dialect, obj)} "
         f"WHERE {col} IS NOT NULL) q GROUP BY b"
     )
-    params = {f"b{i}": b for i, b in enumerate(boundaries)}
+    return sql, {f"b{i}": b for i, b in enumerate(boundaries)}
+
+
+def count_in_ranges(engine: Engine, obj: SourceObject, column: str, boundaries: list[int]) -> list[int]:
+    """Rows per range ``(-inf,b1), [b1,b2), ..., [bn,+inf)`` with one grouped query."""
+    sql, params = count_in_ranges_statement(engine, obj, column, boundaries)
     with engine.connect() as conn:
         found = {int(r.b): int(r.n) for r in conn.execute(sql, params)}
     return [found.get(i, 0) for i in range(len(boundaries) + 1)]
 
 
-def sample_rows(engine: Engine, obj: SourceObject, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` rows of the source object, as dicts (for preview-mapping)."""
+def sample_rows_statement(dialect: Any, obj: SourceObject, limit: int) -> Any:
+    """``SELECT *`` of up to ``limit`` rows (TOP / FETCH FIRST / LIMIT per dialect)."""
     from sqlalchemy import literal_column, select
 
-    query: Any = select(literal_column("*")).select_from(text(qualified(engine, obj))).limit(limit)
+    return select(literal_column("*")).select_from(text(qualified(dialect, obj))).limit(limit)
+
+
+def sample_rows(engine: Engine, obj: SourceObject, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of the source object, as dicts (for preview-mapping)."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        return [dict(r._mapping) for r in conn.execute(sample_rows_statement(engine, obj, limit))]
