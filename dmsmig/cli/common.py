@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from dmsmig.cli.boundary import BoundaryGroup
 from dmsmig.config.stack import PROJECT_DIR, StackConfig, load_stack_config
@@ -53,6 +54,11 @@ FromSecretOption = Annotated[
 @app.callback()
 def _root() -> None:
     """Declare, check and drive a DMS migration into DynamoDB."""
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells that show data as it is: never read as rich markup or emoji codes."""
+    return [value if isinstance(value, Text) else Text(str(value)) for value in values]
 
 
 def load_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:

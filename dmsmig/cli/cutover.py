@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from dmsmig.cli.common import (
     EndpointOption,
@@ -125,7 +126,7 @@ def cutover(
     if outcome.ok:
         console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
         return
-    err_console.print(f"[red]stopped at {outcome.stopped_at}:[/red] {outcome.reason}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]stopped at {outcome.stopped_at}:[/red] {escape(outcome.reason)}", soft_wrap=True)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -261,6 +262,6 @@ def cutover_status(
         return
     for step in Step:
         record = state.record(step)
-        console.print(f"{step.value:18} {record.status.value:8} {record.at} {record.reason}", highlight=False)
+        console.print(f"{step.value:18} {record.status.value:8} {record.at} {record.reason}", markup=False)
     if state.rolled_back:
         console.print("rolled back: start a new run with cutover --restart")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dmsmig.build.balance import max_mean_ratio
@@ -21,6 +22,7 @@ from dmsmig.cli.common import (
     StackOption,
     UrlOption,
     app,
+    cells,
     console,
     load_config,
 )
@@ -241,7 +243,7 @@ def preview_mapping(
             table = Table("level", "rule", "row", "finding", title="Lint")
             for f in result.findings:
                 colour = "red" if f.level == "error" else "yellow"
-                table.add_row(f"[{colour}]{f.level}[/{colour}]", f.rule, str(f.row), f.message)
+                table.add_row(*cells(Text(f.level, style=colour), f.rule, f.row, f.message))
             console.print(table)
         console.print(f"{len(result.items)} rows mapped, {len(result.errors)} errors", highlight=False)
     if result.errors:

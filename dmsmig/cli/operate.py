@@ -17,6 +17,7 @@ import typer
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from dmsmig.cli.common import (
     EndpointOption,
@@ -28,6 +29,7 @@ from dmsmig.cli.common import (
     StackOption,
     TaskOption,
     app,
+    cells,
     console,
     err_console,
 )
@@ -95,7 +97,9 @@ def bootstrap_secret_command(
     if as_json:
         print(json.dumps(asdict(result)))
     else:
-        console.print(f"secret {result.name} {verb}: {result.arn} version {result.version_id}", highlight=False)
+        console.print(
+            f"secret {result.name} {verb}: {result.arn} version {result.version_id}", markup=False, soft_wrap=True
+        )
 
 
 @app.command()
@@ -105,9 +109,7 @@ def preflight(
     connection_timeout: Annotated[
         float, typer.Option(min=1, max=3600, help="Seconds to wait per connection test.")
     ] = 300,
-    poll_seconds: Annotated[
-        float, typer.Option(min=0, max=600, help="Seconds between connection status polls.")
-    ] = 10,
+    poll_seconds: Annotated[float, typer.Option(min=0, max=600, help="Seconds between connection status polls.")] = 10,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
@@ -120,7 +122,8 @@ def preflight(
     )
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
     for c in checks:
-        table.add_row(c.name, "[green]pass[/green]" if c.ok else "[red]FAIL[/red]", c.reason, c.fix)
+        verdict = Text("pass", style="green") if c.ok else Text("FAIL", style="red")
+        table.add_row(*cells(c.name, verdict, c.reason, c.fix))
     _emit(as_json, [asdict(c) for c in checks], table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
@@ -143,7 +146,7 @@ def _apply_plan(ops: OpsContext, selected, decide) -> list[dict]:
 def _print_actions(as_json: bool, results: list[dict], title: str) -> None:
     table = Table("task", "was", "action", "status", title=title)
     for r in results:
-        table.add_row(r["task"], r["was"], r["action"], r["status"])
+        table.add_row(*cells(r["task"], r["was"], r["action"], r["status"]))
     _emit(as_json, results, table)
 
 
@@ -217,16 +220,18 @@ def _status_table(progress: list[TaskProgress], title: str) -> Table:
     )
     for p in progress:
         latency = "" if p.cdc_latency_source is None else f"{p.cdc_latency_source:.0f}/{p.cdc_latency_target or 0:.0f}"
-        status = f"[red]{p.status}[/red]" if p.failed else p.status
+        status = Text(p.status, style="red" if p.failed else "")
         table.add_row(
-            p.task_id,
-            status,
-            str(p.progress_percent),
-            f"{p.tables_loaded}/{p.tables_loading}/{p.tables_queued}/{p.tables_errored}",
-            f"{p.rows_loaded:,}",
-            str(p.error_rows),
-            latency,
-            (p.last_failure or ", ".join(p.errored_tables))[:80],
+            *cells(
+                p.task_id,
+                status,
+                p.progress_percent,
+                f"{p.tables_loaded}/{p.tables_loading}/{p.tables_queued}/{p.tables_errored}",
+                f"{p.rows_loaded:,}",
+                p.error_rows,
+                latency,
+                (p.last_failure or ", ".join(p.errored_tables))[:80],
+            )
         )
     return table
 
@@ -313,7 +318,7 @@ def stop(
         results.append({"task": t.task_id, "was": was, "status": now})
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
-        table.add_row(r["task"], r["was"], r["status"])
+        table.add_row(*cells(r["task"], r["was"], r["status"]))
     _emit(as_json, results, table)
 
 
@@ -344,4 +349,4 @@ def reload_tables(
         raise OpsError(*refusal)
     for schema, table_name in tables:
         dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
-        console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", highlight=False)
+        console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", markup=False)

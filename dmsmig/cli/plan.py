@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from dmsmig.cli.common import (
@@ -14,6 +15,7 @@ from dmsmig.cli.common import (
     ProjectDirOption,
     StackOption,
     app,
+    cells,
     console,
     err_console,
     load_config,
@@ -118,11 +120,13 @@ def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
     try:
         deployed = json.loads(outputs_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        err_console.print(f"[red]error:[/red] {outputs_file}: not a readable JSON outputs file ({type(err).__name__})")
+        err_console.print(
+            f"[red]error:[/red] {escape(str(outputs_file))}: not a readable JSON outputs file ({type(err).__name__})"
+        )
         err_console.print("  fix: pulumi stack output --json > outputs.json", markup=False)
         raise typer.Exit(2) from None
     if not isinstance(deployed, dict):
-        err_console.print(f"[red]error:[/red] {outputs_file}: expected a JSON object of stack outputs")
+        err_console.print(f"[red]error:[/red] {escape(str(outputs_file))}: expected a JSON object of stack outputs")
         raise typer.Exit(2)
     return task_definition_changes(planned, deployed)
 
@@ -137,7 +141,7 @@ def _print_estimate(cfg) -> None:
     for stage in model.stages:
         hours = "-" if stage.hours is None else f"{stage.hours:,.1f} h"
         mark = " <- bound" if stage is bound else ""
-        table.add_row(stage.name, stage.limit, hours + mark, stage.source)
+        table.add_row(*cells(stage.name, stage.limit, hours + mark, stage.source))
     console.print(table)
     if bound is not None:
         console.print(
@@ -227,7 +231,7 @@ def policy_check(
     try:
         settings = pc.load_pack_config(path)
     except ValueError as err:
-        err_console.print(f"[red]error:[/red] {err}", markup=True, highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}")
         raise typer.Exit(2) from None
     started = time.perf_counter()
     run = run_program(config, stack_name=stack)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from dmsmig.cli.common import (
     EndpointOption,
@@ -18,6 +19,7 @@ from dmsmig.cli.common import (
     StackOption,
     UrlOption,
     app,
+    cells,
     console,
 )
 from dmsmig.config.stack import PROJECT_DIR
@@ -64,13 +66,15 @@ def validate(
             for r in reports:
                 colour = "green" if r.ok else "red"
                 table.add_row(
-                    r.task_id,
-                    f"{r.range['from']}..{r.range['to']}",
-                    f"{r.source_rows:,}",
-                    "-" if r.target_items is None else f"{r.target_items:,}",
-                    "-" if r.difference is None else f"{r.difference:+,}",
-                    str(r.samples_checked),
-                    f"[{colour}]{r.verdict}[/{colour}]",
+                    *cells(
+                        r.task_id,
+                        f"{r.range['from']}..{r.range['to']}",
+                        f"{r.source_rows:,}",
+                        "-" if r.target_items is None else f"{r.target_items:,}",
+                        "-" if r.difference is None else f"{r.difference:+,}",
+                        r.samples_checked,
+                        Text(r.verdict, style=colour),
+                    )
                 )
             console.print(table)
             for r in reports:
