@@ -26,6 +26,8 @@ from dmsmig.ops import context as ops_context
 from tests.conftest import built
 from tests.dms_fake import FakeDms, fake_for_stack
 from tests.ops_fixtures import FixedIdentity, clients_with
+from tests.test_config_errors import _delete as _drop
+from tests.test_config_errors import _set
 
 MIGRATION = "dms-migration:migration"
 
@@ -85,24 +87,6 @@ def run_cli(capsys, argv: list[str]) -> tuple[int, str]:
 
 
 # --- case builders -----------------------------------------------------------------------------
-def _set(path: list, value) -> Callable[[dict], None]:
-    def change(node: dict) -> None:
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
-
-    return change
-
-
-def _drop(path: list) -> Callable[[dict], None]:
-    def change(node: dict) -> None:
-        for key in path[:-1]:
-            node = node[key]
-        del node[path[-1]]
-
-    return change
-
-
 GROUP = ["sources", 0, "taskGroups", 0]
 SRC = ["sources", 0]
 

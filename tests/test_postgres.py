@@ -18,9 +18,9 @@ from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.machine import Step
 from dmsmig.ops import planner
 from dmsmig.ops.source_db import connect, count_in_ranges, sample_rows
-from dmsmig.ops.validation import GroupCount, count_partitions, validate_group
+from dmsmig.ops.validation import GroupCount, count_partitions
 from tests.conftest import raw_migration, stack_from
-from tests.test_validation import TABLE, load_like_dms, source_rows
+from tests.test_validation import TABLE, _validate_four_partitions, load_like_dms, source_rows
 
 SPEC = load_mapping_spec("order_events")
 COLUMNS = ["Id", "PK", "SK", "itemtype", "Ver", "ConvId", "created", "itemdata", "expiry"]
@@ -98,20 +98,8 @@ def test_validate_counts_and_samples_a_postgres_source_against_dynamodb(pg, monk
         missing = rows[100]["Id"]
         load_like_dms(dynamodb, rows, skip={missing})
         ranges = ranges_from_boundaries(planner.plan_exact(engine, SPEC.source, "Id", 4).boundaries)
+        reports = _validate_four_partitions(engine, dynamodb, ranges=ranges, samples=30, seed=3)
         counts = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, ranges)], 4)
-        reports = validate_group(
-            engine,
-            dynamodb,
-            TABLE,
-            SPEC,
-            ranges,
-            ["p1", "p2", "p3", "p4"],
-            partition_key="PK",
-            sort_key="SK",
-            target_counts=counts.per_group["g"],
-            samples=30,
-            seed=3,
-        )
     assert [r.source_rows for r in reports] == [750] * 4
     assert [r.verdict for r in reports] == ["MISSING 1", "ok", "ok", "ok"]
     assert counts.items_read == 2999

@@ -86,9 +86,9 @@ def load_like_dms(client, rows, *, skip=(), truncate=(), lob_max=1024):
         client.put_item(TableName=TABLE, Item=to_dynamo(item))
 
 
-def _validate_four_partitions(engine, dynamodb, segments=4, **options):
-    """Ids 1..400 in four equal ranges p1..p4."""
-    ranges = ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
+def _validate_four_partitions(engine, dynamodb, segments=4, ranges=None, **options):
+    """Ids 1..400 in four equal ranges p1..p4 (or the four ``ranges`` given)."""
+    ranges = ranges or ranges_from_boundaries(equal_width_boundaries(4, 1, 400))
     counts = count_partitions(dynamodb, TABLE, [GroupCount("g", SPEC, ranges)], segments)
     return validate_group(
         engine,
