@@ -162,12 +162,20 @@ def test_two_groups_are_counted_in_the_same_pass_by_their_item_filter(tmp_path, 
     for i in range(1, 51):
         dynamodb.put_item(
             TableName=TABLE,
-            Item={"PK": {"S": f"cust#{i}"}, "SK": {"S": "evt#1"}, "itemtype": {"S": "auth-event"}, "srcId": {"N": str(i)}},
+            Item={
+                "PK": {"S": f"cust#{i}"},
+                "SK": {"S": "evt#1"},
+                "itemtype": {"S": "auth-event"},
+                "srcId": {"N": str(i)},
+            },
         )
     counts = count_partitions(
         dynamodb,
         TABLE,
-        [GroupCount("orders", SPEC, ranges_from_boundaries([101])), GroupCount("auth", auth, ranges_from_boundaries([]))],
+        [
+            GroupCount("orders", SPEC, ranges_from_boundaries([101])),
+            GroupCount("auth", auth, ranges_from_boundaries([])),
+        ],
         3,
     )
     assert counts.per_group == {"orders": [100, 100], "auth": [50]} and counts.items_read == 250
@@ -198,3 +206,18 @@ def test_validate_cli_reports_json_and_exits_nonzero_on_mismatch(tmp_path, dynam
     first = report["groups"]["orders/events"][0]
     assert (first["sourceRows"], first["targetItems"], first["verdict"]) == (200, 199, "MISSING 1")
     assert report["ok"] is False
+
+
+def test_groups_without_a_validation_key_read_nothing(dynamodb):
+    from dmsmig.config.mapping_spec import MappingSpec
+
+    spec = MappingSpec.model_validate(
+        {
+            "source": {"schema": "dbo", "object": "t"},
+            "keyColumn": "Id",
+            "excludeColumns": ["Id"],
+            "attributes": [{"name": "PK", "value": "${PK}"}],
+        }
+    )
+    counts = count_partitions(dynamodb, TABLE, [GroupCount("g", spec, ranges_from_boundaries([]))], 4)
+    assert counts.per_group == {} and counts.items_read == 0

@@ -38,6 +38,11 @@ class GroupCount:
     name: str
     spec: MappingSpec
     ranges: list[KeyRange]
+    lowers: list[Decimal] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # computed once: bucket() runs for every item of the table
+        object.__setattr__(self, "lowers", [Decimal(r.lower or 0) for r in self.ranges[1:]])
 
     def bucket(self, item: dict) -> int | None:
         """The partition an item belongs to (None: not this group's item)."""
@@ -49,7 +54,7 @@ class GroupCount:
         key = item.get(validation.key_attribute, {}).get("N")
         if key is None:
             return None
-        return bisect.bisect_right([Decimal(r.lower or 0) for r in self.ranges[1:]], Decimal(key))
+        return bisect.bisect_right(self.lowers, Decimal(key))
 
 
 @dataclass
@@ -92,10 +97,12 @@ def count_partitions(dynamodb: Any, table: str, groups: list[GroupCount], segmen
             f"task groups {shared} select the same items (same validation.keyAttribute and itemFilter)",
             "give each mapping spec its own validation.itemFilter value so items can be told apart",
         )
-    attributes = sorted({a for g in groups if g.spec.validation for a in _attributes(g.spec)})
+    counted = [g for g in groups if g.spec.validation]
+    if not counted:  # no group says how to find its items: nothing to read
+        return TableCounts({}, 0, None)
+    attributes = sorted({a for g in counted for a in _attributes(g.spec)})
     names = {f"#a{i}": a for i, a in enumerate(attributes)}
     projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
-    counted = [g for g in groups if g.spec.validation]
     per_group = {g.name: [0] * len(g.ranges) for g in counted}
     read = 0
     with ThreadPoolExecutor(max_workers=max(1, segments)) as pool:
