@@ -84,3 +84,20 @@ def test_advisory_rule_flags_threads_beyond_the_tables_write_units():
     warm = resource(TABLE, {"name": "events", "warmThroughput": {"writeUnitsPerSecond": 20000}}, "t")
     assert check_stack(rules.writes_within_table_throughput, [warm, *busy]) == []
     assert rules.writes_within_table_throughput.enforcement_level.value == "advisory"
+
+
+@pytest.mark.parametrize(
+    ("warm", "ok", "fragment"),
+    [
+        ({"Status": "ACTIVE", "WriteUnitsPerSecond": 22000}, True, "ACTIVE at 22,000"),
+        ({"Status": "UPDATING", "WriteUnitsPerSecond": 4000}, False, "UPDATING at 4,000 write units/s"),
+        ({"Status": "ACTIVE", "WriteUnitsPerSecond": 4000}, False, "asks for 22,000"),
+        ({}, False, "no warm throughput reported"),
+    ],
+)
+def test_preflight_checks_the_pre_warm_is_in_place(warm, ok, fragment):
+    from dmsmig.ops.preflight import warm_throughput_check
+
+    check = warm_throughput_check("order-events-prod", warm, 22000)
+    assert check.ok is ok and fragment in check.reason
+    assert ok or "at least 24 h ahead" in check.fix

@@ -140,15 +140,37 @@ def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     return checks
 
 
-def _table_check(dynamodb: Any, outputs: StackOutputs) -> Check:
+def _table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig) -> list[Check]:
     try:
         table = call_with_retry(dynamodb.describe_table, TableName=outputs.table_name)["Table"]
     except Exception as err:
         e = explain(err, "describing table", outputs.table_name)
-        return Check(f"table {outputs.table_name}", False, e.message, e.fix or "")
+        return [Check(f"table {outputs.table_name}", False, e.message, e.fix or "")]
     status = table.get("TableStatus")
+    checks = [
+        Check(
+            f"table {outputs.table_name}", status == "ACTIVE", f"status {status}", "" if status == "ACTIVE" else "wait"
+        )
+    ]
+    wanted = config.target.warm_throughput.write_units_per_second if config.target.warm_throughput else None
+    if wanted:
+        checks.append(warm_throughput_check(outputs.table_name, table.get("WarmThroughput") or {}, wanted))
+    return checks
+
+
+def warm_throughput_check(table: str, warm: dict, wanted: int) -> Check:
+    """The pre-warm is in place: DescribeTable's WarmThroughput ACTIVE at (or above) the configured write units."""
+    name = f"table {table} pre-warmed"
+    status, units = warm.get("Status"), warm.get("WriteUnitsPerSecond")
+    if status == "ACTIVE" and isinstance(units, int) and units >= wanted:
+        return Check(name, True, f"warm throughput ACTIVE at {units:,} write units/s")
+    shown = f"{status or 'no warm throughput reported'}" + (f" at {units:,} write units/s" if units else "")
     return Check(
-        f"table {outputs.table_name}", status == "ACTIVE", f"status {status}", "" if status == "ACTIVE" else "wait"
+        name,
+        False,
+        f"{shown}; target.warmThroughput asks for {wanted:,}",
+        "pulumi up (it sets the warm throughput), then wait for ACTIVE before starting the load: "
+        "AWS says to pre-warm at least 24 h ahead",
     )
 
 
@@ -244,7 +266,7 @@ def run_preflight(
     checks = _instance_checks(clients.dms, outputs)
     checks += _secret_checks(clients.secrets, config, secret_arns, stack)
     checks += _role_checks(clients.iam, secret_arns, config)
-    checks.append(_table_check(clients.dynamodb, outputs))
+    checks += _table_checks(clients.dynamodb, outputs, config)
     checks += _task_checks(clients.dms, outputs)
     if all(c.ok for c in checks if c.name.startswith("instance")):
         checks += _connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
