@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from dmsmig.build.estimate import INSTANCE_FIGURES
-from dmsmig.build.packing import pack
+from dmsmig.build.estimate import estimate
 from dmsmig.config.stack import MigrationConfig
 from dmsmig.contract import facts
 
@@ -73,41 +72,40 @@ def table_write_units(cfg: MigrationConfig) -> tuple[int, str]:
 
 def load_model(cfg: MigrationConfig) -> LoadModel:
     """The stage durations of ``cfg``'s full load (task groups without ``estimate`` are left out, and named)."""
-    slots = [(s, g, r) for s in cfg.sources for g in s.task_groups for r in g.ranges()]
-    bins = pack(slots, cfg.replication.max_tasks_per_instance)
     notes: list[str] = []
-    items = units = 0
+    items = units = tasks = 0
     task_hours: list[float] = []
-    instance_gb: list[float] = []
     source_hours: list[float] = []
     task_units_per_second = 0.0
     threads_seen: list[int] = []
     per_thread = 1000.0 / facts.WRITE_LATENCY_MS
-    for tasks in bins:
-        gb = 0.0
-        for _source, group, _range in tasks:
-            if group.estimate is None:
-                continue
-            rows = group.estimate.rows // len(group.ranges())
-            row_units = units_per_item(group.estimate.average_row_bytes)
-            items += rows
-            units += rows * row_units
-            gb += rows * group.estimate.average_row_bytes / 1e9
-            threads = max(1, cfg.settings_for(group).TargetMetadata.ParallelLoadThreads)
-            threads_seen.append(threads)
-            task_hours.append(rows / (threads * per_thread) / 3600)
-            task_units_per_second += threads * per_thread * row_units
-        instance_gb.append(gb)
     for source in cfg.sources:
         for group in source.task_groups:
-            if group.estimate and group.estimate.source_rows_per_second:
+            if group.estimate is None:
+                continue
+            partitions = len(group.ranges())
+            rows = group.estimate.rows // partitions
+            row_units = units_per_item(group.estimate.average_row_bytes)
+            threads = max(1, cfg.settings_for(group).TargetMetadata.ParallelLoadThreads)
+            threads_seen.append(threads)
+            tasks += partitions
+            items += rows * partitions
+            units += rows * row_units * partitions
+            task_hours.append(rows / (threads * per_thread) / 3600)
+            task_units_per_second += threads * per_thread * row_units * partitions
+            if group.estimate.source_rows_per_second:
                 source_hours.append(group.estimate.rows / group.estimate.source_rows_per_second / 3600)
     unknown = [f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups if g.estimate is None]
     if unknown:
         notes.append(f"no estimate for {', '.join(unknown)}: set taskGroups[].estimate (plan-partitions writes rows)")
 
     klass = cfg.replication.instance_class
-    gb_per_hour = INSTANCE_FIGURES.get(klass, (None, None))[0]
+    try:  # the instance stage is the estimate's: the busiest instance's GB over its class's rate
+        est = estimate(cfg)
+        instance_limit = f"{est.instance_count} x {klass}, {est.gb_per_hour} GB/h each"
+        instance_hours: float | None = est.total_hours
+    except KeyError:
+        instance_limit, instance_hours = f"no figures for {klass}", None
     table_units, why = table_write_units(cfg)
     stages = [
         Stage(
@@ -116,15 +114,10 @@ def load_model(cfg: MigrationConfig) -> LoadModel:
             max(source_hours) if source_hours else None,
             "your measurement",
         ),
-        Stage(
-            "replication instance",
-            f"{len(bins)} x {klass}, {gb_per_hour} GB/h each" if gb_per_hour else f"no figures for {klass}",
-            max(instance_gb) / gb_per_hour if gb_per_hour and instance_gb else None,
-            "INSTANCE_FIGURES (seed 001)",
-        ),
+        Stage("replication instance", instance_limit, instance_hours, "INSTANCE_FIGURES (seed 001)"),
         Stage(
             "task threads",
-            f"{len(task_hours)} task(s), {'/'.join(str(t) for t in sorted(set(threads_seen)))} threads each, "
+            f"{tasks} task(s), {'/'.join(str(t) for t in sorted(set(threads_seen)))} threads each, "
             f"{per_thread:.0f} writes/s a thread",
             max(task_hours) if task_hours else None,
             "fact dynamodb-write-latency (unconfirmed)",
