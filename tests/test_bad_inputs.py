@@ -639,7 +639,7 @@ CASES: dict[str, tuple] = {
             ["plan", "--stack", "sandbox", "--outputs-file", str(w.root / "o.json")],
         )[1],
         2,
-        "o.json: not a readable JSON outputs file",
+        "o.json is not JSON (line 1, column 1",
         "pulumi stack output --json",
     ),
     # AWS errors ----------------------------------------------------------------------------------

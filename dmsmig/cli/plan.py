@@ -114,21 +114,11 @@ def _load_json(cfg) -> dict:
 
 def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
     from dmsmig.offline.plan_view import task_definition_changes
+    from dmsmig.ops.outputs import OutputsFile
 
     if outputs_file is None:
         return []
-    try:
-        deployed = json.loads(outputs_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        err_console.print(
-            f"[red]error:[/red] {escape(str(outputs_file))}: not a readable JSON outputs file ({type(err).__name__})"
-        )
-        err_console.print("  fix: pulumi stack output --json > outputs.json", markup=False)
-        raise typer.Exit(2) from None
-    if not isinstance(deployed, dict):
-        err_console.print(f"[red]error:[/red] {escape(str(outputs_file))}: expected a JSON object of stack outputs")
-        raise typer.Exit(2)
-    return task_definition_changes(planned, deployed)
+    return task_definition_changes(planned, OutputsFile(outputs_file).read())
 
 
 def _print_estimate(cfg) -> None:
