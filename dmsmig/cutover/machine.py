@@ -82,13 +82,16 @@ class CutoverState:
     def finished(self) -> bool:
         return self.next_step() is None
 
+    def _steps_json(self) -> dict:
+        return {k: {**asdict(v), "status": v.status.value} for k, v in self.steps.items()}
+
     def restarted(self, fingerprint: str) -> CutoverState:
         """A new run for this stack that keeps this one (history, steps, rollback) in ``previous_runs``."""
         archived = {
             "fingerprint": self.fingerprint,
             "rolled_back": self.rolled_back,
             "history": self.history,
-            "steps": {k: {**asdict(v), "status": v.status.value} for k, v in self.steps.items()},
+            "steps": self._steps_json(),
         }
         state = CutoverState(self.stack, fingerprint, previous_runs=[*self.previous_runs, archived])
         state.history.append(f"{_now()} new run; the previous one is archived ({len(state.previous_runs)} in all)")
@@ -102,7 +105,7 @@ class CutoverState:
                 "rolled_back": self.rolled_back,
                 "history": self.history,
                 "previous_runs": self.previous_runs,
-                "steps": {k: {**asdict(v), "status": v.status.value} for k, v in self.steps.items()},
+                "steps": self._steps_json(),
             },
             sort_keys=True,
         )
