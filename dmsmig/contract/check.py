@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -158,16 +157,3 @@ def check_resources(resources: Iterable[Any]) -> tuple[list[ApiRequest], list[Co
     requests = [r for resource in resources for r in requests_for(resource)]
     problems = [p for r in requests for p in request_contract_problems(r)]
     return requests, problems
-
-
-def describe(requests: list[ApiRequest]) -> str:
-    """``N requests (CreateEndpoint x3, ...)`` for a summary line."""
-    counts: dict[str, int] = {}
-    for r in requests:
-        counts[r.operation] = counts.get(r.operation, 0) + 1
-    return f"{len(requests)} requests ({', '.join(f'{op} x{n}' for op, n in sorted(counts.items()))})"
-
-
-def dumps(requests: list[ApiRequest]) -> str:
-    """The requests as JSON (for ``plan --json``)."""
-    return json.dumps([r.__dict__ for r in requests], indent=2, default=str)
