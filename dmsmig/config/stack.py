@@ -41,6 +41,14 @@ def _at(path: str, message: str) -> ValueError:
     return ValueError(f"@{path}: {message}")
 
 
+def _ids_like(value: list[str], prefix: str, what: str) -> list[str]:
+    """Every item is an AWS id ``<prefix>-<8..17 hex>``; the error names the item and an example."""
+    for i, item in enumerate(value):
+        if not re.match(rf"^{prefix}-[0-9a-f]{{8,17}}$", item):
+            raise _at(f"[{i}]", f"'{item}' is not a {what} ({prefix}-0123abcd...)")
+    return value
+
+
 class VpcEndpoints(_Model):
     """VPC endpoints a private replication instance needs when its subnets have no NAT."""
 
@@ -72,10 +80,7 @@ class Network(_Model):
     @field_validator("route_table_ids")
     @classmethod
     def _route_tables_look_like_ids(cls, value: list[str]) -> list[str]:
-        for i, table in enumerate(value):
-            if not re.match(r"^rtb-[0-9a-f]{8,17}$", table):
-                raise _at(f"[{i}]", f"'{table}' is not a route table id (rtb-0123abcd...)")
-        return value
+        return _ids_like(value, "rtb", "route table id")
 
     @model_validator(mode="after")
     def _gateway_needs_route_tables(self) -> Network:
@@ -88,9 +93,7 @@ class Network(_Model):
     def _subnets_look_like_ids(cls, value: list[str]) -> list[str]:
         if len(value) < 2:
             raise ValueError("DMS needs a subnet group over at least 2 subnets in different AZs; add another")
-        for i, subnet in enumerate(value):
-            if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
-                raise _at(f"[{i}]", f"'{subnet}' is not a subnet id (subnet-0123abcd...)")
+        _ids_like(value, "subnet", "subnet id")
         if len(set(value)) != len(value):
             raise ValueError("subnet ids must be distinct")
         return value
@@ -98,10 +101,7 @@ class Network(_Model):
     @field_validator("security_group_ids")
     @classmethod
     def _groups_look_like_ids(cls, value: list[str]) -> list[str]:
-        for i, group in enumerate(value):
-            if not re.match(r"^sg-[0-9a-f]{8,17}$", group):
-                raise _at(f"[{i}]", f"'{group}' is not a security group id (sg-0123abcd...)")
-        return value
+        return _ids_like(value, "sg", "security group id")
 
 
 class Replication(_Model):
