@@ -24,9 +24,8 @@ from dmsmig.cli.common import (
     app,
     cells,
     console,
-    load_config,
 )
-from dmsmig.config.mapping_spec import SourceObject, load_mapping_spec
+from dmsmig.config.mapping_spec import SourceObject
 from dmsmig.config.partitions import equal_width_boundaries
 from dmsmig.config.stack import PROJECT_DIR, MigrationConfig, Source, TaskGroup
 from dmsmig.config.stack_file import set_task_group_keys
@@ -84,10 +83,9 @@ def plan_partitions(
         raise UsageError("--sample and --weight cannot be combined", "choose one way to balance")
     if sample_from is not None and sample is None:
         raise UsageError("--sample-from needs --sample PERCENT", "e.g. --sample 1 --sample-from dbo.OrderEvents")
-    config = load_config(stack, project_dir)
-    source, task_group = _group(config.migration, group)
-    spec = task_group.spec
     ops = OpsContext(stack, None, project_dir, need_outputs=False)
+    source, task_group = _group(ops.config.migration, group)
+    spec = task_group.spec
     engine = source_engine(ops, source, database_url, from_secret)
     try:
         if sample is not None:
@@ -216,19 +214,15 @@ def preview_mapping(
     as_json: JsonOption = False,
 ) -> None:
     """Print the DynamoDB items DMS would write for sample rows, and lint them; exit 1 on errors."""
-    config = load_config(stack, project_dir)
-    source, task_group = _group(config.migration, group)
+    ops = OpsContext(stack, None, project_dir, need_outputs=False)
+    source, task_group = _group(ops.config.migration, group)
     if rows is not None:
         sample = _read_rows(rows)
     else:
-        sample = sample_rows(
-            source_engine(OpsContext(stack, None, project_dir, need_outputs=False), source, database_url, from_secret),
-            task_group.spec.source,
-            limit,
-        )
-    cfg = config.migration
+        sample = sample_rows(source_engine(ops, source, database_url, from_secret), task_group.spec.source, limit)
+    cfg = ops.config.migration
     result = preview(
-        load_mapping_spec(task_group.mapping),
+        task_group.spec,
         sample,
         partition_key=cfg.target.partition_key,
         sort_key=cfg.target.sort_key,
