@@ -7,7 +7,7 @@ from components.network import PrivateEndpoints, PrivateEndpointsArgs
 from components.replication import Replication, ReplicationArgs
 from components.source import SourceEndpoint, SourceEndpointArgs
 from components.target import DynamoTarget, DynamoTargetArgs
-from components.tasks import PartitionedTaskGroup, TaskGroupArgs, TaskPlacement
+from components.tasks import PartitionedTaskGroup, ServerlessPlacement, TaskGroupArgs, TaskPlacement
 
 __all__ = [
     "CutoverControl",
@@ -26,5 +26,6 @@ __all__ = [
     "StackKeyArgs",
     "SourceEndpointArgs",
     "TaskGroupArgs",
+    "ServerlessPlacement",
     "TaskPlacement",
 ]

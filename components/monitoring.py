@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from dmsmig.build import iam_docs
 from dmsmig.config.stack import MigrationConfig
+from dmsmig.contract import facts
 
 TYPE = "dmsmig:monitoring:Monitoring"
 FAILURE_METRIC = "TaskFailureEvents"
@@ -30,31 +31,40 @@ def task_arn_prefix(cfg: MigrationConfig, region: str, account_id: str) -> str:
     return f"arn:aws:dms:{region}:{account_id}:task:{cfg.resource_prefix}-"
 
 
-def failure_event_pattern(arn_prefix: str) -> str:
-    """EventBridge pattern for failure events of the stack's tasks; constant size at any task count."""
+def replication_config_arn_prefix(cfg: MigrationConfig, region: str, account_id: str) -> str:
+    """Every Serverless replication of the stack has an ARN starting with this (fact replication-config-arn)."""
+    return f"arn:aws:dms:{region}:{account_id}:replication-config:{cfg.resource_prefix}-"
+
+
+def failure_event_pattern(*arn_prefixes: str) -> str:
+    """EventBridge pattern for failure events of the stack's tasks and replications; constant size at any count.
+
+    No detail-type filter: tasks send "DMS Replication Task State Change", and the detail type of
+    Serverless replications is not documented; the ARN prefixes keep it to this stack.
+    """
     return json.dumps(
         {
             "source": ["aws.dms"],
-            "detail-type": ["DMS Replication Task State Change"],
             "detail": {"category": ["Failure"]},
-            "resources": [{"prefix": arn_prefix}],
+            "resources": [{"prefix": prefix} for prefix in arn_prefixes],
         },
         sort_keys=True,
     )
+
+
+def unit_metric_dimensions(unit: dict) -> dict[str, str]:
+    """The AWS/DMS dimensions of a task (instance and task) or a Serverless replication."""
+    if unit.get("kind") == "serverless":
+        return {facts.SERVERLESS_METRIC_DIMENSION: unit["resourceId"]}
+    # The task metric dimension is the ARN's last part: the resource identifier.
+    return {"ReplicationInstanceIdentifier": unit["instanceId"], "ReplicationTaskIdentifier": unit["resourceId"]}
 
 
 def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:
     """CloudWatch dashboard JSON: full-load throughput and CDC latency per task, and failures."""
 
     def task_metric(metric: str, task: dict) -> list:
-        return [
-            "AWS/DMS",
-            metric,
-            "ReplicationInstanceIdentifier",
-            task["instanceId"],
-            "ReplicationTaskIdentifier",
-            task["resourceId"],
-        ]
+        return ["AWS/DMS", metric, *(part for pair in unit_metric_dimensions(task).items() for part in pair)]
 
     def widgets(title: str, stat: str, metrics: list[list]) -> list[dict]:
         # A graph holds at most 100 metrics here (CloudWatch allows 500, but they become unreadable).
@@ -84,7 +94,15 @@ def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:
     body += widgets(
         "CDC latency (s)", "Maximum", [task_metric(m, t) for t in cdc for m in ("CDCLatencySource", "CDCLatencyTarget")]
     )
+    serverless = [t for t in tasks if t.get("kind") == "serverless"]
+    body += widgets(
+        "Serverless capacity utilization (%)", "Maximum", [task_metric("CapacityUtilization", t) for t in serverless]
+    )
     return json.dumps({"widgets": body}, sort_keys=True)
+
+
+def _kind(unit: dict) -> str:
+    return "Serverless replication" if unit.get("kind") == "serverless" else "task"
 
 
 @dataclass
@@ -128,17 +146,20 @@ class Monitoring(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"{name}-email", topic=topic.arn, protocol="email", endpoint=mon.alarm_email, opts=child
             )
-        aws.dms.EventSubscription(
-            f"{name}-task-events",
-            name=f"{cfg.prefix}-dms-task-events",
-            sns_topic_arn=topic.arn,
-            source_type="replication-task",
-            source_ids=[t["taskId"] for t in args.tasks],
-            event_categories=["failure", "state change"],
-            enabled=True,
-            tags=args.tags,
-            opts=child,
-        )
+        instance_tasks = [t for t in args.tasks if t.get("kind") != "serverless"]
+        serverless = [t for t in args.tasks if t.get("kind") == "serverless"]
+        if instance_tasks:  # DMS event subscriptions cover instances and tasks, not Serverless replications
+            aws.dms.EventSubscription(
+                f"{name}-task-events",
+                name=f"{cfg.prefix}-dms-task-events",
+                sns_topic_arn=topic.arn,
+                source_type="replication-task",
+                source_ids=[t["taskId"] for t in instance_tasks],
+                event_categories=["failure", "state change"],
+                enabled=True,
+                tags=args.tags,
+                opts=child,
+            )
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-failure-events",
@@ -173,7 +194,16 @@ class Monitoring(pulumi.ComponentResource):
             name=f"{cfg.prefix}-dms-task-failures",
             description=f"Failure events of the DMS tasks of {cfg.prefix}",
             event_pattern=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: failure_event_pattern(task_arn_prefix(cfg, args.region, account))
+                lambda account: failure_event_pattern(
+                    *(
+                        prefix(cfg, args.region, account)
+                        for prefix, used in (
+                            (task_arn_prefix, instance_tasks),
+                            (replication_config_arn_prefix, serverless),
+                        )
+                        if used
+                    )
+                )
             ),
             tags=args.tags,
             opts=child,
@@ -201,7 +231,7 @@ class Monitoring(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{task['taskId']}-failed",
                 name=alarm_name,
-                alarm_description=f"DMS task {task['taskId']} reported a failure event",
+                alarm_description=f"DMS {_kind(task)} {task['taskId']} reported a failure event",
                 namespace=metric_namespace(cfg),
                 metric_name=FAILURE_METRIC,
                 dimensions={"TaskArn": task["arn"]},
@@ -217,6 +247,31 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
             self.alarm_names.append(alarm_name)
+            if task.get("kind") == "serverless":
+                capacity_name = f"{task['taskId']}-capacity"
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{task['taskId']}-capacity",
+                    name=capacity_name,
+                    alarm_description=(
+                        f"Serverless replication {task['taskId']} uses over "
+                        f"{facts.SERVERLESS_CAPACITY_ALARM_PERCENT}% of its memory; at the maximum DCU it can fail: "
+                        "raise capacity.maxCapacityUnits"
+                    ),
+                    namespace="AWS/DMS",
+                    metric_name="CapacityUtilization",
+                    dimensions=unit_metric_dimensions(task),
+                    statistic="Maximum",
+                    period=mon.alarm_period_seconds,
+                    evaluation_periods=mon.evaluation_periods,
+                    threshold=facts.SERVERLESS_CAPACITY_ALARM_PERCENT,
+                    comparison_operator="GreaterThanThreshold",
+                    treat_missing_data="missing",
+                    alarm_actions=[topic.arn],
+                    ok_actions=[topic.arn],
+                    tags=args.tags,
+                    opts=child,
+                )
+                self.alarm_names.append(capacity_name)
             if task["migrationType"] == "full-load":
                 continue
             latency_name = f"{task['taskId']}-cdc-latency"
@@ -229,11 +284,7 @@ class Monitoring(pulumi.ComponentResource):
                 ),
                 namespace="AWS/DMS",
                 metric_name="CDCLatencyTarget",
-                dimensions={
-                    "ReplicationInstanceIdentifier": task["instanceId"],
-                    # The task metric dimension is the ARN's last part: the resource identifier.
-                    "ReplicationTaskIdentifier": task["resourceId"],
-                },
+                dimensions=unit_metric_dimensions(task),
                 statistic="Maximum",
                 period=mon.alarm_period_seconds,
                 evaluation_periods=mon.evaluation_periods,

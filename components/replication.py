@@ -33,19 +33,21 @@ class ReplicationArgs:
     kms_key_arn: pulumi.Input[str]
     """The stack key (components.key.StackKey) for instance storage."""
     instance_count: int = 1
-    """How many instances the tasks need (see dmsmig.packing)."""
+    """How many instances the tasks need (see dmsmig.packing); 0 when every group is Serverless."""
     network_ready: list[pulumi.Resource] = field(default_factory=list)
     """Resources the instances wait for (the VPC endpoints), so the first connection test can succeed."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
 class Replication(pulumi.ComponentResource):
-    """Subnet group over 2+ private subnets and never-public DMS replication instances."""
+    """Subnet group over 2+ private subnets and never-public DMS replication instances (none if not needed)."""
 
     kms_key_arn: pulumi.Output[str]
     instance_arns: pulumi.Output[list[str]]
     instance_ids: list[str]
     instance_arn_by_id: dict[str, pulumi.Output[str]]
+    subnet_group_id: pulumi.Output[str]
+    """The subnet group, also the network of the Serverless replications."""
 
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -109,6 +111,7 @@ class Replication(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[*role_dependencies, *args.network_ready]),
                 )
             )
+        self.subnet_group_id = subnet_group.replication_subnet_group_id
         self.instance_arn_by_id = {i: inst.replication_instance_arn for i, inst in zip(self.instance_ids, instances)}
         self.instance_arns = pulumi.Output.all(*[i.replication_instance_arn for i in instances])
         self.register_outputs(

@@ -21,6 +21,7 @@ from components import (
     PrivateEndpointsArgs,
     Replication,
     ReplicationArgs,
+    ServerlessPlacement,
     SourceEndpoint,
     SourceEndpointArgs,
     StackKey,
@@ -63,13 +64,8 @@ def build(stack: StackConfig) -> dict:
         return outputs
 
     # Which instance each task runs on is decided before anything is declared.
-    slots = [
-        (source, group, key_range)
-        for source in cfg.sources
-        for group in source.task_groups
-        for key_range in group.ranges()
-    ]
-    bins = pack(slots, cfg.replication.max_tasks_per_instance)
+    # Serverless groups need no instance: only instance tasks are packed.
+    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance)
     endpoints = cfg.network.vpc_endpoints
     network_ready = []
     if endpoints.secrets_manager or endpoints.dynamodb:
@@ -118,7 +114,14 @@ def build(stack: StackConfig) -> dict:
                     group=group,
                     source_endpoint_arn=endpoint.endpoint_arn,
                     target_endpoint_arn=target.endpoint_arn,
-                    placements=[placement_of[(source.name, group.name, r.index)] for r in group.ranges()],
+                    placements=[
+                        placement_of[(source.name, group.name, r.index)]
+                        for r in group.ranges()
+                        if group.engine == "instance"
+                    ],
+                    serverless=ServerlessPlacement(subnet_group_id=replication.subnet_group_id, kms_key_arn=key.arn)
+                    if group.engine == "serverless"
+                    else None,
                     tags=tags,
                 ),
             )

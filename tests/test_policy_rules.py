@@ -408,6 +408,6 @@ def test_allowed_instance_classes():
 
 def test_every_policy_has_a_stable_kebab_name_and_description():
     names = [policy.name for policy in rules.POLICIES]
-    assert len(set(names)) == len(names) == 16
+    assert len(set(names)) == len(names) == 17
     for policy in rules.POLICIES:
         assert policy.description and policy.name == policy.name.lower()

@@ -9,7 +9,7 @@ from tests.conftest import raw_migration, stack_from
 
 
 def test_pack_fills_the_fewest_instances_evenly_and_in_order():
-    assert instance_count(250, 200) == 2 and instance_count(0, 200) == 1
+    assert instance_count(250, 200) == 2 and instance_count(0, 200) == 0 and pack([], 200) == []
     bins = pack(list(range(401)), 200)
     assert sorted(len(b) for b in bins) == [133, 134, 134]
     assert [x for b in bins for x in b] == list(range(401))

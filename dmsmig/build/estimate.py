@@ -6,16 +6,20 @@ Figures per instance class (kept here and nowhere else):
   classes are interpolated by vCPU. An instance's rate is shared by the tasks running on it.
 - ``usd_per_hour``: approximate on-demand single-AZ list prices (us-east-1); multi-AZ doubles.
   Check the AWS pricing page for your region before budgeting.
+- ``DCU_USD_PER_HOUR``: DMS Serverless bills per DCU-hour in use (User Guide, "AWS DMS Serverless
+  components"); the figure is the low end of the $0.20-0.25 a third-party page quotes for popular
+  regions (awsnegotiations.com, "AWS DMS Serverless Pricing"), not an AWS figure: check the pricing page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dmsmig.build.packing import pack
 from dmsmig.config.stack import MigrationConfig
 
 HOURS_PER_MONTH = 730
+DCU_USD_PER_HOUR = 0.20
 INSTANCE_FIGURES: dict[str, tuple[float, float]] = {
     # class: (gb_per_hour, usd_per_hour)
     "dms.t3.micro": (5, 0.018),
@@ -42,6 +46,32 @@ class PartitionEstimate:
 
 
 @dataclass(frozen=True)
+class ServerlessEstimate:
+    """One Serverless task group: its replications, their DCU range and what that can cost."""
+
+    group: str
+    replications: int
+    min_units: int | None
+    max_units: int
+    multi_az: bool
+
+    @property
+    def max_monthly_usd(self) -> float:
+        """Every replication at its maximum DCU all month (what AWS's pricing calculator shows)."""
+        return round(self.replications * self.max_units * self.az_factor * DCU_USD_PER_HOUR * HOURS_PER_MONTH, 2)
+
+    @property
+    def az_factor(self) -> int:
+        return 2 if self.multi_az else 1
+
+    def usd_for(self, hours: float) -> tuple[float, float]:
+        """Cost of running ``hours`` between the minimum (1 DCU if unset) and the maximum capacity."""
+        low = self.replications * (self.min_units or 1) * self.az_factor * DCU_USD_PER_HOUR * hours
+        high = self.replications * self.max_units * self.az_factor * DCU_USD_PER_HOUR * hours
+        return round(low, 2), round(high, 2)
+
+
+@dataclass(frozen=True)
 class StackEstimate:
     partitions: list[PartitionEstimate]
     instance_class: str
@@ -49,6 +79,7 @@ class StackEstimate:
     monthly_usd: float
     unknown_groups: list[str]
     gb_per_hour: float
+    serverless: list[ServerlessEstimate] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -68,13 +99,15 @@ class StackEstimate:
 
 
 def estimate(cfg: MigrationConfig) -> StackEstimate:
-    """Estimate from ``taskGroups[].estimate`` (rows spread evenly: balanced partitions assumed)."""
+    """Estimate from ``taskGroups[].estimate`` (rows spread evenly: balanced partitions assumed).
+
+    Partitions are those on instances; Serverless groups are priced by capacity units instead.
+    """
     klass = cfg.replication.instance_class
     if klass not in INSTANCE_FIGURES:
         raise KeyError(f"no figures for {klass}; add it to INSTANCE_FIGURES in dmsmig/estimate.py")
     gb_per_hour, usd_per_hour = INSTANCE_FIGURES[klass]
-    slots = [(s, g, r) for s in cfg.sources for g in s.task_groups for r in g.ranges()]
-    bins = pack(slots, cfg.replication.max_tasks_per_instance)
+    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance)
     partitions, unknown = [], []
     for n, tasks in enumerate(bins):
         instance_id = f"{cfg.prefix}-repl-{n + 1}"
@@ -96,4 +129,17 @@ def estimate(cfg: MigrationConfig) -> StackEstimate:
                 )
             )
     monthly = len(bins) * usd_per_hour * (2 if cfg.multi_az else 1) * HOURS_PER_MONTH
-    return StackEstimate(partitions, klass, len(bins), round(monthly, 2), sorted(set(unknown)), gb_per_hour)
+    serverless = [
+        ServerlessEstimate(
+            f"{source.name}/{group.name}",
+            len(group.ranges()),
+            group.capacity.min_capacity_units,
+            group.capacity.max_capacity_units,
+            cfg.multi_az,
+        )
+        for source, group in cfg.serverless_groups
+        if group.capacity is not None
+    ]
+    return StackEstimate(
+        partitions, klass, len(bins), round(monthly, 2), sorted(set(unknown)), gb_per_hour, serverless
+    )

@@ -11,10 +11,10 @@ DMS_TASKS_PER_INSTANCE_LIMIT = 200
 
 
 def instance_count(task_count: int, max_per_instance: int) -> int:
-    """How many instances ``task_count`` tasks need (at least one)."""
+    """How many instances ``task_count`` tasks need (none without tasks: Serverless-only stacks)."""
     if not 1 <= max_per_instance <= DMS_TASKS_PER_INSTANCE_LIMIT:
         raise ValueError(f"max_per_instance must be within 1..{DMS_TASKS_PER_INSTANCE_LIMIT}")
-    return max(1, math.ceil(task_count / max_per_instance))
+    return math.ceil(task_count / max_per_instance)
 
 
 def pack(tasks: Sequence[T], max_per_instance: int) -> list[list[T]]:
@@ -24,5 +24,7 @@ def pack(tasks: Sequence[T], max_per_instance: int) -> list[list[T]]:
     the load on the instances level.
     """
     count = instance_count(len(tasks), max_per_instance)
+    if count == 0:
+        return []
     total = len(tasks)
     return [list(tasks[(i * total) // count : ((i + 1) * total) // count]) for i in range(count)]

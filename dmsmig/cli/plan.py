@@ -21,6 +21,7 @@ from dmsmig.cli.common import (
     load_config,
 )
 from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.contract import facts
 
 
 @app.command()
@@ -71,11 +72,25 @@ def plan(
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
     _print_estimate(config.migration)
-    if modified:
+    serverless_ids = {
+        t["taskId"] for tasks in run.outputs.get("taskGroups", {}).values() for t in tasks if t["kind"] == "serverless"
+    }
+    tasks_changed = [t for t in modified if t not in serverless_ids]
+    configs_changed = [t for t in modified if t in serverless_ids]
+    if tasks_changed:
         console.print(
-            f"[yellow]{len(modified)} task(s) change settings, mappings or migration type[/yellow]: "
-            f"{', '.join(modified)}. Updating a task stops it if it runs; stop them first "
+            f"[yellow]{len(tasks_changed)} task(s) change settings, mappings or migration type[/yellow]: "
+            f"{', '.join(tasks_changed)}. Updating a task stops it if it runs; stop them first "
             f"(python -m dmsmig stop --stack {stack}), then pulumi up, then python -m dmsmig resume --stack {stack}",
+            highlight=False,
+        )
+    if configs_changed:
+        states = ", ".join(sorted(s.upper() for s in facts.SERVERLESS_MODIFIABLE_STATES))
+        console.print(
+            f"[yellow]{len(configs_changed)} Serverless replication(s) change[/yellow]: {', '.join(configs_changed)}. "
+            f"DMS modifies a replication config only in {states}, so pulumi up stops a running one and leaves it "
+            f"stopped: stop them at a quiet moment (python -m dmsmig stop --stack {stack}), pulumi up, then "
+            f"python -m dmsmig resume --stack {stack}",
             highlight=False,
         )
     if problems:
@@ -122,7 +137,7 @@ def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
 
 
 def _print_estimate(cfg) -> None:
-    from dmsmig.build.estimate import estimate
+    from dmsmig.build.estimate import DCU_USD_PER_HOUR, estimate
     from dmsmig.build.throughput import load_model, prewarm_advice
 
     model = load_model(cfg)
@@ -150,10 +165,25 @@ def _print_estimate(cfg) -> None:
         console.print(f"no instance cost: {err.args[0]}", markup=False)
         return
     az = "multi-AZ" if cfg.multi_az else "single-AZ"
-    console.print(
-        f"instances: {est.instance_count} x {est.instance_class}, ~${est.monthly_usd:,.0f}/month ({az}, list price)",
-        markup=False,
-    )
+    if est.instance_count:
+        console.print(
+            f"instances: {est.instance_count} x {est.instance_class}, ~${est.monthly_usd:,.0f}/month "
+            f"({az}, list price)",
+            markup=False,
+        )
+    load_hours = bound.hours if bound is not None else None
+    for group in est.serverless:
+        units = f"{group.min_units or 1}-{group.max_units} DCU"
+        during = ""
+        if load_hours:
+            low, high = group.usd_for(load_hours)
+            during = f"; the {load_hours:,.1f} h load ~${low:,.0f}-${high:,.0f}"
+        console.print(
+            f"serverless {group.group}: {group.replications} replication(s) at {units} ({az}), at most "
+            f"~${group.max_monthly_usd:,.0f}/month at {group.max_units} DCU all month{during} "
+            f"(${DCU_USD_PER_HOUR}/DCU-hour: approximate, not an AWS figure; check DMS pricing)",
+            markup=False,
+        )
 
 
 @app.command("config-reference")

@@ -49,8 +49,11 @@ def _ids_like(value: list[str], prefix: str, what: str) -> list[str]:
     return value
 
 
+VpcEndpointName = Literal["secretsManager", "dynamodb"]
+
+
 class VpcEndpoints(_Model):
-    """VPC endpoints a private replication instance needs when its subnets have no NAT."""
+    """VPC endpoints a private replication instance needs when its subnets have no NAT (Serverless always)."""
 
     secrets_manager: bool = Field(
         False,
@@ -58,6 +61,28 @@ class VpcEndpoints(_Model):
         description="Interface endpoint for Secrets Manager (private DNS) in the stack's subnets and security groups.",
     )
     dynamodb: bool = Field(False, description="Gateway endpoint for DynamoDB on network.routeTableIds.")
+    existing: list[VpcEndpointName] = Field(
+        default_factory=list,
+        description="Endpoints the VPC already has (not created here): secretsManager, dynamodb.",
+    )
+
+    @model_validator(mode="after")
+    def _created_or_existing(self) -> VpcEndpoints:
+        for name in self.existing:
+            if self.has(name) and getattr(self, _ENDPOINT_FIELDS[name]):
+                raise _at(
+                    "existing",
+                    f"'{name}' is listed as existing and also created ({name}: true); a VPC takes one "
+                    f"{name} endpoint with private DNS: keep one of them",
+                )
+        return self
+
+    def has(self, name: str) -> bool:
+        """The VPC has this endpoint: created by the stack or listed as existing."""
+        return name in self.existing or bool(getattr(self, _ENDPOINT_FIELDS[name]))
+
+
+_ENDPOINT_FIELDS = {"secretsManager": "secrets_manager", "dynamodb": "dynamodb"}
 
 
 class Network(_Model):
@@ -329,6 +354,37 @@ class Estimate(_Model):
     )
 
 
+class ServerlessCapacity(_Model):
+    """DMS capacity units (DCU, 2 GiB each) a Serverless replication scales between."""
+
+    min_capacity_units: int | None = Field(
+        None,
+        alias="minCapacityUnits",
+        description=f"Lowest DCU (one of {', '.join(map(str, facts.SERVERLESS_CAPACITY_UNITS))}); unset: DMS decides.",
+    )
+    max_capacity_units: int = Field(
+        alias="maxCapacityUnits", description="Highest DCU; required by DMS (same values)."
+    )
+
+    @field_validator("min_capacity_units", "max_capacity_units")
+    @classmethod
+    def _valid_units(cls, value: int | None) -> int | None:
+        if value is not None and value not in facts.SERVERLESS_CAPACITY_UNITS:
+            raise ValueError(
+                f"{value} is not a DMS capacity unit value; use one of "
+                f"{', '.join(map(str, facts.SERVERLESS_CAPACITY_UNITS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> ServerlessCapacity:
+        if self.min_capacity_units is not None and self.min_capacity_units > self.max_capacity_units:
+            raise _at(
+                "minCapacityUnits", f"{self.min_capacity_units} is above maxCapacityUnits {self.max_capacity_units}"
+            )
+        return self
+
+
 class TaskGroup(_Model):
     """N partitioned tasks over one source object, mapped by one spec in mappings/."""
 
@@ -345,6 +401,20 @@ class TaskGroup(_Model):
     )
 
     estimate: Estimate | None = Field(None, description="Expected rows and row size, for the plan estimate.")
+    engine: Literal["instance", "serverless"] = Field(
+        "instance",
+        description="instance: tasks on the stack's replication instances; serverless: one DMS Serverless "
+        "replication per partition (see Choosing instances or Serverless).",
+    )
+    capacity: ServerlessCapacity | None = Field(
+        None, description="engine serverless only: minCapacityUnits/maxCapacityUnits of each replication."
+    )
+    cdc_start_position: str | None = Field(
+        None,
+        alias="cdcStartPosition",
+        min_length=1,
+        description="Where CDC starts (date, checkpoint or LSN/SCN); migrationType cdc on instances only.",
+    )
 
     @field_validator("mapping")
     @classmethod
@@ -375,6 +445,32 @@ class TaskGroup(_Model):
     def _settings_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
         _validate_settings_layer(value)
         return value
+
+    @model_validator(mode="after")
+    def _engine_rules(self) -> TaskGroup:
+        if self.cdc_start_position is not None and self.migration_type != facts.CDC_ONLY:
+            raise _at(
+                "cdcStartPosition",
+                f"a CDC start point applies to migrationType cdc (this group is {self.migration_type}); "
+                "remove it or use migrationType: cdc",
+            )
+        if self.engine == "instance":
+            if self.capacity is not None:
+                raise _at("capacity", "applies only to engine: serverless; remove it (or set engine: serverless)")
+            return self
+        if self.capacity is None:
+            raise _at(
+                "capacity",
+                "required with engine: serverless: set maxCapacityUnits (DMS requires it) and optionally "
+                "minCapacityUnits",
+            )
+        if self.cdc_start_position is not None:
+            raise _at(
+                "cdcStartPosition",
+                "DMS Serverless does not support custom CDC start points; remove it or run this group on "
+                "instances (engine: instance)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_cdc_sections_on_full_load(self) -> TaskGroup:
@@ -598,6 +694,15 @@ class MigrationConfig(_Model):
                             f"{where}.mapping",
                             f"mappings/{group.mapping}.yaml has no attribute '{key}', the table's key; add it",
                         )
+                if spec.source.object_type == "view" and group.engine == "serverless":
+                    raise _at(
+                        f"{where}.engine",
+                        f"DMS Serverless does not support views and mappings/{group.mapping}.yaml maps the view "
+                        f"{spec.source.schema_name}.{spec.source.object_name}: keep this group on engine: instance, "
+                        "or map the base table",
+                    )
+                if group.engine == "serverless":
+                    self._serverless_checks(source, where)
                 if spec.source.object_type == "view" and group.migration_type != "full-load":
                     raise _at(
                         f"{where}.migrationType",
@@ -626,6 +731,34 @@ class MigrationConfig(_Model):
                     first = err.errors()[0]
                     raise _at(f"{where}.taskSettings", _clean(first["msg"])) from None
         return self
+
+    def _serverless_checks(self, source: Source, where: str) -> None:
+        if source.engine not in facts.SERVERLESS_SOURCE_ENGINES:
+            raise _at(
+                f"{where}.engine",
+                f"DMS Serverless does not support {source.engine} sources (it supports "
+                f"{', '.join(sorted(facts.SERVERLESS_SOURCE_ENGINES))}); use engine: instance",
+            )
+        endpoints = self.network.vpc_endpoints
+        for name in facts.SERVERLESS_REQUIRED_VPC_ENDPOINTS:
+            if not endpoints.has(name):
+                raise _at(
+                    f"network.vpcEndpoints.{name}",
+                    f"DMS Serverless reaches {'Secrets Manager' if name == 'secretsManager' else 'DynamoDB'} only "
+                    f"through a VPC endpoint ({where} is serverless): set {name}: true, or list it in "
+                    "network.vpcEndpoints.existing if the VPC has one",
+                )
+
+    @property
+    def serverless_groups(self) -> list[tuple[Source, TaskGroup]]:
+        """Task groups that run on DMS Serverless."""
+        return [(s, g) for s in self.sources for g in s.task_groups if g.engine == "serverless"]
+
+    def instance_slots(self) -> list[tuple[Source, TaskGroup, KeyRange]]:
+        """Every partition that runs as a task on a replication instance, in declaration order."""
+        return [
+            (s, g, r) for s in self.sources for g in s.task_groups if g.engine == "instance" for r in g.ranges()
+        ]
 
     # Derived values: the one place names and environment-dependent defaults are decided.
     @property

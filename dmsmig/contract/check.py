@@ -45,6 +45,40 @@ def _task(request: ApiRequest) -> list[str]:
     return out
 
 
+def _replication_config(request: ApiRequest) -> list[str]:
+    params = request.params
+    out = _identifier(params.get("ResourceIdentifier"), facts.TASK_RESOURCE_IDENTIFIER_MAX, "ResourceIdentifier")
+    out += _identifier(
+        params.get("ReplicationConfigIdentifier"), facts.TASK_IDENTIFIER_MAX, "ReplicationConfigIdentifier"
+    )
+    compute = params.get("ComputeConfig") or {}
+    for member in ("MinCapacityUnits", "MaxCapacityUnits"):
+        units = compute.get(member)
+        if units is not None and units not in facts.SERVERLESS_CAPACITY_UNITS:
+            out.append(f"ComputeConfig.{member} {units} is not one of {facts.SERVERLESS_CAPACITY_UNITS}")
+    if facts.SERVERLESS_MAX_UNITS_REQUIRED and compute.get("MaxCapacityUnits") is None:
+        out.append("ComputeConfig.MaxCapacityUnits is required")
+    low, high = compute.get("MinCapacityUnits"), compute.get("MaxCapacityUnits")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        out.append(f"ComputeConfig.MinCapacityUnits {low} is above MaxCapacityUnits {high}")
+    if compute.get("MultiAZ") and compute.get("AvailabilityZone"):
+        out.append("ComputeConfig.AvailabilityZone cannot be set with MultiAZ true")
+    if json_document(request, "TableMappings") is None:
+        out.append("TableMappings is not a JSON document")
+    mappings = json_document(request, "TableMappings") or {}
+    if facts.SERVERLESS_NO_VIEWS:
+        for rule in mappings.get("rules", []) if isinstance(mappings, dict) else []:
+            if (rule.get("object-locator") or {}).get("table-type") == "view":
+                out.append(f"mapping rule {rule.get('rule-name')!r} selects a view; DMS Serverless supports no views")
+    if "ReplicationSettings" in params:
+        settings = json_document(request, "ReplicationSettings")
+        if not isinstance(settings, dict):
+            out.append("ReplicationSettings is not a JSON object")
+        else:
+            out += task_settings_problems(settings, params.get("ReplicationType"))
+    return out
+
+
 def task_settings_problems(settings: dict, migration_type: str | None) -> list[str]:
     """Documented task-settings facts: error-behaviour values per key, CDC-only sections, limits."""
     out = []
@@ -134,6 +168,7 @@ def _as_list(value: Any) -> list:
 
 FACT_CHECKS: dict[str, Callable[[ApiRequest], list[str]]] = {
     "CreateReplicationTask": _task,
+    "CreateReplicationConfig": _replication_config,
     "CreateEndpoint": _endpoint,
     "CreateReplicationInstance": _instance,
     "PutRolePolicy": _role_policy,

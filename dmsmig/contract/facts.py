@@ -268,6 +268,136 @@ PARTITION_WRITE_UNITS = _fact(
 )
 
 
+# DMS Serverless ------------------------------------------------------------------------------------
+_SERVERLESS_LIMITS = USER_GUIDE + "CHAP_Serverless.Limitations.html"
+_SERVERLESS_COMPONENTS = USER_GUIDE + "CHAP_Serverless.Components.html"
+SERVERLESS_CAPACITY_UNITS: tuple[int, ...] = _fact(
+    "serverless-capacity-units",
+    model.listed_integers("dms", "ComputeConfig", "MaxCapacityUnits", "valid DCU values includes"),
+    _botocore("dms", "ComputeConfig.MaxCapacityUnits ('The list of valid DCU values includes ...')"),
+)
+SERVERLESS_MAX_UNITS_REQUIRED = _fact(
+    "serverless-max-capacity-required",
+    "only DCU parameter you are required" in model.shape_member_doc("dms", "ComputeConfig", "MaxCapacityUnits"),
+    _botocore("dms", "ComputeConfig.MaxCapacityUnits ('the only DCU parameter you are required to specify')"),
+)
+SERVERLESS_SOURCE_ENGINES: frozenset[str] = _fact(
+    "serverless-source-engines",
+    frozenset({"sqlserver", "postgres", "mysql", "oracle"}),
+    _SERVERLESS_COMPONENTS + " (supported sources: SQL Server, PostgreSQL, MySQL, Oracle; targets include DynamoDB)",
+)
+SERVERLESS_REQUIRED_VPC_ENDPOINTS: tuple[str, ...] = _fact(
+    "serverless-required-vpc-endpoints",
+    ("secretsManager", "dynamodb"),
+    _SERVERLESS_LIMITS + " ('You must use VPC endpoints to access': S3, Kinesis, Secrets Manager, DynamoDB, ...)",
+)
+SERVERLESS_NO_VIEWS = _fact("serverless-no-views", True, _SERVERLESS_LIMITS + " ('does not support views')")
+SERVERLESS_NO_CUSTOM_CDC_START = _fact(
+    "serverless-no-custom-cdc-start",
+    True,
+    _SERVERLESS_LIMITS + " ('does not support setting custom CDC start points')",
+)
+SERVERLESS_MODIFIABLE_STATES: frozenset[str] = _fact(
+    "serverless-modifiable-states",
+    frozenset({"created", "stopped", "failed"}),
+    _SERVERLESS_LIMITS + " (modify only in CREATED, STOPPED or FAILED; delete only in STOPPED or FAILED)",
+)
+SERVERLESS_DELETABLE_STATES: frozenset[str] = frozenset({"stopped", "failed"})
+# The provisioning phases between StartReplication and running, in order, as DescribeReplications
+# spells them (terraform-provider-aws internal/service/dms/consts.go; the page names the same phases).
+SERVERLESS_START_PHASES: tuple[str, ...] = _fact(
+    "serverless-start-phases",
+    (
+        "initializing",
+        "preparing_metadata_resources",
+        "testing_connection",
+        "fetching_metadata",
+        "calculating_capacity",
+        "provisioning_capacity",
+        "replication_starting",
+    ),
+    _SERVERLESS_COMPONENTS + " (replication states); terraform-provider-aws internal/service/dms/consts.go "
+    "(the Status strings)",
+)
+SERVERLESS_CALL_STATES: dict[str, frozenset[str]] = _fact(
+    "serverless-call-states",
+    {
+        # As for tasks: start-replication only for the first run (StartReplicationType documentation).
+        "start-replication": frozenset({"created", "ready"}),
+        "resume-processing": frozenset({"stopped", "failed"}),
+        "reload-target": frozenset({"stopped", "failed"}),
+        "ReloadReplicationTables": frozenset({"running"}),
+        "ModifyReplicationConfig": SERVERLESS_MODIFIABLE_STATES,
+        "StopReplication": frozenset({"running", *SERVERLESS_START_PHASES}),
+        "DeleteReplicationConfig": SERVERLESS_DELETABLE_STATES,
+    },
+    _botocore("dms", "StartReplicationMessage.StartReplicationType") + "; " + _SERVERLESS_LIMITS,
+)
+SERVERLESS_METRICS = _fact(
+    "serverless-metrics",
+    ("CapacityUtilization", "CDCLatencySource", "CDCLatencyTarget", "FullLoadThroughputRowsTarget"),
+    _SERVERLESS_COMPONENTS + " (serverless replication metrics; CapacityUtilization at its maximum can fail the "
+    "replication)",
+)
+SERVERLESS_METRIC_DIMENSION = _fact(
+    "serverless-metric-dimension",
+    "ReplicationConfigIdentifier",
+    _SERVERLESS_COMPONENTS + " ('grouped by each serverless replication'; the dimension is not stated: named "
+    "after the task and instance dimensions, valued like the task one with the resource identifier)",
+    confirmed=False,
+)
+SERVERLESS_CAPACITY_ALARM_PERCENT = 90
+REPLICATION_CONFIG_ARN = _fact(
+    "replication-config-arn",
+    "arn:{partition}:dms:{region}:{account}:replication-config:{resource-id}",
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsdatabasemigrationservice.html "
+    "(resource type ReplicationConfig)",
+)
+DCU_MEMORY_GIB = _fact("serverless-dcu-memory", 2, _SERVERLESS_COMPONENTS + " ('A DCU is 2GB of RAM')")
+
+# Premigration assessments --------------------------------------------------------------------------
+_ASSESSMENTS = USER_GUIDE + "CHAP_Tasks.AssessmentReport.html"
+ASSESSMENT_RUN_STATES: dict[str, frozenset[str]] = _fact(
+    "assessment-run-states",
+    {
+        "in-progress": frozenset({"starting", "provisioning", "running", "cancelling", "deleting"}),
+        "passed": frozenset({"passed"}),
+        "warning": frozenset({"warning"}),
+        "failed": frozenset({"failed", "error-provisioning", "error-executing", "invalid state"}),
+    },
+    _botocore("dms", "ReplicationTaskAssessmentRun.Status"),
+)
+INDIVIDUAL_ASSESSMENT_FAILING: frozenset[str] = _fact(
+    "individual-assessment-failing-states",
+    frozenset({"failed", "error", "cancelled"}),
+    _botocore("dms", "ReplicationTaskIndividualAssessment.Status") + "; " + USER_GUIDE
+    + "CHAP_Tasks.PremigrationAssessmentRuns.html",
+)
+ASSESSMENT_ROLE_OBJECT_ACTIONS = _fact(
+    "assessment-role-object-actions",
+    ("s3:PutObject", "s3:DeleteObject", "s3:GetObject", "s3:PutObjectTagging"),
+    _ASSESSMENTS + "#CHAP_Tasks.AssessmentReport.IAM (on arn:aws:s3:::<bucket>/*)",
+)
+ASSESSMENT_ROLE_BUCKET_ACTIONS = _fact(
+    "assessment-role-bucket-actions",
+    ("s3:ListBucket", "s3:GetBucketLocation"),
+    _ASSESSMENTS + "#CHAP_Tasks.AssessmentReport.IAM (on arn:aws:s3:::<bucket>)",
+)
+ASSESSMENT_ROLE_PRINCIPAL = _fact(
+    "assessment-role-principal", "dms.amazonaws.com", _ASSESSMENTS + "#CHAP_Tasks.AssessmentReport.IAM (trust)"
+)
+ASSESSMENT_RESULT_FILES = _fact(
+    "assessment-result-files",
+    "summary.json and <individual-assessment-name>.json under the run's folder",
+    USER_GUIDE + "CHAP_Tasks.PremigrationAssessmentRuns.html (viewing the JSON files on Amazon S3)",
+)
+ASSESSMENT_ENCRYPTION_MODES = _fact(
+    "assessment-result-encryption-modes",
+    ("SSE_S3", "SSE_KMS"),
+    _botocore("dms", "StartReplicationTaskAssessmentRunMessage.ResultEncryptionMode"),
+)
+
+
 def policy_pack_facts() -> dict[str, Any]:
     """The facts the policy pack reads, as JSON data.
 

@@ -47,3 +47,22 @@ def documented_max_length(service: str, operation: str, member: str) -> int:
 def required_members(service: str, operation: str) -> tuple[str, ...]:
     """Members the operation's input requires."""
     return tuple(service_model(service).operation_model(operation).input_shape.required_members)
+
+
+def shape_member_doc(service: str, shape_name: str, member: str) -> str:
+    """Plain-text documentation of one member of a named shape."""
+    html = shape(service, shape_name).members[member].documentation
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html or "")).strip()
+
+
+def listed_integers(service: str, shape_name: str, member: str, after: str) -> tuple[int, ...]:
+    """The integers a member's documentation lists after ``after`` ("... includes 1, 2, 4, and 8.")."""
+    text = shape_member_doc(service, shape_name, member)
+    start = text.find(after)
+    if start < 0:
+        raise LookupError(f"{service} {shape_name}.{member}: no '{after}' in its documentation")
+    listed = text[start + len(after) :].split(".", 1)[0]
+    values = tuple(int(v) for v in re.findall(r"\d+", listed))
+    if not values:
+        raise LookupError(f"{service} {shape_name}.{member}: no values after '{after}'")
+    return values

@@ -101,6 +101,40 @@ def _task(i: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
+def _replication_config(i: dict) -> list[tuple[str, str, dict]]:
+    compute = i.get("computeConfig") or {}
+    return [
+        (
+            "dms",
+            "CreateReplicationConfig",
+            {
+                "ReplicationConfigIdentifier": i.get("replicationConfigIdentifier"),
+                "ResourceIdentifier": i.get("resourceIdentifier"),
+                "SourceEndpointArn": i.get("sourceEndpointArn"),
+                "TargetEndpointArn": i.get("targetEndpointArn"),
+                "ReplicationType": i.get("replicationType"),
+                "TableMappings": i.get("tableMappings"),
+                "ReplicationSettings": i.get("replicationSettings"),
+                "SupplementalSettings": i.get("supplementalSettings"),
+                "ComputeConfig": _drop_none(
+                    {
+                        "ReplicationSubnetGroupId": compute.get("replicationSubnetGroupId"),
+                        "VpcSecurityGroupIds": compute.get("vpcSecurityGroupIds"),
+                        "KmsKeyId": compute.get("kmsKeyId"),
+                        "MultiAZ": compute.get("multiAz"),
+                        "MaxCapacityUnits": compute.get("maxCapacityUnits"),
+                        "MinCapacityUnits": compute.get("minCapacityUnits"),
+                        "PreferredMaintenanceWindow": compute.get("preferredMaintenanceWindow"),
+                        "AvailabilityZone": compute.get("availabilityZone"),
+                        "DnsNameServers": compute.get("dnsNameServers"),
+                    }
+                ),
+                "Tags": _tags(i),
+            },
+        )
+    ]
+
+
 def _instance(i: dict) -> list[tuple[str, str, dict]]:
     return [
         (
@@ -450,6 +484,7 @@ TRANSLATIONS: dict[str, Callable[[dict], list[tuple[str, str, dict]]]] = {
     "aws:dms/endpoint:Endpoint": _endpoint,
     "aws:dms/replicationTask:ReplicationTask": _task,
     "aws:dms/replicationInstance:ReplicationInstance": _instance,
+    "aws:dms/replicationConfig:ReplicationConfig": _replication_config,
     "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup": _subnet_group,
     "aws:dms/eventSubscription:EventSubscription": _event_subscription,
     "aws:dynamodb/table:Table": _table,

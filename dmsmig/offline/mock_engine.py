@@ -35,6 +35,10 @@ _ARN_OUTPUTS = {
         "replicationTaskArn",
         "dms:{region}:{account}:task:{resourceIdentifier}",
     ),
+    "aws:dms/replicationConfig:ReplicationConfig": (
+        "arn",
+        "dms:{region}:{account}:replication-config:{resourceIdentifier}",
+    ),
     "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup": (
         "replicationSubnetGroupArn",
         "dms:{region}:{account}:subgrp:{replicationSubnetGroupId}",

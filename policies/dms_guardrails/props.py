@@ -14,6 +14,13 @@ UNKNOWN = object()
 INSTANCE = "aws:dms/replicationInstance:ReplicationInstance"
 ENDPOINT = "aws:dms/endpoint:Endpoint"
 TASK = "aws:dms/replicationTask:ReplicationTask"
+REPLICATION_CONFIG = "aws:dms/replicationConfig:ReplicationConfig"
+"""A DMS Serverless replication: checked like a task (settings, mappings, alarms)."""
+REPLICATION_UNITS = (TASK, REPLICATION_CONFIG)
+SETTINGS_KEY = {TASK: "replicationTaskSettings", REPLICATION_CONFIG: "replicationSettings"}
+MIGRATION_TYPE_KEY = {TASK: "migrationType", REPLICATION_CONFIG: "replicationType"}
+ARN_KEY = {TASK: "replicationTaskArn", REPLICATION_CONFIG: "arn"}
+LABEL_KEY = {TASK: "replicationTaskId", REPLICATION_CONFIG: "replicationConfigIdentifier"}
 SUBNET_GROUP = "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup"
 EVENT_SUBSCRIPTION = "aws:dms/eventSubscription:EventSubscription"
 TABLE = "aws:dynamodb/table:Table"

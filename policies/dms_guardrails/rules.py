@@ -116,6 +116,34 @@ private_replication_instance = ResourceValidationPolicy(
 )
 
 
+def _private_serverless_replication(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != p.REPLICATION_CONFIG:
+        return
+    compute = p.get(args.props, "computeConfig", default={})
+    if compute is p.UNKNOWN:
+        return
+    if p.get(compute, "replicationSubnetGroupId") in (None, ""):
+        report(
+            "the Serverless replication names no replicationSubnetGroupId; it must run in the stack's private "
+            "subnet group (migration.network.subnetIds), which the program sets"
+        )
+    if not p.as_list(p.get(compute, "vpcSecurityGroupIds")):
+        report("the Serverless replication has no vpcSecurityGroupIds; set migration.network.securityGroupIds")
+    if p.get(args.props, "startReplication") is True:
+        report(
+            "startReplication is true: a deployment would start (and restart after every change) the replication; "
+            "start it with python -m dmsmig start after preflight"
+        )
+
+
+private_serverless_replication = ResourceValidationPolicy(
+    name="private-serverless-replication",
+    description="Serverless replications run in the stack's subnet group and security groups, started by operators.",
+    validate=_private_serverless_replication,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
 # Stack helpers ------------------------------------------------------------------------------
 def _referenced(resource, key: str, resources, output_key: str):
     """The resource a property points at: by dependency (preview) or by ARN value (offline)."""
@@ -130,17 +158,26 @@ def _referenced(resource, key: str, resources, output_key: str):
 
 
 def _task_label(task) -> str:
-    task_id = p.get(task.props, "replicationTaskId")
+    task_id = p.get(task.props, p.LABEL_KEY.get(task.resource_type, "replicationTaskId"))
     return task_id if isinstance(task_id, str) else task.name
+
+
+def _units(resources) -> list:
+    """Tasks and Serverless replications: both carry settings, mappings and a migration type."""
+    return [r for r in resources if r.resource_type in p.REPLICATION_UNITS]
+
+
+def _settings(unit):
+    return p.json_prop(unit.props, p.SETTINGS_KEY[unit.resource_type])
 
 
 # 4 ------------------------------------------------------------------------------------------
 def _dynamodb_target_do_nothing(args: StackValidationArgs, report: ReportViolation) -> None:
-    for task in (r for r in args.resources if r.resource_type == p.TASK):
+    for task in _units(args.resources):
         endpoint = _referenced(task, "targetEndpointArn", args.resources, "endpointArn")
         if endpoint is None or p.get(endpoint.props, "engineName") != "dynamodb":
             continue
-        settings = p.json_prop(task.props, "replicationTaskSettings")
+        settings = _settings(task)
         if settings is p.UNKNOWN:
             continue
         mode = p.get(settings or {}, "FullLoadSettings", "TargetTablePrepMode")
@@ -156,7 +193,7 @@ def _dynamodb_target_do_nothing(args: StackValidationArgs, report: ReportViolati
 
 dynamodb_target_do_nothing = StackValidationPolicy(
     name="dynamodb-target-do-nothing",
-    description="Tasks writing to a DynamoDB target use TargetTablePrepMode DO_NOTHING, never drop the table.",
+    description="Tasks and Serverless replications writing to DynamoDB use TargetTablePrepMode DO_NOTHING.",
     validate=_dynamodb_target_do_nothing,
     enforcement_level=EnforcementLevel.MANDATORY,
 )
@@ -169,6 +206,11 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report(
             f"the {what} has no kmsKeyArn; leave migration.replication.kmsKeyArn empty to create the stack key "
             "or set it to an existing key (Checkov CKV_AWS_212 / CKV_AWS_296)"
+        )
+    if args.resource_type == p.REPLICATION_CONFIG and p.get(args.props, "computeConfig", "kmsKeyId") in (None, ""):
+        report(
+            "the Serverless replication has no computeConfig.kmsKeyId; the program sets the stack key, do not "
+            "override it (migration.replication.kmsKeyArn chooses the key)"
         )
     if args.resource_type == p.TABLE:
         if p.get(args.props, "serverSideEncryption", "enabled") in (None, False):
@@ -227,6 +269,11 @@ ssl_to_sources = ResourceValidationPolicy(
 def _prod_resilience(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == p.INSTANCE and p.get(args.props, "multiAz") in (None, False):
         report("the replication instance is single-AZ; set migration.replication.multiAz: true (Security Hub DMS.13)")
+    if args.resource_type == p.REPLICATION_CONFIG and p.get(args.props, "computeConfig", "multiAz") in (None, False):
+        report(
+            "the Serverless replication is single-AZ; set migration.replication.multiAz: true (it also sets "
+            "the Serverless compute config)"
+        )
     if args.resource_type == p.TABLE:
         if p.get(args.props, "deletionProtectionEnabled") in (None, False):
             report("table deletion protection is off; set migration.target.deletionProtection: true (DynamoDB.6)")
@@ -244,9 +291,9 @@ prod_resilience = ResourceValidationPolicy(
 
 # 8 ------------------------------------------------------------------------------------------
 def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != p.TASK:
+    if args.resource_type not in p.REPLICATION_UNITS:
         return
-    settings = p.json_prop(args.props, "replicationTaskSettings")
+    settings = p.json_prop(args.props, p.SETTINGS_KEY[args.resource_type])
     if settings is p.UNKNOWN:
         return
     logging = p.get(settings or {}, "Logging", default={})
@@ -254,7 +301,7 @@ def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None
         report("task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)")
         return
     required = set(_setting(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
-    if p.get(args.props, "migrationType") in CDC_MIGRATION_TYPES:
+    if p.get(args.props, p.MIGRATION_TYPE_KEY[args.resource_type]) in CDC_MIGRATION_TYPES:
         required |= {"SOURCE_CAPTURE", "TARGET_APPLY"}
     present = {c.get("Id") for c in p.as_list(p.get(logging, "LogComponents")) if isinstance(c, Mapping)}
     missing = sorted(required - present)
@@ -416,7 +463,7 @@ dms_role_least_privilege = StackValidationPolicy(
 # 10 -----------------------------------------------------------------------------------------
 def _partitions_complete(args: StackValidationArgs, report: ReportViolation) -> None:
     groups: dict[tuple, list[tuple[Span, object]]] = defaultdict(list)
-    for task in (r for r in args.resources if r.resource_type == p.TASK):
+    for task in _units(args.resources):
         mappings = p.json_prop(task.props, "tableMappings")
         if not isinstance(mappings, Mapping):
             continue
@@ -454,7 +501,7 @@ partitions_complete = StackValidationPolicy(
 
 # 11 -----------------------------------------------------------------------------------------
 def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> None:
-    tasks = [r for r in args.resources if r.resource_type == p.TASK]
+    tasks = _units(args.resources)
     covered: set[str] = set()
     for sub in (r for r in args.resources if r.resource_type == p.EVENT_SUBSCRIPTION):
         if p.get(sub.props, "enabled") is False or p.get(sub.props, "snsTopicArn") in (None, ""):
@@ -465,9 +512,10 @@ def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> N
         if categories and "failure" not in categories:
             continue
         ids = {i for i in p.as_list(p.get(sub.props, "sourceIds")) if isinstance(i, str)}
-        covered |= {t.urn for t in tasks if not ids or _task_label(t) in ids}
+        covered |= {t.urn for t in tasks if t.resource_type == p.TASK and (not ids or _task_label(t) in ids)}
     by_label = {_task_label(t): t.urn for t in tasks}
-    by_arn = {p.get(t.props, "replicationTaskArn"): t.urn for t in tasks}
+    by_label |= {p.get(t.props, "resourceIdentifier"): t.urn for t in tasks if p.get(t.props, "resourceIdentifier")}
+    by_arn = {p.get(t.props, p.ARN_KEY[t.resource_type]): t.urn for t in tasks}
     task_urns = {t.urn for t in tasks}
     for alarm in (r for r in args.resources if r.resource_type == p.ALARM):
         if not p.as_list(p.get(alarm.props, "alarmActions")):
@@ -487,7 +535,7 @@ def _every_task_alarmed(args: StackValidationArgs, report: ReportViolation) -> N
 
 every_task_alarmed = StackValidationPolicy(
     name="every-task-alarmed",
-    description="Each task is covered by an alarm or a DMS failure event subscription that notifies a topic.",
+    description="Each task and Serverless replication has an alarm or failure event subscription notifying a topic.",
     validate=_every_task_alarmed,
     enforcement_level=EnforcementLevel.MANDATORY,
 )
@@ -522,7 +570,17 @@ tasks_per_instance = StackValidationPolicy(
 
 
 # 13 -----------------------------------------------------------------------------------------
-TAGGED_TYPES = {p.INSTANCE, p.ENDPOINT, p.TASK, p.SUBNET_GROUP, p.TABLE, p.KMS_KEY, p.TOPIC, p.ROLE}
+TAGGED_TYPES = {
+    p.INSTANCE,
+    p.ENDPOINT,
+    p.TASK,
+    p.REPLICATION_CONFIG,
+    p.SUBNET_GROUP,
+    p.TABLE,
+    p.KMS_KEY,
+    p.TOPIC,
+    p.ROLE,
+}
 
 
 def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -611,9 +669,9 @@ def _writes_within_table_throughput(args: StackValidationArgs, report: ReportVio
         if units is None or not isinstance(name, str):
             continue
         threads = 0
-        for task in (r for r in args.resources if r.resource_type == p.TASK):
+        for task in _units(args.resources):
             mappings = p.json_prop(task.props, "tableMappings")
-            settings = p.json_prop(task.props, "replicationTaskSettings")
+            settings = _settings(task)
             if not isinstance(mappings, Mapping) or not isinstance(settings, Mapping):
                 continue
             targets = {r.get("target-table-name") for r in p.as_list(mappings.get("rules")) if isinstance(r, Mapping)}
@@ -642,6 +700,7 @@ POLICIES = [
     no_plaintext_passwords,
     endpoints_use_secrets_manager,
     private_replication_instance,
+    private_serverless_replication,
     dynamodb_target_do_nothing,
     encryption,
     ssl_to_sources,
