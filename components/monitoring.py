@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from dmsmig.build import iam_docs
+from dmsmig.build.metrics import unit_metric_dimensions as metric_dimensions
 from dmsmig.config.stack import MigrationConfig
 from dmsmig.contract import facts
 
@@ -53,11 +54,8 @@ def failure_event_pattern(*arn_prefixes: str) -> str:
 
 
 def unit_metric_dimensions(unit: dict) -> dict[str, str]:
-    """The AWS/DMS dimensions of a task (instance and task) or a Serverless replication."""
-    if unit.get("kind") == "serverless":
-        return {facts.SERVERLESS_METRIC_DIMENSION: unit["resourceId"]}
-    # The task metric dimension is the ARN's last part: the resource identifier.
-    return {"ReplicationInstanceIdentifier": unit["instanceId"], "ReplicationTaskIdentifier": unit["resourceId"]}
+    """The AWS/DMS dimensions of a task record or a Serverless replication record."""
+    return metric_dimensions(unit.get("kind", "task"), unit.get("instanceId"), unit["resourceId"])
 
 
 def dashboard_body(cfg: MigrationConfig, region: str, tasks: list[dict]) -> str:

@@ -54,8 +54,36 @@ class FakeTask:
         return task
 
 
+@dataclass
+class FakeReplication(FakeTask):
+    """A DMS Serverless replication: ``created`` until started, then the provisioning phases, then running."""
+
+    status: str = "created"
+    capacity_units: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        task = super().describe()
+        replication: dict[str, Any] = {
+            "ReplicationConfigIdentifier": self.identifier,
+            "ReplicationConfigArn": self.arn,
+            "Status": self.status,
+            "ReplicationType": self.migration_type,
+            "ReplicationStats": dict(task["ReplicationTaskStats"]),
+            "ProvisionData": {"ProvisionState": "provisioned" if self.capacity_units else "unprovisioned"},
+        }
+        if self.capacity_units:
+            replication["ProvisionData"]["ProvisionedCapacityUnits"] = self.capacity_units
+        if self.start_date:
+            replication["ReplicationStats"]["StartDate"] = self.start_date
+        if self.stop_reason:
+            replication["StopReason"] = self.stop_reason
+        if self.status == "failed":
+            replication["FailureMessages"] = ["Test connection failed for endpoint source"]
+        return replication
+
+
 class FakeDms:
-    """The subset of the boto3 DMS client the operator commands use, with task state."""
+    """The subset of the boto3 DMS client the operator commands use, with task and replication state."""
 
     def __init__(self, tasks: list[FakeTask], rows_per_tick: int = 1000):
         self.tasks = {t.arn: t for t in tasks}
@@ -63,7 +91,12 @@ class FakeDms:
         for task in tasks:
             if not task.tables:
                 task.tables = [
-                    {"SchemaName": "dbo", "TableName": "vw_Dynamodbmigration", "TableState": "Before load", "FullLoadRows": 0}
+                    {
+                        "SchemaName": "dbo",
+                        "TableName": "vw_Dynamodbmigration",
+                        "TableState": "Before load",
+                        "FullLoadRows": 0,
+                    }
                 ]
 
     # helpers ---------------------------------------------------------------------------------
@@ -85,7 +118,13 @@ class FakeDms:
     def tick(self) -> None:
         """Time passes: starting tasks run, running full loads progress and finish, stopping tasks stop."""
         for task in self.tasks.values():
-            if task.status == "starting":
+            if task.status in facts.SERVERLESS_START_PHASES:
+                phases = facts.SERVERLESS_START_PHASES
+                at = phases.index(task.status)
+                task.status = phases[at + 1] if at + 1 < len(phases) else "running"
+                if task.status == "provisioning_capacity" and isinstance(task, FakeReplication):
+                    task.capacity_units = 4
+            elif task.status == "starting":
                 task.status = "running"
             elif task.status == "stopping":
                 task.status = "stopped"
@@ -150,6 +189,72 @@ class FakeDms:
         task.calls.append("modify")
         return {"ReplicationTask": task.describe()}
 
+    # DMS Serverless ------------------------------------------------------------------------------
+    def _replication(self, arn: str, operation: str) -> FakeReplication:
+        task = self._task(arn, operation)
+        if not isinstance(task, FakeReplication):
+            raise ClientError({"Error": {"Code": "ResourceNotFoundFault", "Message": f"{arn} is a task"}}, operation)
+        return task
+
+    def _refuse_unless(self, operation: str, task: FakeTask, state_key: str) -> None:
+        if task.status not in facts.SERVERLESS_CALL_STATES[state_key]:
+            raise self._refuse(operation, task)
+
+    def describe_replications(self, **params: Any) -> dict:
+        self._check("DescribeReplications", params)
+        wanted: set[str] | None = None
+        for f in params.get("Filters", []):
+            if f["Name"] == "replication-config-arn":
+                wanted = set(f["Values"])
+        found = [
+            t.describe()
+            for arn, t in self.tasks.items()
+            if isinstance(t, FakeReplication) and (wanted is None or arn in wanted)
+        ]
+        return {"Replications": found}
+
+    def start_replication(self, **params: Any) -> dict:
+        self._check("StartReplication", params)
+        kind = params["StartReplicationType"]
+        replication = self._replication(params["ReplicationConfigArn"], "StartReplication")
+        if kind == facts.FIRST_START_ONLY and replication.start_date is not None:
+            raise self._refuse("StartReplication", replication, "; it ran before: use resume-processing")
+        self._refuse_unless("StartReplication", replication, kind)
+        replication.calls.append(kind)
+        replication.start_date = replication.start_date or datetime(2026, 11, 24, tzinfo=UTC)
+        replication.status, replication.stop_reason = facts.SERVERLESS_START_PHASES[0], ""
+        return {"Replication": replication.describe()}
+
+    def stop_replication(self, **params: Any) -> dict:
+        self._check("StopReplication", params)
+        replication = self._replication(params["ReplicationConfigArn"], "StopReplication")
+        self._refuse_unless("StopReplication", replication, "StopReplication")
+        replication.calls.append("stop")
+        replication.status = "stopping"
+        return {"Replication": replication.describe()}
+
+    def modify_replication_config(self, **params: Any) -> dict:
+        self._check("ModifyReplicationConfig", params)
+        replication = self._replication(params["ReplicationConfigArn"], "ModifyReplicationConfig")
+        self._refuse_unless("ModifyReplicationConfig", replication, "ModifyReplicationConfig")
+        replication.calls.append("modify")
+        return {"ReplicationConfig": {"ReplicationConfigArn": replication.arn}}
+
+    def reload_replication_tables(self, **params: Any) -> dict:
+        self._check("ReloadReplicationTables", params)
+        replication = self._replication(params["ReplicationConfigArn"], "ReloadReplicationTables")
+        self._refuse_unless("ReloadReplicationTables", replication, "ReloadReplicationTables")
+        replication.reloads.extend(params["TablesToReload"])
+        return {"ReplicationConfigArn": replication.arn}
+
+    def describe_replication_table_statistics(self, **params: Any) -> dict:
+        self._check("DescribeReplicationTableStatistics", params)
+        replication = self._replication(params["ReplicationConfigArn"], "DescribeReplicationTableStatistics")
+        return {
+            "ReplicationConfigArn": replication.arn,
+            "ReplicationTableStatistics": [dict(t) for t in replication.tables],
+        }
+
     def describe_table_statistics(self, **params: Any) -> dict:
         self._check("DescribeTableStatistics", params)
         task = self._task(params["ReplicationTaskArn"], "DescribeTableStatistics")
@@ -157,19 +262,26 @@ class FakeDms:
 
 
 def fake_for_stack(run_outputs: dict, **states: str) -> FakeDms:
-    """A fake holding every task of a stack's outputs; ``states`` maps ``pN`` or a task id to a status.
+    """A fake holding every task and Serverless replication of a stack's outputs.
 
-    A task given a status other than ``ready`` counts as started before.
+    ``states`` maps ``pN`` or a task id to a status; one other than ``ready`` (a replication's
+    ``created``) counts as started before.
     """
     tasks = []
     for group in run_outputs["taskGroups"].values():
         for t in group:
             partition = "p" + t["taskId"].rsplit("-p", 1)[-1]
-            status = states.get(t["taskId"]) or states.get(partition) or "ready"
-            started = datetime(2026, 11, 20, tzinfo=UTC) if status != "ready" else None
+            serverless = t.get("kind") == "serverless"
+            fresh = "created" if serverless else "ready"
+            status = states.get(t["taskId"]) or states.get(partition) or fresh
+            started = datetime(2026, 11, 20, tzinfo=UTC) if status != fresh else None
             tasks.append(
-                FakeTask(
-                    arn=t["arn"], identifier=t["taskId"], migration_type=t["migrationType"], status=status, start_date=started
+                (FakeReplication if serverless else FakeTask)(
+                    arn=t["arn"],
+                    identifier=t["taskId"],
+                    migration_type=t["migrationType"],
+                    status=status,
+                    start_date=started,
                 )
             )
     return FakeDms(tasks)

@@ -232,10 +232,11 @@ def decommission(
             typer.confirm(
                 f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True
             )
-        arns = [t.arn for _g, t in ops.outputs.tasks()]
-        for arn, task in dms_ops.describe_tasks(ops.clients.dms, arns).items():
-            if task["Status"] in ("running", "starting"):
-                _say(f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(ops.clients.dms, arn)}")
+        refs = [t for _g, t in ops.outputs.tasks()]
+        described = dms_ops.describe_tasks(ops.clients.dms, refs)
+        for ref in refs:
+            if described[ref.arn]["Status"] in ("running", "starting"):
+                _say(f"stopping {ref.task_id}: {dms_ops.stop_task(ops.clients.dms, ref)}")
         for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
             _say(line)
         console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")

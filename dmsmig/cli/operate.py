@@ -45,6 +45,7 @@ from dmsmig.ops.decisions import (
     plan_starts,
     reload_tables_refusal,
     start_action,
+    update_refusal,
     watch_verdict,
 )
 from dmsmig.ops.errors import OpsError, UsageError
@@ -131,14 +132,14 @@ def preflight(
 
 def _apply_plan(ops: OpsContext, selected, decide) -> list[dict]:
     """Describe ``selected`` tasks, let ``decide(rows)`` choose actions, and apply them."""
-    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
     rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
     by_id = {t.task_id: t for _g, t in selected}
     results = []
     for (task_id, action), (_tid, status, _started) in zip(decide(rows), rows):
         new_status = status
         if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
-            new_status = dms_ops.apply_start(ops.clients.dms, by_id[task_id].arn, action)
+            new_status = dms_ops.apply_start(ops.clients.dms, by_id[task_id], action)
         results.append({"task": task_id, "was": status, "action": action.value, "status": new_status})
     return results
 
@@ -210,7 +211,7 @@ def resume(
 
 def _collect(ops: OpsContext, group: str | None, names: list[str] | None) -> list[TaskProgress]:
     selected = ops.outputs.tasks(group, names)
-    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
     return [dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
 
 
@@ -220,7 +221,7 @@ def _status_table(progress: list[TaskProgress], title: str) -> Table:
     )
     for p in progress:
         latency = "" if p.cdc_latency_source is None else f"{p.cdc_latency_source:.0f}/{p.cdc_latency_target or 0:.0f}"
-        status = Text(p.status, style="red" if p.failed else "")
+        status = Text(p.status + (f" ({p.phase})" if p.phase else ""), style="red" if p.failed else "")
         table.add_row(
             *cells(
                 p.task_id,
@@ -310,11 +311,11 @@ def stop(
     """Stop running tasks (a pause; `resume` continues where they stopped)."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     selected = ops.outputs.tasks(group, task)
-    described = dms_ops.describe_tasks(ops.clients.dms, [t.arn for _g, t in selected])
+    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
     results = []
     for _g, t in selected:
         was = described[t.arn]["Status"]
-        now = dms_ops.stop_task(ops.clients.dms, t.arn) if was in ("running", "starting") else was
+        now = dms_ops.stop_task(ops.clients.dms, t) if was in ("running", "starting") else was
         results.append({"task": t.task_id, "was": was, "status": now})
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
@@ -341,12 +342,60 @@ def reload_tables(
         tables.append((schema, table_name))
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     [(_g, ref)] = ops.outputs.tasks(None, [task])
-    described = dms_ops.describe_tasks(ops.clients.dms, [ref.arn])[ref.arn]
+    described = dms_ops.describe_tasks(ops.clients.dms, [ref])[ref.arn]
     refusal = reload_tables_refusal(
         ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
     )
     if refusal:
         raise OpsError(*refusal)
     for schema, table_name in tables:
-        dms_ops.reload_table(ops.clients.dms, ref.arn, schema, table_name)
+        dms_ops.reload_table(ops.clients.dms, ref, schema, table_name)
         console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", markup=False)
+
+
+@app.command("update-check")
+def update_check(
+    stack: StackOption,
+    outputs_file: OutputsFileOption = None,
+    profile: ProfileOption = None,
+    endpoint_url: EndpointOption = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Before pulumi up: the tasks and Serverless replications it modifies, and whether DMS takes that now.
+
+    Exit 1 when the update would stop a running one (stop it first, update, then resume).
+    """
+    from dmsmig.offline.mock_engine import run_program
+
+    ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    planned = {
+        t["taskId"]: t["definitionHash"]
+        for tasks in run_program(ops.config, stack_name=stack).outputs["taskGroups"].values()
+        for t in tasks
+    }
+    changed = [
+        t for _g, t in ops.outputs.tasks() if t.task_id in planned and planned[t.task_id] != t.definition_hash
+    ]
+    described = dms_ops.describe_tasks(ops.clients.dms, changed) if changed else {}
+    results = []
+    for ref in changed:
+        record = described[ref.arn]
+        state = record.get("Phase") or record["Status"]
+        refusal = update_refusal(ref.task_id, ref.serverless, state)
+        results.append({"task": ref.task_id, "kind": ref.kind, "state": state, "blocked": refusal or ""})
+    table = Table("changed", "kind", "state", "pulumi up", title=f"update-check {stack}")
+    for r in results:
+        verdict = Text("would stop it", style="red") if r["blocked"] else Text("modifies it in place", style="green")
+        table.add_row(*cells(r["task"], r["kind"], r["state"], verdict))
+    if not as_json and not results:
+        console.print(f"no task or Serverless replication of {stack} changes settings, mappings or type", markup=False)
+    _emit(as_json, results, table if results else None)
+    blocked = [r for r in results if r["blocked"]]
+    if blocked:
+        names = " ".join(f"--task {r['task']}" for r in blocked)
+        raise OpsError(
+            "; ".join(r["blocked"] for r in blocked),
+            f"python -m dmsmig stop --stack {stack} {names}, then pulumi up --stack {stack}, then "
+            f"python -m dmsmig resume --stack {stack} {names}",
+        )

@@ -17,7 +17,7 @@ from dmsmig.cutover.machine import Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.decisions import TaskProgress
 from dmsmig.ops.errors import OpsError, error_code, explain
-from dmsmig.ops.outputs import StackOutputs
+from dmsmig.ops.outputs import StackOutputs, TaskRef
 from dmsmig.ops.retry import call_with_retry
 
 
@@ -59,7 +59,7 @@ class CutoverActions:
 
     def _tasks(self) -> list[TaskProgress]:
         selected = self.outputs.tasks()
-        described = dms_ops.describe_tasks(self.clients.dms, [t.arn for _g, t in selected])
+        described = dms_ops.describe_tasks(self.clients.dms, [t for _g, t in selected])
         return [dms_ops.progress(self.clients.dms, self.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
 
     def _preconditions(self) -> Gate:
@@ -227,9 +227,9 @@ class CutoverActions:
             self.sleep(min(self.poll_seconds, max(0.0, deadline - self.clock())))
         return Gate(True, [f"{len(self.outputs.alarm_names)} alarms quiet for {minutes} min ({checks} checks)"])
 
-    def _to_stop(self) -> list[str]:
+    def _to_stop(self) -> list[TaskRef]:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
-        return [t.arn for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
+        return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
 
     def _finish_evidence(self) -> Gate:
         keep = self.config.migration.cutover.keep_cdc_running
@@ -244,10 +244,10 @@ class CutoverActions:
         if step == Step.SWITCH_READS:
             return self._reads_from() == "dynamodb" and self.driver.get(READS_FROM) == "dynamodb"
         if step == Step.FINISH:
-            arns = self._to_stop()
-            if not arns:
+            refs = self._to_stop()
+            if not refs:
                 return True
-            described = dms_ops.describe_tasks(self.clients.dms, arns)
+            described = dms_ops.describe_tasks(self.clients.dms, refs)
             return all(d["Status"] not in ("running", "starting") for d in described.values())
         return True
 
@@ -259,12 +259,11 @@ class CutoverActions:
                 raise OpsError(f"after pulumi up the read switch reads {now!r}, not 'dynamodb'", "check the update")
             return [*lines, f"reads switched: {self.outputs.read_switch_parameter} = dynamodb"]
         if step == Step.FINISH:
-            described = dms_ops.describe_tasks(self.clients.dms, self._to_stop())
+            refs = self._to_stop()
+            described = dms_ops.describe_tasks(self.clients.dms, refs)
             lines = []
-            for arn, task in described.items():
-                if task["Status"] in ("running", "starting"):
-                    lines.append(
-                        f"stopping {task['ReplicationTaskIdentifier']}: {dms_ops.stop_task(self.clients.dms, arn)}"
-                    )
+            for ref in refs:
+                if described[ref.arn]["Status"] in ("running", "starting"):
+                    lines.append(f"stopping {ref.task_id}: {dms_ops.stop_task(self.clients.dms, ref)}")
             return lines or ["no running task to stop"]
         return []

@@ -91,6 +91,8 @@ class TaskProgress:
     task_id: str
     status: str
     migration_type: str
+    phase: str = ""
+    """A Serverless replication's own state while starting (e.g. provisioning_capacity)."""
     progress_percent: int = 0
     tables_loaded: int = 0
     tables_loading: int = 0
@@ -133,3 +135,24 @@ def watch_verdict(tasks: list[TaskProgress]) -> WatchVerdict:
     if tasks and all(t.full_load_done for t in tasks):
         return WatchVerdict.DONE
     return WatchVerdict.IN_PROGRESS
+
+
+def update_refusal(task_id: str, serverless: bool, state: str) -> str | None:
+    """Why updating this changed task or Serverless replication now would stop it (None: modified as is).
+
+    DMS modifies a task only when it is not running (ModifyReplicationTask) and a replication
+    config only in CREATED, STOPPED or FAILED (User Guide, Serverless limitations); the AWS provider
+    stops a running one first and, started by operators here, leaves it stopped.
+    """
+    if serverless:
+        allowed = facts.SERVERLESS_MODIFIABLE_STATES
+        if state in allowed:
+            return None
+        states = ", ".join(sorted(s.upper() for s in allowed))
+        return (
+            f"Serverless replication {task_id} is {state}; DMS modifies a replication config only in {states}, "
+            "so pulumi up would stop it and leave it stopped"
+        )
+    if state in facts.TASK_CALL_STATES["ModifyReplicationTask"]:
+        return None
+    return f"task {task_id} is {state}; DMS modifies a task only when stopped, so pulumi up would stop it"

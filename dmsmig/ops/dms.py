@@ -1,97 +1,159 @@
-"""DMS task operations: describe, start/resume/reload, stop, reload tables, progress."""
+"""DMS task operations: describe, start/resume/reload, stop, reload tables, progress.
+
+Tasks and DMS Serverless replications go through the same functions: a :class:`TaskRef` of kind
+``serverless`` is served by the replication calls (DescribeReplications, StartReplication,
+StopReplication, ReloadReplicationTables, DescribeReplicationTableStatistics), and its record is
+made task-shaped, with the provisioning phase kept, so the decisions have one vocabulary.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dmsmig.build.metrics import unit_metric_dimensions
+from dmsmig.contract import facts
 from dmsmig.ops.decisions import StartAction, TaskProgress
-from dmsmig.ops.errors import explain
+from dmsmig.ops.errors import OpsError, explain
 from dmsmig.ops.outputs import TaskRef
 from dmsmig.ops.retry import call_with_retry
 
 
-def describe_tasks(dms: Any, arns: list[str]) -> dict[str, dict]:
-    """Describe tasks by ARN (settings left out); a missing task raises with its ARN."""
+def describe_tasks(dms: Any, refs: list[TaskRef]) -> dict[str, dict]:
+    """Describe tasks and Serverless replications by ARN, as task-shaped records; a missing one raises."""
+    tasks = [r.arn for r in refs if not r.serverless]
+    configs = [r.arn for r in refs if r.serverless]
     found: dict[str, dict] = {}
-    marker = None
-    try:
-        while True:
-            kwargs: dict[str, Any] = {
-                "Filters": [{"Name": "replication-task-arn", "Values": arns}],
-                "WithoutSettings": True,
-            }
-            if marker:
-                kwargs["Marker"] = marker
-            page = call_with_retry(dms.describe_replication_tasks, **kwargs)
-            for task in page.get("ReplicationTasks", []):
-                found[task["ReplicationTaskArn"]] = task
-            marker = page.get("Marker")
-            if not marker:
-                break
-    except Exception as err:
-        raise explain(err, "describing", f"{len(arns)} task(s)") from None
-    missing = [a for a in arns if a not in found]
+    if tasks:
+        for task in _pages(
+            dms.describe_replication_tasks,
+            "ReplicationTasks",
+            f"{len(tasks)} task(s)",
+            Filters=[{"Name": "replication-task-arn", "Values": tasks}],
+            WithoutSettings=True,
+        ):
+            found[task["ReplicationTaskArn"]] = task
+    if configs:
+        for replication in _pages(
+            dms.describe_replications,
+            "Replications",
+            f"{len(configs)} Serverless replication(s)",
+            Filters=[{"Name": "replication-config-arn", "Values": configs}],
+        ):
+            found[replication["ReplicationConfigArn"]] = task_shaped(replication)
+    missing = [r.arn for r in refs if r.arn not in found]
     if missing:
-        from dmsmig.ops.errors import OpsError
-
         raise OpsError(f"task(s) not found: {', '.join(missing)}", "run pulumi up, or refresh the outputs file")
     return found
 
 
+def _pages(call: Any, key: str, what: str, **kwargs: Any) -> list[dict]:
+    items: list[dict] = []
+    try:
+        while True:
+            page = call_with_retry(call, **kwargs)
+            items.extend(page.get(key, []))
+            kwargs["Marker"] = page.get("Marker")
+            if not kwargs["Marker"]:
+                return items
+    except Exception as err:
+        raise explain(err, "describing", what) from None
+
+
+def serverless_status(status: str) -> str:
+    """A Serverless replication's status in the task vocabulary the decisions use.
+
+    ``created`` is a replication never started (a task's ``ready``); the provisioning phases between
+    StartReplication and ``running`` (fact serverless-start-phases) count as ``starting``.
+    """
+    if status == "created":
+        return "ready"
+    if status in facts.SERVERLESS_START_PHASES:
+        return "starting"
+    return status
+
+
+def task_shaped(replication: dict) -> dict:
+    """A DescribeReplications record with the task keys the operator commands read (the phase kept)."""
+    raw = replication.get("Status", "unknown")
+    stats = replication.get("ReplicationStats") or {}
+    started = stats.get("StartDate") or stats.get("FreshStartDate") or replication.get("ReplicationLastStopTime")
+    return {
+        "ReplicationTaskIdentifier": replication.get("ReplicationConfigIdentifier", ""),
+        "Status": serverless_status(raw),
+        "Phase": raw,
+        "MigrationType": replication.get("ReplicationType"),
+        "ReplicationTaskStats": stats,
+        "ReplicationTaskStartDate": started,
+        "StopReason": replication.get("StopReason", ""),
+        "LastFailureMessage": "; ".join(replication.get("FailureMessages") or []),
+        "ProvisionedCapacityUnits": (replication.get("ProvisionData") or {}).get("ProvisionedCapacityUnits"),
+    }
+
+
 def started_before(task: dict) -> bool:
-    """DMS records a start date once a task has been started."""
+    """DMS records a start date once a task (or Serverless replication) has been started."""
     return bool(task.get("ReplicationTaskStartDate"))
 
 
-def apply_start(dms: Any, arn: str, action: StartAction) -> str:
+def apply_start(dms: Any, ref: TaskRef, action: StartAction) -> str:
     """Issue the start call for ``action``; return the status DMS reports."""
     try:
+        if ref.serverless:
+            response = call_with_retry(
+                dms.start_replication, ReplicationConfigArn=ref.arn, StartReplicationType=action.value
+            )
+            return serverless_status(response["Replication"]["Status"])
         response = call_with_retry(
-            dms.start_replication_task, ReplicationTaskArn=arn, StartReplicationTaskType=action.value
+            dms.start_replication_task, ReplicationTaskArn=ref.arn, StartReplicationTaskType=action.value
         )
     except Exception as err:
-        raise explain(err, f"{action.value} of", arn) from None
+        raise explain(err, f"{action.value} of", ref.task_id) from None
     return response["ReplicationTask"]["Status"]
 
 
-def stop_task(dms: Any, arn: str) -> str:
+def stop_task(dms: Any, ref: TaskRef) -> str:
+    """Stop a task or Serverless replication; return the status DMS reports."""
     try:
-        response = call_with_retry(dms.stop_replication_task, ReplicationTaskArn=arn)
+        if ref.serverless:
+            response = call_with_retry(dms.stop_replication, ReplicationConfigArn=ref.arn)
+            return serverless_status(response["Replication"]["Status"])
+        response = call_with_retry(dms.stop_replication_task, ReplicationTaskArn=ref.arn)
     except Exception as err:
-        raise explain(err, "stopping", arn) from None
+        raise explain(err, "stopping", ref.task_id) from None
     return response["ReplicationTask"]["Status"]
 
 
-def reload_table(dms: Any, arn: str, schema: str, table: str, validate_only: bool = False) -> None:
-    """Reload one table of a running task (``ReloadTables``)."""
+def reload_table(dms: Any, ref: TaskRef, schema: str, table: str, validate_only: bool = False) -> None:
+    """Reload one table of a running task (``ReloadTables``) or replication (``ReloadReplicationTables``)."""
+    request = {
+        "TablesToReload": [{"SchemaName": schema, "TableName": table}],
+        "ReloadOption": "validate-only" if validate_only else "data-reload",
+    }
     try:
-        call_with_retry(
-            dms.reload_tables,
-            ReplicationTaskArn=arn,
-            TablesToReload=[{"SchemaName": schema, "TableName": table}],
-            ReloadOption="validate-only" if validate_only else "data-reload",
+        if ref.serverless:
+            call_with_retry(dms.reload_replication_tables, ReplicationConfigArn=ref.arn, **request)
+        else:
+            call_with_retry(dms.reload_tables, ReplicationTaskArn=ref.arn, **request)
+    except Exception as err:
+        raise explain(err, f"reloading {schema}.{table} in", ref.task_id) from None
+
+
+def table_statistics(dms: Any, ref: TaskRef) -> list[dict]:
+    """All table statistics of a task or Serverless replication (paginated)."""
+    if ref.serverless:
+        return _pages(
+            dms.describe_replication_table_statistics,
+            "ReplicationTableStatistics",
+            f"table statistics of {ref.task_id}",
+            ReplicationConfigArn=ref.arn,
         )
-    except Exception as err:
-        raise explain(err, f"reloading {schema}.{table} in", arn) from None
-
-
-def table_statistics(dms: Any, arn: str) -> list[dict]:
-    """All table statistics of a task (paginated)."""
-    rows: list[dict] = []
-    marker = None
-    try:
-        while True:
-            kwargs: dict[str, Any] = {"ReplicationTaskArn": arn}
-            if marker:
-                kwargs["Marker"] = marker
-            page = call_with_retry(dms.describe_table_statistics, **kwargs)
-            rows.extend(page.get("TableStatistics", []))
-            marker = page.get("Marker")
-            if not marker:
-                return rows
-    except Exception as err:
-        raise explain(err, "reading table statistics of", arn) from None
+    return _pages(
+        dms.describe_table_statistics,
+        "TableStatistics",
+        f"table statistics of {ref.task_id}",
+        ReplicationTaskArn=ref.arn,
+    )
 
 
 def cdc_latency(cloudwatch: Any, task: TaskRef, now: datetime | None = None) -> tuple[float | None, float | None]:
@@ -105,8 +167,8 @@ def cdc_latency(cloudwatch: Any, task: TaskRef, now: datetime | None = None) -> 
                 Namespace="AWS/DMS",
                 MetricName=metric,
                 Dimensions=[
-                    {"Name": "ReplicationInstanceIdentifier", "Value": task.instance_id},
-                    {"Name": "ReplicationTaskIdentifier", "Value": task.resource_id},
+                    {"Name": name, "Value": value}
+                    for name, value in unit_metric_dimensions(task.kind, task.instance_id, task.resource_id).items()
                 ],
                 StartTime=now - timedelta(minutes=10),
                 EndTime=now,
@@ -123,11 +185,13 @@ def cdc_latency(cloudwatch: Any, task: TaskRef, now: datetime | None = None) -> 
 def progress(dms: Any, cloudwatch: Any, ref: TaskRef, described: dict) -> TaskProgress:
     """Combine describe, table statistics and (for CDC) latency into one record."""
     stats = described.get("ReplicationTaskStats", {}) or {}
-    tables = table_statistics(dms, ref.arn) if described.get("Status") not in ("ready", "creating") else []
+    tables = table_statistics(dms, ref) if described.get("Status") not in ("ready", "creating") else []
     errored = [f"{t['SchemaName']}.{t['TableName']}" for t in tables if t.get("TableState") == "Table error"]
+    phase = described.get("Phase")
     result = TaskProgress(
         task_id=ref.task_id,
         status=described.get("Status", "unknown"),
+        phase=phase if phase and phase != described.get("Status") else "",
         migration_type=described.get("MigrationType", ref.migration_type),
         progress_percent=int(stats.get("FullLoadProgressPercent", 0)),
         tables_loaded=int(stats.get("TablesLoaded", 0)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,9 +21,15 @@ class TaskRef(BaseModel):
     task_id: str = Field(alias="taskId")
     resource_id: str = Field(alias="resourceId", description="ARN suffix and CloudWatch task dimension.")
     arn: str
-    instance_id: str = Field(alias="instanceId")
+    kind: Literal["task", "serverless"] = Field("task", description="A task, or a DMS Serverless replication.")
+    instance_id: str | None = Field(None, alias="instanceId", description="The task's instance (None: Serverless).")
     migration_type: str = Field(alias="migrationType")
     range: dict[str, int | None]
+    definition_hash: str | None = Field(None, alias="definitionHash", description="Settings, mappings and type.")
+
+    @property
+    def serverless(self) -> bool:
+        return self.kind == "serverless"
 
     @property
     def partition(self) -> str:

@@ -118,9 +118,8 @@ def connection_fix(message: str) -> str:
 
 
 def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
-    arns = [t.arn for _g, t in outputs.tasks()]
     try:
-        described = describe_tasks(dms, arns)
+        described = describe_tasks(dms, [t for _g, t in outputs.tasks()])
     except Exception as err:
         e = explain(err, "describing", "tasks")
         return [Check("tasks", False, e.message, e.fix or "")]
