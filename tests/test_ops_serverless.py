@@ -192,3 +192,24 @@ def test_cdc_latency_of_a_serverless_replication_is_read_by_its_own_dimension(mo
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.output)
     assert (row["cdc_latency_source"], row["cdc_latency_target"]) == (7.0, 9.0)
+
+
+def test_preflight_checks_the_vpc_endpoints_serverless_needs():
+    from dmsmig.ops.preflight import vpc_endpoint_checks
+
+    ec2 = boto3.client("ec2", region_name="eu-west-1")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    config = load_stack_config("mixed", EXAMPLES).migration
+    config = config.model_copy(update={"network": config.network.model_copy(update={"vpc_id": vpc})})
+    missing = vpc_endpoint_checks(ec2, config)
+    assert [(c.name, c.ok) for c in missing] == [
+        ("VPC endpoint secretsmanager", False),
+        ("VPC endpoint dynamodb", False),
+    ]
+    assert "network.vpcEndpoints.secretsManager: true" in missing[0].fix
+    route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.dynamodb", RouteTableIds=[route_table])
+    ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.secretsmanager", VpcEndpointType="Interface"
+    )
+    assert [c.ok for c in vpc_endpoint_checks(ec2, config)] == [True, True]

@@ -69,3 +69,11 @@ class AwsClients:
     @property
     def sts(self) -> Any:
         return self.client("sts")
+
+    @property
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from dmsmig.config.stack import MigrationConfig
+from dmsmig.contract import facts
 from dmsmig.ops.decisions import ACTIVE, RESUMABLE, STARTABLE_FIRST
 from dmsmig.ops.dms import describe_tasks
 from dmsmig.ops.errors import explain
@@ -129,7 +130,7 @@ def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
         ok = status in STARTABLE_FIRST | RESUMABLE | ACTIVE
         checks.append(
             Check(
-                f"task {task.task_id}",
+                f"{'replication' if task.serverless else 'task'} {task.task_id}",
                 ok and status != "failed",
                 f"status {status}"
                 + (f": {described[task.arn].get('LastFailureMessage')}" if status == "failed" else ""),
@@ -262,13 +263,53 @@ def run_preflight(
 ) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     secret_arns: dict[str, str] = {}
-    checks = _instance_checks(clients.dms, outputs)
+    checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
     checks += _secret_checks(clients.secrets, config, secret_arns, stack)
     checks += _role_checks(clients.iam, secret_arns, config)
     checks += _table_checks(clients.dynamodb, outputs, config)
+    if config.serverless_groups:
+        checks += vpc_endpoint_checks(clients.ec2, config)
     checks += _task_checks(clients.dms, outputs)
-    if all(c.ok for c in checks if c.name.startswith("instance")):
+    if not outputs.instance_arns:
+        checks.append(
+            Check(
+                "connections",
+                True,
+                "no replication instance to test from: every group is Serverless, and DMS Serverless tests the "
+                "connections itself when a replication starts (phase testing_connection; status shows it)",
+            )
+        )
+    elif all(c.ok for c in checks if c.name.startswith("instance")):
         checks += _connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
     else:
         checks.append(Check("connections", False, "not tested: instance not available", "wait for the instance"))
+    return checks
+
+
+VPC_ENDPOINT_SERVICES = {"secretsManager": "secretsmanager", "dynamodb": "dynamodb"}
+
+
+def vpc_endpoint_checks(ec2: Any, config: MigrationConfig) -> list[Check]:
+    """The VPC endpoints DMS Serverless requires (fact serverless-required-vpc-endpoints) exist and are available."""
+    try:
+        page = call_with_retry(
+            ec2.describe_vpc_endpoints, Filters=[{"Name": "vpc-id", "Values": [config.network.vpc_id]}]
+        )
+    except Exception as err:
+        e = explain(err, "describing the VPC endpoints of", config.network.vpc_id)
+        return [Check("VPC endpoints", False, e.message, e.fix or "")]
+    states = {e.get("ServiceName", "").rsplit(".", 1)[-1]: e.get("State", "") for e in page.get("VpcEndpoints", [])}
+    checks = []
+    for name in facts.SERVERLESS_REQUIRED_VPC_ENDPOINTS:
+        service = VPC_ENDPOINT_SERVICES[name]
+        state = states.get(service)
+        ok = state is not None and state.lower() == "available"
+        reason = f"{service} endpoint {state}" if state else f"no {service} endpoint in {config.network.vpc_id}"
+        fix = (
+            ""
+            if ok
+            else f"DMS Serverless reaches {service} only through a VPC endpoint: set network.vpcEndpoints.{name}: "
+            "true and pulumi up (or create it and list it in network.vpcEndpoints.existing)"
+        )
+        checks.append(Check(f"VPC endpoint {service}", ok, reason, fix))
     return checks
