@@ -1,5 +1,6 @@
 """Pulumi components of the migration stack; each takes a typed args object."""
 
+from components.assessments import AssessmentResults, AssessmentResultsArgs
 from components.cutover_control import CutoverControl, CutoverControlArgs
 from components.key import StackKey, StackKeyArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -10,6 +11,8 @@ from components.target import DynamoTarget, DynamoTargetArgs
 from components.tasks import PartitionedTaskGroup, ServerlessPlacement, TaskGroupArgs, TaskPlacement
 
 __all__ = [
+    "AssessmentResults",
+    "AssessmentResultsArgs",
     "CutoverControl",
     "CutoverControlArgs",
     "DynamoTarget",

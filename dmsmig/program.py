@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
+    AssessmentResults,
+    AssessmentResultsArgs,
     CutoverControl,
     CutoverControlArgs,
     DynamoTarget,
@@ -127,6 +129,12 @@ def build(stack: StackConfig) -> dict:
             )
             task_outputs[f"{source.name}/{group.name}"] = task_group.tasks
             all_tasks.extend(task_group.tasks)
+
+    if cfg.assessments.enabled:
+        assessments = AssessmentResults(
+            "assessments", AssessmentResultsArgs(config=cfg, region=region, account_id=account_id, tags=tags)
+        )
+        outputs.update({"assessmentBucket": assessments.bucket_name, "assessmentRoleArn": assessments.role_arn})
 
     monitoring = Monitoring(
         "monitoring",

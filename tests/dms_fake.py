@@ -82,11 +82,57 @@ class FakeReplication(FakeTask):
         return replication
 
 
+DEFAULT_ASSESSMENTS = (
+    "unsupported-data-types-in-source",
+    "table-with-lob-but-without-primary-key-or-unique-constraint",
+    "table-with-no-primary-key-or-unique-constraint",
+)
+
+
+@dataclass
+class FakeAssessmentRun:
+    """A premigration assessment run: starting, provisioning, running, then a verdict from its results."""
+
+    arn: str
+    task_arn: str
+    request: dict[str, Any]
+    results: dict[str, str]
+    status: str = "starting"
+
+    def describe(self) -> dict[str, Any]:
+        done = self.status not in facts.ASSESSMENT_RUN_STATES["in-progress"]
+        return {
+            "ReplicationTaskAssessmentRunArn": self.arn,
+            "ReplicationTaskArn": self.task_arn,
+            "Status": self.status,
+            "AssessmentProgress": {
+                "IndividualAssessmentCount": len(self.results),
+                "IndividualAssessmentCompletedCount": len(self.results) if done else 0,
+            },
+            "ResultLocationBucket": self.request["ResultLocationBucket"],
+            "ResultLocationFolder": self.request.get("ResultLocationFolder", ""),
+            "AssessmentRunName": self.request["AssessmentRunName"],
+        }
+
+    def advance(self) -> None:
+        following = {"starting": "provisioning", "provisioning": "running"}
+        if self.status in following:
+            self.status = following[self.status]
+        elif self.status == "running":
+            statuses = set(self.results.values())
+            failing = statuses & {"failed", "error"}
+            self.status = "failed" if failing else "warning" if "warning" in statuses else "passed"
+
+
 class FakeDms:
     """The subset of the boto3 DMS client the operator commands use, with task and replication state."""
 
-    def __init__(self, tasks: list[FakeTask], rows_per_tick: int = 1000):
+    def __init__(self, tasks: list[FakeTask], rows_per_tick: int = 1000, instance_arns: list[str] | None = None):
         self.tasks = {t.arn: t for t in tasks}
+        self.instance_arns = instance_arns or []
+        self.assessment_results: dict[str, dict[str, str]] = {}
+        """Individual results per task identifier (default: every assessment passes)."""
+        self.runs: dict[str, FakeAssessmentRun] = {}
         self.rows_per_tick = rows_per_tick
         for task in tasks:
             if not task.tables:
@@ -117,6 +163,8 @@ class FakeDms:
 
     def tick(self) -> None:
         """Time passes: starting tasks run, running full loads progress and finish, stopping tasks stop."""
+        for run in self.runs.values():
+            run.advance()
         for task in self.tasks.values():
             if task.status in facts.SERVERLESS_START_PHASES:
                 phases = facts.SERVERLESS_START_PHASES
@@ -188,6 +236,71 @@ class FakeDms:
             raise self._refuse("ModifyReplicationTask", task)
         task.calls.append("modify")
         return {"ReplicationTask": task.describe()}
+
+    # Instances and connections (always available and reachable) -----------------------------
+    def describe_replication_instances(self, **params: Any) -> dict:
+        self._check("DescribeReplicationInstances", params)
+        return {
+            "ReplicationInstances": [
+                {
+                    "ReplicationInstanceArn": arn,
+                    "ReplicationInstanceIdentifier": arn.rsplit(":", 1)[-1],
+                    "ReplicationInstanceStatus": "available",
+                }
+                for arn in self.instance_arns
+            ]
+        }
+
+    def test_connection(self, **params: Any) -> dict:
+        self._check("TestConnection", params)
+        return {"Connection": {"Status": "testing"}}
+
+    def describe_connections(self, **params: Any) -> dict:
+        self._check("DescribeConnections", params)
+        return {"Connections": [{"Status": "successful"}]}
+
+    # Premigration assessments ---------------------------------------------------------------------
+    def start_replication_task_assessment_run(self, **params: Any) -> dict:
+        self._check("StartReplicationTaskAssessmentRun", params)
+        task = self._task(params["ReplicationTaskArn"], "StartReplicationTaskAssessmentRun")
+        if isinstance(task, FakeReplication):
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundFault", "Message": "not a replication task"}},
+                "StartReplicationTaskAssessmentRun",
+            )
+        if any(r.request["AssessmentRunName"] == params["AssessmentRunName"] for r in self.runs.values()):
+            raise ClientError(
+                {"Error": {"Code": "ResourceAlreadyExistsFault", "Message": "run name in use"}},
+                "StartReplicationTaskAssessmentRun",
+            )
+        results = self.assessment_results.get(task.identifier) or dict.fromkeys(DEFAULT_ASSESSMENTS, "passed")
+        arn = f"{task.arn.replace(':task:', ':assessment-run:')}-{len(self.runs) + 1}"
+        self.runs[arn] = FakeAssessmentRun(arn, task.arn, dict(params), dict(results))
+        task.calls.append("assess")
+        return {"ReplicationTaskAssessmentRun": self.runs[arn].describe()}
+
+    def describe_replication_task_assessment_runs(self, **params: Any) -> dict:
+        self._check("DescribeReplicationTaskAssessmentRuns", params)
+        wanted = {v for f in params.get("Filters", []) for v in f["Values"]}
+        return {"ReplicationTaskAssessmentRuns": [r.describe() for arn, r in self.runs.items() if arn in wanted]}
+
+    def describe_replication_task_individual_assessments(self, **params: Any) -> dict:
+        self._check("DescribeReplicationTaskIndividualAssessments", params)
+        wanted = {v for f in params.get("Filters", []) for v in f["Values"]}
+        found = []
+        for arn, run in self.runs.items():
+            if arn not in wanted:
+                continue
+            done = run.status not in facts.ASSESSMENT_RUN_STATES["in-progress"]
+            found += [
+                {
+                    "ReplicationTaskAssessmentRunArn": arn,
+                    "IndividualAssessmentName": name,
+                    "Status": status if done else "pending",
+                }
+                for name, status in run.results.items()
+            ]
+        return {"ReplicationTaskIndividualAssessments": found}
 
     # DMS Serverless ------------------------------------------------------------------------------
     def _replication(self, arn: str, operation: str) -> FakeReplication:
@@ -284,4 +397,4 @@ def fake_for_stack(run_outputs: dict, **states: str) -> FakeDms:
                     start_date=started,
                 )
             )
-    return FakeDms(tasks)
+    return FakeDms(tasks, instance_arns=list(run_outputs.get("instanceArns") or []))

@@ -133,3 +133,29 @@ def topic_policy(topic_arn: str, account_id: str) -> str:
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
     )
+
+
+def assessment_results_policy(bucket: str) -> str:
+    """What DMS needs to write premigration assessment results to ``bucket`` (User Guide, assessment IAM)."""
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Action": list(facts.ASSESSMENT_ROLE_OBJECT_ACTIONS),
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        },
+        {"Effect": "Allow", "Action": list(facts.ASSESSMENT_ROLE_BUCKET_ACTIONS), "Resource": f"arn:aws:s3:::{bucket}"},
+    )
+
+
+def tls_only_bucket_policy(bucket: str) -> str:
+    """Refuse every request to ``bucket`` that does not use TLS."""
+    return _doc(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )

@@ -111,16 +111,54 @@ def preflight(
         float, typer.Option(min=1, max=3600, help="Seconds to wait per connection test.")
     ] = 300,
     poll_seconds: Annotated[float, typer.Option(min=0, max=600, help="Seconds between connection status polls.")] = 10,
+    assess: Annotated[
+        bool, typer.Option("--assess", help="Also run a DMS premigration assessment per task (needs assessments).")
+    ] = False,
+    assess_timeout: Annotated[
+        float, typer.Option(min=1, max=86400, help="Seconds to wait for the assessment runs.")
+    ] = 3600,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:
-    """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure."""
+    """Check instance, secrets, roles, table, tasks and endpoint connections; non-zero on any failure.
+
+    With --assess, also run DMS premigration assessments and report each one with its fix.
+    """
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    checks = run_preflight(
-        ops.clients, ops.outputs, ops.config.migration, connection_timeout, poll_seconds, stack=stack
+    bars = Progress(
+        TextColumn("assessing {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[status]}"),
+        console=err_console,
+        disable=as_json or not assess,
     )
+    ids: dict[str, int] = {}
+
+    def on_assessment(task_id: str, run: dict) -> None:
+        done = run.get("AssessmentProgress") or {}
+        total = done.get("IndividualAssessmentCount") or None
+        if task_id not in ids:
+            ids[task_id] = bars.add_task(task_id, total=total, status="")
+        bars.update(
+            ids[task_id],
+            total=total,
+            completed=done.get("IndividualAssessmentCompletedCount", 0),
+            status=run.get("Status", ""),
+        )
+
+    with bars:
+        checks = run_preflight(
+            ops.clients,
+            ops.outputs,
+            ops.config.migration,
+            connection_timeout,
+            poll_seconds,
+            stack=stack,
+            assess_timeout=assess_timeout if assess else None,
+            on_assessment=on_assessment,
+        )
     table = Table("check", "result", "reason", "fix", title=f"preflight {stack}")
     for c in checks:
         verdict = Text("pass", style="green") if c.ok else Text("FAIL", style="red")
@@ -374,9 +412,7 @@ def update_check(
         for tasks in run_program(ops.config, stack_name=stack).outputs["taskGroups"].values()
         for t in tasks
     }
-    changed = [
-        t for _g, t in ops.outputs.tasks() if t.task_id in planned and planned[t.task_id] != t.definition_hash
-    ]
+    changed = [t for _g, t in ops.outputs.tasks() if t.task_id in planned and planned[t.task_id] != t.definition_hash]
     described = dms_ops.describe_tasks(ops.clients.dms, changed) if changed else {}
     results = []
     for ref in changed:

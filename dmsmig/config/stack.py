@@ -619,6 +619,35 @@ class Cutover(_Model):
     )
 
 
+class Assessments(_Model):
+    """DMS premigration assessment runs (preflight --assess) and the private bucket their results land in."""
+
+    enabled: bool = Field(False, description="Create the results bucket and role; preflight --assess runs them.")
+    results_expire_days: int = Field(
+        90, alias="resultsExpireDays", ge=1, le=3650, description="Days before result files are deleted."
+    )
+    include_only: list[str] = Field(
+        default_factory=list,
+        alias="includeOnly",
+        description="Run only these individual assessments (API names); empty: all that apply.",
+    )
+    exclude: list[str] = Field(default_factory=list, description="Individual assessments to skip (API names).")
+
+    @field_validator("include_only", "exclude")
+    @classmethod
+    def _api_names(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not re.match(r"^[a-z0-9]+(-[a-z0-9]+)*$", name):
+                raise _at(f"[{i}]", f"'{name}' is not an assessment API name such as unsupported-data-types-in-source")
+        return value
+
+    @model_validator(mode="after")
+    def _include_or_exclude(self) -> Assessments:
+        if self.include_only and self.exclude:
+            raise _at("exclude", "DMS takes includeOnly or exclude, not both; keep one")
+        return self
+
+
 class MigrationConfig(_Model):
     """Everything one stack declares: instance(s), target table, sources and their task groups."""
 
@@ -646,6 +675,7 @@ class MigrationConfig(_Model):
         description="Keys every source inherits unless it sets them (e.g. engine, sslMode, taskGroups).",
     )
     sources: list[Source] = Field(min_length=1)
+    assessments: Assessments = Field(default_factory=Assessments)
     decommissioned: bool = Field(False, description="Remove DMS resources, keep the table and read switch.")
 
     @field_validator("task_settings")
@@ -781,6 +811,10 @@ class MigrationConfig(_Model):
     @property
     def cutover_table(self) -> str:
         return f"{self.prefix}-dmsmig-cutover"
+
+    def assessment_bucket(self, account_id: str) -> str:
+        """The results bucket: S3 names are global, so the account is part of it (at most 55 characters)."""
+        return f"{self.prefix}-dmsmig-assess-{account_id}"
 
     @property
     def read_switch_parameter(self) -> str:

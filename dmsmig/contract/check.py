@@ -176,6 +176,7 @@ FACT_CHECKS: dict[str, Callable[[ApiRequest], list[str]]] = {
     "CreateRole": _json_members("AssumeRolePolicyDocument"),
     "PutRule": _json_members("EventPattern"),
     "PutDashboard": _json_members("DashboardBody"),
+    "PutBucketPolicy": _json_members("Policy"),
     "CreateKey": _json_members("Policy"),
 }
 

@@ -476,6 +476,77 @@ def _vpc_endpoint(i: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
+# S3 (the assessment results bucket) ------------------------------------------------------------
+def _bucket(i: dict) -> list[tuple[str, str, dict]]:
+    requests = [("s3", "CreateBucket", {"Bucket": i.get("bucket")})]
+    if i.get("tags"):
+        requests.append(("s3", "PutBucketTagging", {"Bucket": i.get("bucket"), "Tagging": {"TagSet": _tags(i)}}))
+    return requests
+
+
+def _public_access_block(i: dict) -> list[tuple[str, str, dict]]:
+    keys = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    config = {k: i.get(k[0].lower() + k[1:]) for k in keys}
+    return [("s3", "PutPublicAccessBlock", {"Bucket": i.get("bucket"), "PublicAccessBlockConfiguration": config})]
+
+
+def _ownership_controls(i: dict) -> list[tuple[str, str, dict]]:
+    rule = i.get("rule") or {}
+    controls = {"Rules": [{"ObjectOwnership": rule.get("objectOwnership")}]}
+    return [("s3", "PutBucketOwnershipControls", {"Bucket": i.get("bucket"), "OwnershipControls": controls})]
+
+
+def _bucket_encryption(i: dict) -> list[tuple[str, str, dict]]:
+    rules = []
+    for rule in i.get("rules") or []:
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        by_default = _drop_none(
+            {"SSEAlgorithm": default.get("sseAlgorithm"), "KMSMasterKeyID": default.get("kmsMasterKeyId")}
+        )
+        rules.append(
+            _drop_none(
+                {"ApplyServerSideEncryptionByDefault": by_default, "BucketKeyEnabled": rule.get("bucketKeyEnabled")}
+            )
+        )
+    return [
+        (
+            "s3",
+            "PutBucketEncryption",
+            {"Bucket": i.get("bucket"), "ServerSideEncryptionConfiguration": {"Rules": rules}},
+        )
+    ]
+
+
+def _bucket_lifecycle(i: dict) -> list[tuple[str, str, dict]]:
+    rules = []
+    for rule in i.get("rules") or []:
+        abort = rule.get("abortIncompleteMultipartUpload") or {}
+        rules.append(
+            _drop_none(
+                {
+                    "ID": rule.get("id"),
+                    "Status": rule.get("status"),
+                    "Filter": {"Prefix": (rule.get("filter") or {}).get("prefix", "")},
+                    "Expiration": _drop_none({"Days": (rule.get("expiration") or {}).get("days")}),
+                    "AbortIncompleteMultipartUpload": _drop_none(
+                        {"DaysAfterInitiation": abort.get("daysAfterInitiation")}
+                    ),
+                }
+            )
+        )
+    return [
+        (
+            "s3",
+            "PutBucketLifecycleConfiguration",
+            {"Bucket": i.get("bucket"), "LifecycleConfiguration": {"Rules": rules}},
+        )
+    ]
+
+
+def _bucket_policy(i: dict) -> list[tuple[str, str, dict]]:
+    return [("s3", "PutBucketPolicy", {"Bucket": i.get("bucket"), "Policy": i.get("policy")})]
+
+
 def _no_request(_i: dict) -> list[tuple[str, str, dict]]:
     return []
 
@@ -505,6 +576,12 @@ TRANSLATIONS: dict[str, Callable[[dict], list[tuple[str, str, dict]]]] = {
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access_block,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _ownership_controls,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _bucket_encryption,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _bucket_lifecycle,
+    "aws:s3/bucketPolicy:BucketPolicy": _bucket_policy,
     # A wait for IAM propagation: the provider sleeps, no AWS call.
     "time:index/sleep:Sleep": _no_request,
 }

@@ -45,6 +45,7 @@ _ARN_OUTPUTS = {
     ),
     "aws:dms/eventSubscription:EventSubscription": ("arn", "dms:{region}:{account}:es:{name}"),
     "aws:dynamodb/table:Table": ("arn", "dynamodb:{region}:{account}:table/{name}"),
+    "aws:s3/bucket:Bucket": ("arn", "s3:::{bucket}"),
     "aws:iam/role:Role": ("arn", "iam::{account}:role/{name}"),
     "aws:kms/key:Key": ("arn", "kms:{region}:{account}:key/{__name}"),
     "aws:sns/topic:Topic": ("arn", "sns:{region}:{account}:{name}"),
@@ -111,7 +112,7 @@ class StackMocks(pulumi_mocks.Mocks):
             state["keyId"] = f"{args.name}-key-id"
         if args.typ == "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup":
             state["id"] = args.inputs.get("replicationSubnetGroupId")
-        resource_id = args.inputs.get("name") or f"{args.name}_id"
+        resource_id = args.inputs.get("name") or args.inputs.get("bucket") or f"{args.name}_id"
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs):

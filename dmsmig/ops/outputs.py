@@ -68,6 +68,8 @@ class StackOutputs(BaseModel):
     topic_arn: str | None = Field(None, alias="topicArn")
     alarm_names: list[str] = Field(default_factory=list, alias="alarmNames")
     read_switch_parameter: str | None = Field(None, alias="readSwitchParameter")
+    assessment_bucket: str | None = Field(None, alias="assessmentBucket")
+    assessment_role_arn: str | None = Field(None, alias="assessmentRoleArn")
 
     def tasks(self, group: str | None = None, names: list[str] | None = None) -> list[tuple[str, TaskRef]]:
         """``(group, task)`` pairs, optionally only one group (``source/group``) or named task ids."""

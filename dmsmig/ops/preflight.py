@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from dmsmig.config.stack import MigrationConfig
 from dmsmig.contract import facts
+from dmsmig.ops import assessments
 from dmsmig.ops.decisions import ACTIVE, RESUMABLE, STARTABLE_FIRST
 from dmsmig.ops.dms import describe_tasks
 from dmsmig.ops.errors import explain
@@ -252,6 +253,67 @@ def _role_checks(iam: Any, secret_arns: dict[str, str], config: MigrationConfig)
     return checks
 
 
+def assessment_checks(
+    dms: Any,
+    outputs: StackOutputs,
+    config: MigrationConfig,
+    timeout: float,
+    poll: float,
+    on_progress: Callable[[str, dict], None] = lambda _task, _run: None,
+) -> list[Check]:
+    """Run a premigration assessment per task and report each individual assessment with its fix."""
+    if not outputs.assessment_bucket or not outputs.assessment_role_arn:
+        return [
+            Check(
+                "assessments",
+                False,
+                "the stack has no assessment results bucket and role",
+                "set migration.assessments.enabled: true and pulumi up, then preflight --assess",
+            )
+        ]
+    refs = [t for _g, t in outputs.tasks()]
+    checks = [
+        Check(
+            f"assessment {ref.task_id}",
+            True,
+            "Serverless: DMS assesses the replication itself when it starts (StartReplication)",
+        )
+        for ref in refs
+        if ref.serverless
+    ]
+    tasks = [ref for ref in refs if not ref.serverless]
+    if not tasks:
+        return checks
+    runs = assessments.start_runs(
+        dms, tasks, outputs.assessment_bucket, outputs.assessment_role_arn, config.assessments
+    )
+    finished = assessments.wait_for_runs(dms, runs, timeout, poll, on_progress)
+    for ref in tasks:
+        run = finished[ref.task_id]
+        verdict = assessments.run_verdict(run)
+        if verdict == "in-progress":
+            checks.append(
+                Check(
+                    f"assessment {ref.task_id}",
+                    False,
+                    f"still {run.get('Status')} after {timeout:.0f}s",
+                    "raise --assess-timeout (the run goes on in DMS; its results land in the bucket)",
+                )
+            )
+            continue
+        results = assessments.individual_results(dms, ref.task_id, run)
+        for result in results:
+            checks.append(
+                Check(f"assessment {ref.task_id} {result.name}", not result.failed, result.status, result.fix)
+            )
+        if verdict == "failed" and not any(r.failed for r in results):
+            message = run.get("LastFailureMessage") or f"run status {run.get('Status')}"
+            checks.append(
+                Check(f"assessment {ref.task_id}", False, message, "check the role and bucket, then run it again")
+            )
+    return checks
+
+
 def run_preflight(
     clients: Any,
     outputs: StackOutputs,
@@ -260,6 +322,8 @@ def run_preflight(
     poll: float = 10,
     sleep: Callable[[float], None] = time.sleep,
     stack: str = "<stack>",
+    assess_timeout: float | None = None,
+    on_assessment: Callable[[str, dict], None] = lambda _task, _run: None,
 ) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     secret_arns: dict[str, str] = {}
@@ -283,6 +347,13 @@ def run_preflight(
         checks += _connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
     else:
         checks.append(Check("connections", False, "not tested: instance not available", "wait for the instance"))
+    if assess_timeout is not None:
+        if all(c.ok for c in checks if c.name.startswith(("connection", "instance", "task "))):
+            checks += assessment_checks(clients.dms, outputs, config, assess_timeout, poll, on_assessment)
+        else:
+            checks.append(
+                Check("assessments", False, "not run: a task, instance or connection check failed", "fix those first")
+            )
     return checks
 
 
