@@ -130,6 +130,27 @@ def _fake(w: World, **states) -> FakeDms:
     return clients_with(dms=fake_for_stack(built("sandbox").outputs, **states))
 
 
+def _with_serverless(endpoints: dict | None = None, **group) -> Callable[[dict], None]:
+    """Add a Serverless CDC group over the base table; ``endpoints`` replaces network.vpcEndpoints."""
+
+    def change(raw: dict) -> None:
+        raw["network"]["vpcEndpoints"] = (
+            endpoints if endpoints is not None else {"secretsManager": True, "dynamodb": True}
+        )
+        raw["network"]["routeTableIds"] = ["rtb-0a1b2c3d4e5f60020"]
+        live = {
+            "name": "live",
+            "engine": "serverless",
+            "capacity": {"maxCapacityUnits": 8},
+            "mapping": "orders_table",
+            "migrationType": "full-load-and-cdc",
+        }
+        live.update(group)
+        raw["sources"][0]["taskGroups"].append({k: v for k, v in live.items() if v is not None})
+
+    return change
+
+
 CASES: dict[str, tuple] = {
     # stack file: the file itself ----------------------------------------------------------------
     "stack file missing": (
@@ -427,6 +448,72 @@ CASES: dict[str, tuple] = {
         _set(["readSwitch"], {"parameterName": "reads"}), "migration.readSwitch.parameterName", "an SSM parameter path"
     ),
     "read switch value": config_case(_set(["readSwitch"], {"readsFrom": "s3"}), "migration.readSwitch.readsFrom"),
+    # DMS Serverless and assessments ------------------------------------------------------------------
+    "serverless over a view": config_case(
+        lambda raw: (
+            _set([*GROUP, "engine"], "serverless")(raw),
+            _set([*GROUP, "capacity"], {"maxCapacityUnits": 4})(raw),
+        ),
+        "migration.sources[0].taskGroups[0].engine: DMS Serverless does not support views",
+        "keep this group on engine: instance",
+    ),
+    "serverless without the secrets manager endpoint": config_case(
+        _with_serverless({"dynamodb": True}),
+        "migration.network.vpcEndpoints.secretsManager",
+        "set secretsManager: true",
+    ),
+    "serverless without the dynamodb endpoint": config_case(
+        _with_serverless({"secretsManager": True}), "migration.network.vpcEndpoints.dynamodb", "set dynamodb: true"
+    ),
+    "serverless without capacity": config_case(
+        _with_serverless(capacity=None), "taskGroups[1].capacity: required with engine: serverless", "maxCapacityUnits"
+    ),
+    "serverless capacity not a DCU value": config_case(
+        _with_serverless(capacity={"maxCapacityUnits": 10}),
+        "taskGroups[1].capacity.maxCapacityUnits: 10 is not a DMS capacity unit value",
+        "use one of 1, 2, 4, 8",
+    ),
+    "serverless min above max": config_case(
+        _with_serverless(capacity={"minCapacityUnits": 32, "maxCapacityUnits": 8}),
+        "capacity.minCapacityUnits: 32 is above maxCapacityUnits 8",
+    ),
+    "serverless custom cdc start": config_case(
+        _with_serverless(migrationType="cdc", cdcStartPosition="2026-11-20T00:00:00"),
+        "taskGroups[1].cdcStartPosition: DMS Serverless does not support custom CDC start points",
+        "engine: instance",
+    ),
+    "capacity on an instance group": config_case(
+        _set([*GROUP, "capacity"], {"maxCapacityUnits": 4}),
+        "taskGroups[0].capacity: applies only to engine: serverless",
+        "remove it",
+    ),
+    "cdc start on a full-load group": config_case(
+        _set([*GROUP, "cdcStartPosition"], "2026-11-20T00:00:00"),
+        "taskGroups[0].cdcStartPosition: a CDC start point applies to migrationType cdc",
+    ),
+    "engine unknown": config_case(
+        _set([*GROUP, "engine"], "fargate"), "taskGroups[0].engine", "'instance' or 'serverless'"
+    ),
+    "vpc endpoint existing and created": config_case(
+        _set(["network", "vpcEndpoints"], {"secretsManager": True, "existing": ["secretsManager"]}),
+        "network.vpcEndpoints.existing: 'secretsManager' is listed as existing and also created",
+        "keep one of them",
+    ),
+    "assessments include and exclude": config_case(
+        _set(["assessments"], {"enabled": True, "includeOnly": ["a"], "exclude": ["b"]}),
+        "migration.assessments.exclude: DMS takes includeOnly or exclude, not both",
+        "keep one",
+    ),
+    "assessment name not an API name": config_case(
+        _set(["assessments"], {"enabled": True, "includeOnly": ["Unsupported Types"]}),
+        "assessments.includeOnly[0]: 'Unsupported Types' is not an assessment API name",
+    ),
+    "assessment results never expire": config_case(
+        _set(["assessments"], {"enabled": True, "resultsExpireDays": 0}), "assessments.resultsExpireDays"
+    ),
+    "preflight assess timeout zero": ops_case(
+        lambda w: ["preflight", "--stack", "sandbox", "--assess", "--assess-timeout", "0"], 2, "--assess-timeout"
+    ),
     # mapping specs -------------------------------------------------------------------------------
     "spec duplicate key": file_case(
         lambda w: (w.root / "mappings" / "order_events.yaml").write_text(
