@@ -213,3 +213,61 @@ def test_preflight_checks_the_vpc_endpoints_serverless_needs():
         VpcId=vpc, ServiceName="com.amazonaws.eu-west-1.secretsmanager", VpcEndpointType="Interface"
     )
     assert [c.ok for c in vpc_endpoint_checks(ec2, config)] == [True, True]
+
+
+def test_watch_follows_tasks_and_replications_until_every_load_is_done(monkeypatch, tmp_path, mixed_outputs):
+    fake = _use(monkeypatch, fake_for_stack(mixed_outputs))
+    assert _run(tmp_path, mixed_outputs, "start").exit_code == 0
+    from dmsmig.cli import operate
+
+    monkeypatch.setattr(operate.time, "sleep", lambda seconds: fake.tick())
+    watched = _run(tmp_path, mixed_outputs, "watch", "--interval", "1", "--timeout", "600")
+    assert watched.exit_code == 0, watched.output
+    assert "done" in watched.output
+    live = [r for r in _replications(fake)]
+    assert {r.status for r in live} == {"running"} and all(r.progress == 100 for r in live)
+
+
+def test_a_stopped_serverless_full_load_at_100_percent_counts_as_done():
+    from dmsmig.ops.decisions import TaskProgress
+
+    finished = TaskProgress("r", "stopped", "full-load", progress_percent=100, tables_loaded=1, serverless=True)
+    assert finished.full_load_done
+    paused = TaskProgress("r", "stopped", "full-load", progress_percent=60, tables_loaded=0, serverless=True)
+    assert not paused.full_load_done
+    task = TaskProgress("t", "stopped", "full-load", progress_percent=100, tables_loaded=1)
+    assert not task.full_load_done  # a task says so in its stop reason
+
+
+def test_cutover_preconditions_read_serverless_replications(monkeypatch, tmp_path, mixed_outputs):
+    from dmsmig.cutover.actions import CutoverActions
+    from dmsmig.cutover.machine import Step
+    from dmsmig.ops.outputs import StackOutputs
+
+    fake = fake_for_stack(
+        mixed_outputs,
+        **{
+            "staging-ordersvc-orders-events-p1": "stopped",
+            "staging-ordersvc-orders-events-p2": "stopped",
+            "staging-ordersvc-orders-live-p1": "failed",
+            "staging-ordersvc-orders-live-p2": "running",
+        },
+    )
+    for task in fake.tasks.values():
+        task.stop_reason = "Stop Reason FULL_LOAD_ONLY_FINISHED" if "events" in task.identifier else ""
+        task.progress = 100
+        task.tables[0]["TableState"] = "Table completed"
+    actions = CutoverActions(
+        config=load_stack_config("mixed", EXAMPLES),
+        outputs=StackOutputs.model_validate(mixed_outputs),
+        clients=clients_with(dms=fake),
+        driver=None,
+        validate=lambda: {"ok": True, "groups": {}},
+    )
+    gate = actions.gate(Step.PRECONDITIONS)
+    assert not gate.ok
+    problems = gate.reason.split("; ")
+    assert problems == [
+        "staging-ordersvc-orders-live-p1 has tables in error or failed: Test connection failed for endpoint source",
+        "staging-ordersvc-orders-live-p2 CDC latency [None, None] is not below 60s",
+    ]

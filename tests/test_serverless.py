@@ -323,3 +323,19 @@ def test_every_serverless_replication_must_be_alarmed():
     run = run_program(stack_from(mixed_raw()), stack_name="quiet", transformations=[drop_live_alarms])
     unalarmed = _violations(run, "every-task-alarmed")
     assert [v.message.split(" has no")[0] for v in unalarmed] == ["task sandbox-ordersvc-orders-live-p1"]
+
+
+def test_a_serverless_only_stack_plans_without_an_instance_stage():
+    from dmsmig.build.throughput import load_model
+
+    raw = serverless_only_raw()
+    raw["sources"][0]["taskGroups"][0]["estimate"] = {"rows": 3000000, "averageRowBytes": 900}
+    config = stack_from(raw).migration
+    model = load_model(config)
+    instance = next(s for s in model.stages if s.name == "replication instance")
+    assert instance.hours is None and "every group is Serverless" in instance.limit
+    assert model.bound is not None and model.bound.name == "task threads"
+    [group] = estimate(config).serverless
+    assert (group.replications, group.min_units, group.max_units) == (3, 2, 16)
+    low, high = group.usd_for(2.0)
+    assert high == 8 * low  # 16 DCU against 2 DCU

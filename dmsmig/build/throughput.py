@@ -104,6 +104,8 @@ def load_model(cfg: MigrationConfig) -> LoadModel:
         est = estimate(cfg)
         instance_limit = f"{est.instance_count} x {klass}, {est.gb_per_hour} GB/h each"
         instance_hours: float | None = est.total_hours
+        if not est.instance_count:  # DMS Serverless provisions what the load needs, within the DCU bounds
+            instance_limit, instance_hours = "no instances: every group is Serverless (capacity by DMS)", None
     except KeyError:
         instance_limit, instance_hours = f"no figures for {klass}", None
     table_units, why = table_write_units(cfg)

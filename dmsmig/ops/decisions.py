@@ -93,6 +93,7 @@ class TaskProgress:
     migration_type: str
     phase: str = ""
     """A Serverless replication's own state while starting (e.g. provisioning_capacity)."""
+    serverless: bool = False
     progress_percent: int = 0
     tables_loaded: int = 0
     tables_loading: int = 0
@@ -112,7 +113,13 @@ class TaskProgress:
         if self.tables_errored or self.tables_loading or self.tables_queued:
             return False
         if self.migration_type == "full-load":
-            return self.status == "stopped" and "FULL_LOAD_ONLY_FINISHED" in self.stop_reason
+            if self.status != "stopped":
+                return False
+            if "FULL_LOAD_ONLY_FINISHED" in self.stop_reason:
+                return True
+            # A Serverless replication's stop reason after its full load is not documented: it counts as
+            # finished when stopped with every table loaded and the load at 100 %.
+            return self.serverless and self.progress_percent == 100 and self.tables_loaded > 0
         if self.migration_type == "full-load-and-cdc":
             return self.status == "running" and self.tables_loaded > 0
         return self.status == "running"  # a cdc task has no full load

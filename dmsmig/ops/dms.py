@@ -192,6 +192,7 @@ def progress(dms: Any, cloudwatch: Any, ref: TaskRef, described: dict) -> TaskPr
         task_id=ref.task_id,
         status=described.get("Status", "unknown"),
         phase=phase if phase and phase != described.get("Status") else "",
+        serverless=ref.serverless,
         migration_type=described.get("MigrationType", ref.migration_type),
         progress_percent=int(stats.get("FullLoadProgressPercent", 0)),
         tables_loaded=int(stats.get("TablesLoaded", 0)),
