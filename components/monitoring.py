@@ -125,6 +125,7 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         cfg, mon = args.config, args.config.monitoring
+        self._monitoring = mon
         child = pulumi.ResourceOptions(parent=self)
 
         topic = aws.sns.Topic(
@@ -246,55 +247,29 @@ class Monitoring(pulumi.ComponentResource):
             )
             self.alarm_names.append(alarm_name)
             if task.get("kind") == "serverless":
-                capacity_name = f"{task['taskId']}-capacity"
-                aws.cloudwatch.MetricAlarm(
+                self._dms_alarm(
                     f"{name}-{task['taskId']}-capacity",
-                    name=capacity_name,
-                    alarm_description=(
-                        f"Serverless replication {task['taskId']} uses over "
-                        f"{facts.SERVERLESS_CAPACITY_ALARM_PERCENT}% of its memory; at the maximum DCU it can fail: "
-                        "raise capacity.maxCapacityUnits"
-                    ),
-                    namespace="AWS/DMS",
-                    metric_name="CapacityUtilization",
-                    dimensions=unit_metric_dimensions(task),
-                    statistic="Maximum",
-                    period=mon.alarm_period_seconds,
-                    evaluation_periods=mon.evaluation_periods,
-                    threshold=facts.SERVERLESS_CAPACITY_ALARM_PERCENT,
-                    comparison_operator="GreaterThanThreshold",
-                    treat_missing_data="missing",
-                    alarm_actions=[topic.arn],
-                    ok_actions=[topic.arn],
-                    tags=args.tags,
-                    opts=child,
+                    f"{task['taskId']}-capacity",
+                    f"Serverless replication {task['taskId']} uses over {facts.SERVERLESS_CAPACITY_ALARM_PERCENT}% "
+                    "of its memory; at the maximum DCU it can fail: raise capacity.maxCapacityUnits",
+                    "CapacityUtilization",
+                    task,
+                    facts.SERVERLESS_CAPACITY_ALARM_PERCENT,
+                    topic.arn,
+                    args.tags,
                 )
-                self.alarm_names.append(capacity_name)
-            if task["migrationType"] == "full-load":
-                continue
-            latency_name = f"{task['taskId']}-cdc-latency"
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{task['taskId']}-cdc-latency",
-                name=latency_name,
-                alarm_description=(
+            if task["migrationType"] != "full-load":
+                self._dms_alarm(
+                    f"{name}-{task['taskId']}-cdc-latency",
+                    f"{task['taskId']}-cdc-latency",
                     f"CDC latency of {task['taskId']} above {mon.cdc_latency_threshold_seconds}s "
-                    f"for {mon.evaluation_periods} periods"
-                ),
-                namespace="AWS/DMS",
-                metric_name="CDCLatencyTarget",
-                dimensions=unit_metric_dimensions(task),
-                statistic="Maximum",
-                period=mon.alarm_period_seconds,
-                evaluation_periods=mon.evaluation_periods,
-                threshold=mon.cdc_latency_threshold_seconds,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="missing",
-                alarm_actions=[topic.arn],
-                ok_actions=[topic.arn],
-                tags=args.tags,
-                opts=child,
-            )
-            self.alarm_names.append(latency_name)
+                    f"for {mon.evaluation_periods} periods",
+                    "CDCLatencyTarget",
+                    task,
+                    mon.cdc_latency_threshold_seconds,
+                    topic.arn,
+                    args.tags,
+                )
 
         if mon.dashboard:
             aws.cloudwatch.Dashboard(
@@ -309,3 +284,36 @@ class Monitoring(pulumi.ComponentResource):
             )
         self.topic_arn = topic.arn
         self.register_outputs({"topicArn": self.topic_arn, "alarmNames": self.alarm_names})
+
+    def _dms_alarm(
+        self,
+        resource_name: str,
+        alarm_name: str,
+        description: str,
+        metric: str,
+        unit: dict,
+        threshold: float,
+        topic_arn: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> None:
+        """An alarm on one AWS/DMS metric of a task or Serverless replication, above ``threshold`` for a while."""
+        mon = self._monitoring
+        aws.cloudwatch.MetricAlarm(
+            resource_name,
+            name=alarm_name,
+            alarm_description=description,
+            namespace="AWS/DMS",
+            metric_name=metric,
+            dimensions=unit_metric_dimensions(unit),
+            statistic="Maximum",
+            period=mon.alarm_period_seconds,
+            evaluation_periods=mon.evaluation_periods,
+            threshold=threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="missing",
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alarm_names.append(alarm_name)

@@ -30,28 +30,29 @@ def _identifier(value: Any, limit: int | None, what: str) -> list[str]:
     return [f"{what} {value!r} {problem}"] if problem else []
 
 
-def _task(request: ApiRequest) -> list[str]:
+def _unit(request: ApiRequest, identifier: str, settings_member: str, type_member: str) -> list[str]:
+    """What a task and a Serverless replication config share: identifiers, mappings, settings."""
     params = request.params
     out = _identifier(params.get("ResourceIdentifier"), facts.TASK_RESOURCE_IDENTIFIER_MAX, "ResourceIdentifier")
-    out += _identifier(params.get("ReplicationTaskIdentifier"), facts.TASK_IDENTIFIER_MAX, "ReplicationTaskIdentifier")
+    out += _identifier(params.get(identifier), facts.TASK_IDENTIFIER_MAX, identifier)
     if json_document(request, "TableMappings") is None:
         out.append("TableMappings is not a JSON document")
-    if "ReplicationTaskSettings" in params:
-        settings = json_document(request, "ReplicationTaskSettings")
+    if settings_member in params:
+        settings = json_document(request, settings_member)
         if not isinstance(settings, dict):
-            out.append("ReplicationTaskSettings is not a JSON object")
+            out.append(f"{settings_member} is not a JSON object")
         else:
-            out += task_settings_problems(settings, params.get("MigrationType"))
+            out += task_settings_problems(settings, params.get(type_member))
     return out
 
 
+def _task(request: ApiRequest) -> list[str]:
+    return _unit(request, "ReplicationTaskIdentifier", "ReplicationTaskSettings", "MigrationType")
+
+
 def _replication_config(request: ApiRequest) -> list[str]:
-    params = request.params
-    out = _identifier(params.get("ResourceIdentifier"), facts.TASK_RESOURCE_IDENTIFIER_MAX, "ResourceIdentifier")
-    out += _identifier(
-        params.get("ReplicationConfigIdentifier"), facts.TASK_IDENTIFIER_MAX, "ReplicationConfigIdentifier"
-    )
-    compute = params.get("ComputeConfig") or {}
+    out = _unit(request, "ReplicationConfigIdentifier", "ReplicationSettings", "ReplicationType")
+    compute = request.params.get("ComputeConfig") or {}
     for member in ("MinCapacityUnits", "MaxCapacityUnits"):
         units = compute.get(member)
         if units is not None and units not in facts.SERVERLESS_CAPACITY_UNITS:
@@ -63,19 +64,11 @@ def _replication_config(request: ApiRequest) -> list[str]:
         out.append(f"ComputeConfig.MinCapacityUnits {low} is above MaxCapacityUnits {high}")
     if compute.get("MultiAZ") and compute.get("AvailabilityZone"):
         out.append("ComputeConfig.AvailabilityZone cannot be set with MultiAZ true")
-    if json_document(request, "TableMappings") is None:
-        out.append("TableMappings is not a JSON document")
-    mappings = json_document(request, "TableMappings") or {}
-    if facts.SERVERLESS_NO_VIEWS:
-        for rule in mappings.get("rules", []) if isinstance(mappings, dict) else []:
+    mappings = json_document(request, "TableMappings")
+    if facts.SERVERLESS_NO_VIEWS and isinstance(mappings, dict):
+        for rule in mappings.get("rules", []):
             if (rule.get("object-locator") or {}).get("table-type") == "view":
                 out.append(f"mapping rule {rule.get('rule-name')!r} selects a view; DMS Serverless supports no views")
-    if "ReplicationSettings" in params:
-        settings = json_document(request, "ReplicationSettings")
-        if not isinstance(settings, dict):
-            out.append("ReplicationSettings is not a JSON object")
-        else:
-            out += task_settings_problems(settings, params.get("ReplicationType"))
     return out
 
 
