@@ -257,3 +257,17 @@ def test_fake_rejects_a_reused_run_name(mixed_run):
     fake.start_replication_task_assessment_run(**request)
     with pytest.raises(Exception, match="ResourceAlreadyExistsFault"):
         fake.start_replication_task_assessment_run(**request)
+
+
+def test_each_poll_describes_all_pending_runs_in_one_call(world):
+    fake, outputs = world
+    calls = []
+    describe = fake.describe_replication_task_assessment_runs
+
+    def counting(**params):
+        calls.append(params["Filters"][0]["Values"])
+        return describe(**params)
+
+    fake.describe_replication_task_assessment_runs = counting
+    assert _preflight(outputs, "--assess", "--json").exit_code == 0
+    assert len(calls) == 4 and all(len(values) == 2 for values in calls)  # starting, provisioning, running, passed

@@ -94,18 +94,25 @@ def start_runs(
     return runs
 
 
-def describe_run(dms: Any, run_arn: str) -> dict:
+def describe_runs(dms: Any, run_arns: list[str]) -> dict[str, dict]:
+    """The runs by ARN, in one paginated call (the filter takes many ARNs); a missing run raises."""
+    runs: dict[str, dict] = {}
+    request: dict[str, Any] = {"Filters": [{"Name": "replication-task-assessment-run-arn", "Values": run_arns}]}
     try:
-        page = call_with_retry(
-            dms.describe_replication_task_assessment_runs,
-            Filters=[{"Name": "replication-task-assessment-run-arn", "Values": [run_arn]}],
-        )
+        while True:
+            page = call_with_retry(dms.describe_replication_task_assessment_runs, **request)
+            runs.update(
+                {r["ReplicationTaskAssessmentRunArn"]: r for r in page.get("ReplicationTaskAssessmentRuns") or []}
+            )
+            request["Marker"] = page.get("Marker")
+            if not request["Marker"]:
+                break
     except Exception as err:
-        raise explain(err, "describing assessment run", run_arn) from None
-    runs = page.get("ReplicationTaskAssessmentRuns") or []
-    if not runs:
-        raise OpsError(f"assessment run {run_arn} not found", "run preflight --assess again")
-    return runs[0]
+        raise explain(err, "describing", f"{len(run_arns)} assessment run(s)") from None
+    missing = [arn for arn in run_arns if arn not in runs]
+    if missing:
+        raise OpsError(f"assessment run(s) not found: {', '.join(missing)}", "run preflight --assess again")
+    return runs
 
 
 def wait_for_runs(
@@ -120,8 +127,9 @@ def wait_for_runs(
     latest: dict[str, dict] = {}
     pending = dict(runs)
     while True:
+        described = describe_runs(dms, list(pending.values()))
         for task_id, run_arn in list(pending.items()):
-            latest[task_id] = describe_run(dms, run_arn)
+            latest[task_id] = described[run_arn]
             on_progress(task_id, latest[task_id])
             if latest[task_id].get("Status") not in facts.ASSESSMENT_RUN_STATES["in-progress"]:
                 del pending[task_id]
