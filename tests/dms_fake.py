@@ -151,10 +151,15 @@ class FakeDms:
         if problems:
             raise AssertionError(f"{operation} request AWS would refuse: {problems}")
 
-    def _task(self, arn: str, operation: str) -> FakeTask:
-        if arn not in self.tasks:
+    def _find(self, arn: str, operation: str, serverless: bool) -> FakeTask:
+        """The task (or, ``serverless``, the replication) with ``arn``; the other kind is not found, as in DMS."""
+        task = self.tasks.get(arn)
+        if task is None or isinstance(task, FakeReplication) != serverless:
             raise ClientError({"Error": {"Code": "ResourceNotFoundFault", "Message": f"{arn} not found"}}, operation)
-        return self.tasks[arn]
+        return task
+
+    def _task(self, arn: str, operation: str) -> FakeTask:
+        return self._find(arn, operation, serverless=False)
 
     @staticmethod
     def _refuse(operation: str, task: FakeTask, why: str = "") -> ClientError:
@@ -192,7 +197,11 @@ class FakeDms:
         for f in params.get("Filters", []):
             if f["Name"] == "replication-task-arn":
                 wanted = set(f["Values"])
-        found = [t.describe() for arn, t in self.tasks.items() if wanted is None or arn in wanted]
+        found = [
+            t.describe()
+            for arn, t in self.tasks.items()
+            if not isinstance(t, FakeReplication) and (wanted is None or arn in wanted)
+        ]
         return {"ReplicationTasks": found}
 
     def start_replication_task(self, **params: Any) -> dict:
@@ -263,11 +272,6 @@ class FakeDms:
     def start_replication_task_assessment_run(self, **params: Any) -> dict:
         self._check("StartReplicationTaskAssessmentRun", params)
         task = self._task(params["ReplicationTaskArn"], "StartReplicationTaskAssessmentRun")
-        if isinstance(task, FakeReplication):
-            raise ClientError(
-                {"Error": {"Code": "ResourceNotFoundFault", "Message": "not a replication task"}},
-                "StartReplicationTaskAssessmentRun",
-            )
         if any(r.request["AssessmentRunName"] == params["AssessmentRunName"] for r in self.runs.values()):
             raise ClientError(
                 {"Error": {"Code": "ResourceAlreadyExistsFault", "Message": "run name in use"}},
@@ -304,10 +308,9 @@ class FakeDms:
 
     # DMS Serverless ------------------------------------------------------------------------------
     def _replication(self, arn: str, operation: str) -> FakeReplication:
-        task = self._task(arn, operation)
-        if not isinstance(task, FakeReplication):
-            raise ClientError({"Error": {"Code": "ResourceNotFoundFault", "Message": f"{arn} is a task"}}, operation)
-        return task
+        replication = self._find(arn, operation, serverless=True)
+        assert isinstance(replication, FakeReplication)
+        return replication
 
     def _refuse_unless(self, operation: str, task: FakeTask, state_key: str) -> None:
         if task.status not in facts.SERVERLESS_CALL_STATES[state_key]:

@@ -271,3 +271,16 @@ def test_cutover_preconditions_read_serverless_replications(monkeypatch, tmp_pat
         "staging-ordersvc-orders-live-p1 has tables in error or failed: Test connection failed for endpoint source",
         "staging-ordersvc-orders-live-p2 CDC latency [None, None] is not below 60s",
     ]
+
+
+def test_the_fake_keeps_tasks_and_replications_apart_as_dms_does(mixed_outputs):
+    fake = fake_for_stack(mixed_outputs)
+    replication = _replications(fake)[0]
+    task = next(t for t in fake.tasks.values() if not isinstance(t, FakeReplication))
+    assert {t["ReplicationTaskArn"] for t in fake.describe_replication_tasks()["ReplicationTasks"]} == {
+        t.arn for t in fake.tasks.values() if not isinstance(t, FakeReplication)
+    }
+    with pytest.raises(Exception, match="ResourceNotFoundFault"):
+        fake.start_replication_task(ReplicationTaskArn=replication.arn, StartReplicationTaskType="start-replication")
+    with pytest.raises(Exception, match="ResourceNotFoundFault"):
+        fake.stop_replication(ReplicationConfigArn=task.arn)
