@@ -17,7 +17,7 @@ from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops import assessments, preflight
 from dmsmig.ops import context as ops_context
 from tests.conftest import raw_migration, stack_from
-from tests.dms_fake import DEFAULT_ASSESSMENTS, FakeDms, fake_for_stack
+from dmsmig.rehearsal.dms_emulator import DEFAULT_ASSESSMENTS, EmulatedDms, emulator_for_stack
 from tests.ops_fixtures import REGION, clients_with, create_event_table
 
 runner = CliRunner()
@@ -115,7 +115,7 @@ def world(monkeypatch, tmp_path, mixed_run):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
     with mock_aws():
-        fake = fake_for_stack(mixed_run.outputs)
+        fake = emulator_for_stack(mixed_run.outputs)
         clients = clients_with(dms=fake)
         monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients)
         arn = clients.secrets.create_secret(Name="staging-ordersvc-dms-credentials", SecretString="{}")["ARN"]
@@ -246,7 +246,7 @@ def test_run_names_are_unique_per_task_and_time():
 
 
 def test_fake_rejects_a_reused_run_name(mixed_run):
-    fake: FakeDms = fake_for_stack(mixed_run.outputs)
+    fake: EmulatedDms = emulator_for_stack(mixed_run.outputs)
     task = next(t for t in fake.tasks.values() if "events" in t.identifier)
     request = {
         "ReplicationTaskArn": task.arn,

@@ -24,7 +24,7 @@ from dmsmig.config import mapping_spec
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops import context as ops_context
 from tests.conftest import built
-from tests.dms_fake import FakeDms, fake_for_stack
+from dmsmig.rehearsal.dms_emulator import EmulatedDms, emulator_for_stack
 from tests.ops_fixtures import FixedIdentity, clients_with
 from tests.test_config_errors import _delete as _drop
 from tests.test_config_errors import _set
@@ -126,8 +126,8 @@ def _status(w: World, outputs: str, *extra: str) -> list[str]:
     return ["status", "--stack", "sandbox", "--outputs-file", outputs, *extra]
 
 
-def _fake(w: World, **states) -> FakeDms:
-    return clients_with(dms=fake_for_stack(built("sandbox").outputs, **states))
+def _fake(w: World, **states) -> EmulatedDms:
+    return clients_with(dms=emulator_for_stack(built("sandbox").outputs, **states))
 
 
 def _with_serverless(endpoints: dict | None = None, **group) -> Callable[[dict], None]:
@@ -670,7 +670,7 @@ CASES: dict[str, tuple] = {
         2,
         "the AWS credentials are for account 999999999999",
         "account 123456789012",
-        clients=lambda w: clients_with(dms=FakeDms([]), sts=FixedIdentity("999999999999")),
+        clients=lambda w: clients_with(dms=EmulatedDms([]), sts=FixedIdentity("999999999999")),
     ),
     "unknown task": ops_case(
         lambda w: _status(w, w.outputs(), "--task", "p9"),
@@ -750,7 +750,7 @@ CASES: dict[str, tuple] = {
         1,
         "task(s) not found",
         "run pulumi up",
-        clients=lambda w: clients_with(dms=FakeDms([])),
+        clients=lambda w: clients_with(dms=EmulatedDms([])),
     ),
     # source databases ------------------------------------------------------------------------------
     "database URL unparsable": ops_case(

@@ -21,7 +21,7 @@ from dmsmig.contract import facts
 from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops import context as ops_context
 from dmsmig.ops.decisions import update_refusal
-from tests.dms_fake import FakeDms, FakeReplication, fake_for_stack
+from dmsmig.rehearsal.dms_emulator import EmulatedDms, EmulatedReplication, emulator_for_stack
 from tests.ops_fixtures import clients_with
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ def moto_cloudwatch(monkeypatch):
         yield
 
 
-def _use(monkeypatch, fake: FakeDms) -> FakeDms:
+def _use(monkeypatch, fake: EmulatedDms) -> EmulatedDms:
     monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients_with(dms=fake))
     monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
     return fake
@@ -54,12 +54,12 @@ def _run(tmp_path: Path, outputs: dict, *args: str):
     return runner.invoke(app, [*args, "--stack", "mixed", "--project-dir", str(EXAMPLES), "--outputs-file", str(path)])
 
 
-def _replications(fake: FakeDms) -> list[FakeReplication]:
-    return [t for t in fake.tasks.values() if isinstance(t, FakeReplication)]
+def _replications(fake: EmulatedDms) -> list[EmulatedReplication]:
+    return [t for t in fake.tasks.values() if isinstance(t, EmulatedReplication)]
 
 
 def test_start_uses_start_replication_for_serverless_and_start_task_for_tasks(monkeypatch, tmp_path, mixed_outputs):
-    fake = _use(monkeypatch, fake_for_stack(mixed_outputs))
+    fake = _use(monkeypatch, emulator_for_stack(mixed_outputs))
     result = _run(tmp_path, mixed_outputs, "start", "--json")
     assert result.exit_code == 0, result.output
     rows = {r["task"]: r for r in json.loads(result.output)}
@@ -70,7 +70,7 @@ def test_start_uses_start_replication_for_serverless_and_start_task_for_tasks(mo
 
 
 def test_status_shows_the_provisioning_phase_until_the_replication_runs(monkeypatch, tmp_path, mixed_outputs):
-    fake = _use(monkeypatch, fake_for_stack(mixed_outputs))
+    fake = _use(monkeypatch, emulator_for_stack(mixed_outputs))
     assert _run(tmp_path, mixed_outputs, "start").exit_code == 0
     seen = []
     for _ in range(len(facts.SERVERLESS_START_PHASES)):
@@ -85,7 +85,7 @@ def test_status_shows_the_provisioning_phase_until_the_replication_runs(monkeypa
 
 
 def test_stop_and_resume_use_the_serverless_calls_in_states_dms_accepts(monkeypatch, tmp_path, mixed_outputs):
-    fake = _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
+    fake = _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
     result = _run(tmp_path, mixed_outputs, "stop", "--group", "orders/live", "--json")
     assert result.exit_code == 0, result.output
     assert {r["task"]: r["status"] for r in json.loads(result.output)} == {
@@ -105,7 +105,7 @@ def test_stop_and_resume_use_the_serverless_calls_in_states_dms_accepts(monkeypa
 
 
 def test_reload_tables_on_a_running_replication_uses_reload_replication_tables(monkeypatch, tmp_path, mixed_outputs):
-    fake = _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p2": "running"}))
+    fake = _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p2": "running"}))
     result = _run(
         tmp_path,
         mixed_outputs,
@@ -121,14 +121,14 @@ def test_reload_tables_on_a_running_replication_uses_reload_replication_tables(m
 
 
 def test_a_failed_replication_reports_its_failure_message(monkeypatch, tmp_path, mixed_outputs):
-    _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "failed"}))
+    _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "failed"}))
     result = _run(tmp_path, mixed_outputs, "status", "--group", "orders/live", "--json")
     first = json.loads(result.output)[0]
     assert first["status"] == "failed" and first["last_failure"] == "Test connection failed for endpoint source"
 
 
 def test_the_fake_refuses_to_modify_a_running_replication_as_dms_does(mixed_outputs):
-    fake = fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"})
+    fake = emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"})
     running, created = sorted(_replications(fake), key=lambda r: r.identifier)
     with pytest.raises(Exception, match="InvalidResourceStateFault"):
         fake.modify_replication_config(ReplicationConfigArn=running.arn, ReplicationSettings="{}")
@@ -156,7 +156,7 @@ def test_update_check_names_running_replications_an_update_would_stop(monkeypatc
     deployed = json.loads(json.dumps(mixed_outputs))
     for task in deployed["taskGroups"]["orders/live"]:
         task["definitionHash"] = "changed-since"
-    _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
+    _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
     result = _run(tmp_path, deployed, "update-check")
     assert result.exit_code == 1
     assert (
@@ -168,7 +168,7 @@ def test_update_check_names_running_replications_an_update_would_stop(monkeypatc
 
 
 def test_update_check_passes_when_nothing_changed(monkeypatch, tmp_path, mixed_outputs):
-    _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
+    _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
     result = _run(tmp_path, mixed_outputs, "update-check")
     assert result.exit_code == 0, result.output
     assert "changes settings, mappings or type" in result.output
@@ -177,7 +177,7 @@ def test_update_check_passes_when_nothing_changed(monkeypatch, tmp_path, mixed_o
 def test_cdc_latency_of_a_serverless_replication_is_read_by_its_own_dimension(monkeypatch, tmp_path, mixed_outputs):
     from datetime import UTC, datetime, timedelta
 
-    _use(monkeypatch, fake_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
+    _use(monkeypatch, emulator_for_stack(mixed_outputs, **{"staging-ordersvc-orders-live-p1": "running"}))
     cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
     dims = [{"Name": facts.SERVERLESS_METRIC_DIMENSION, "Value": "ordersvc-stg-orders-live-p1"}]
     now = datetime.now(UTC) - timedelta(minutes=1)
@@ -216,7 +216,7 @@ def test_preflight_checks_the_vpc_endpoints_serverless_needs():
 
 
 def test_watch_follows_tasks_and_replications_until_every_load_is_done(monkeypatch, tmp_path, mixed_outputs):
-    fake = _use(monkeypatch, fake_for_stack(mixed_outputs))
+    fake = _use(monkeypatch, emulator_for_stack(mixed_outputs))
     assert _run(tmp_path, mixed_outputs, "start").exit_code == 0
     from dmsmig.cli import operate
 
@@ -244,7 +244,7 @@ def test_cutover_preconditions_read_serverless_replications(monkeypatch, tmp_pat
     from dmsmig.cutover.machine import Step
     from dmsmig.ops.outputs import StackOutputs
 
-    fake = fake_for_stack(
+    fake = emulator_for_stack(
         mixed_outputs,
         **{
             "staging-ordersvc-orders-events-p1": "stopped",
@@ -274,11 +274,11 @@ def test_cutover_preconditions_read_serverless_replications(monkeypatch, tmp_pat
 
 
 def test_the_fake_keeps_tasks_and_replications_apart_as_dms_does(mixed_outputs):
-    fake = fake_for_stack(mixed_outputs)
+    fake = emulator_for_stack(mixed_outputs)
     replication = _replications(fake)[0]
-    task = next(t for t in fake.tasks.values() if not isinstance(t, FakeReplication))
+    task = next(t for t in fake.tasks.values() if not isinstance(t, EmulatedReplication))
     assert {t["ReplicationTaskArn"] for t in fake.describe_replication_tasks()["ReplicationTasks"]} == {
-        t.arn for t in fake.tasks.values() if not isinstance(t, FakeReplication)
+        t.arn for t in fake.tasks.values() if not isinstance(t, EmulatedReplication)
     }
     with pytest.raises(Exception, match="ResourceNotFoundFault"):
         fake.start_replication_task(ReplicationTaskArn=replication.arn, StartReplicationTaskType="start-replication")

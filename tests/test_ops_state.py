@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 from dmsmig.cli import app
 from dmsmig.ops import context as ops_context
 from tests.conftest import built
-from tests.dms_fake import FakeDms, fake_for_stack
+from dmsmig.rehearsal.dms_emulator import EmulatedDms, emulator_for_stack
 from tests.ops_fixtures import clients_with, outputs_file
 
 runner = CliRunner()
 
 
-def _use(monkeypatch, fake: FakeDms) -> FakeDms:
+def _use(monkeypatch, fake: EmulatedDms) -> EmulatedDms:
     monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients_with(dms=fake))
     monkeypatch.setenv("DMSMIG_RETRY_WAIT", "0")
     return fake
@@ -26,12 +26,12 @@ def _run(tmp_path, *args):
     return runner.invoke(app, [*args, "--stack", "sandbox", "--outputs-file", str(outputs_file(tmp_path))])
 
 
-def _task(fake: FakeDms, partition: str):
+def _task(fake: EmulatedDms, partition: str):
     return next(t for t in fake.tasks.values() if t.identifier.endswith(f"-{partition}"))
 
 
 def test_reload_tables_reloads_while_the_task_runs(monkeypatch, tmp_path):
-    fake = _use(monkeypatch, fake_for_stack(built("sandbox").outputs, p3="running"))
+    fake = _use(monkeypatch, emulator_for_stack(built("sandbox").outputs, p3="running"))
     result = _run(tmp_path, "reload-tables", "--task", "p3", "--table", "dbo.vw_Dynamodbmigration")
     assert result.exit_code == 0, result.output
     assert "reload requested: dbo.vw_Dynamodbmigration in sandbox-ordersvc-orders-events-p3" in result.output
@@ -39,7 +39,7 @@ def test_reload_tables_reloads_while_the_task_runs(monkeypatch, tmp_path):
 
 
 def test_reload_tables_on_a_stopped_full_load_task_names_the_documented_paths(monkeypatch, tmp_path):
-    fake = _use(monkeypatch, fake_for_stack(built("sandbox").outputs, p3="stopped"))
+    fake = _use(monkeypatch, emulator_for_stack(built("sandbox").outputs, p3="stopped"))
     result = _run(tmp_path, "reload-tables", "--task", "p3", "--table", "dbo.vw_Dynamodbmigration")
     assert result.exit_code == 1
     assert "DMS reloads tables only in a running task" in result.output
@@ -48,13 +48,13 @@ def test_reload_tables_on_a_stopped_full_load_task_names_the_documented_paths(mo
 
 
 def test_reload_tables_on_a_never_started_task_says_start_it(monkeypatch, tmp_path):
-    _use(monkeypatch, fake_for_stack(built("sandbox").outputs))
+    _use(monkeypatch, emulator_for_stack(built("sandbox").outputs))
     result = _run(tmp_path, "reload-tables", "--task", "p1", "--table", "dbo.vw_Dynamodbmigration")
     assert result.exit_code == 1 and "has never run" in result.output and "fix: start it" in result.output
 
 
 def test_the_fake_refuses_reload_tables_outside_running_as_dms_does():
-    fake = fake_for_stack(built("sandbox").outputs, p1="stopped")
+    fake = emulator_for_stack(built("sandbox").outputs, p1="stopped")
     arn = _task(fake, "p1").arn
     with pytest.raises(Exception, match="InvalidResourceStateFault"):
         fake.reload_tables(
@@ -63,7 +63,7 @@ def test_the_fake_refuses_reload_tables_outside_running_as_dms_does():
 
 
 def test_a_whole_load_start_watch_stop_resume_uses_only_legal_calls(monkeypatch, tmp_path):
-    fake = _use(monkeypatch, fake_for_stack(built("sandbox").outputs))
+    fake = _use(monkeypatch, emulator_for_stack(built("sandbox").outputs))
     started = _run(tmp_path, "start", "--max-running", "2", "--json")
     assert started.exit_code == 0, started.output
     assert [r["action"] for r in json.loads(started.output)] == [
@@ -97,7 +97,7 @@ def test_a_whole_load_start_watch_stop_resume_uses_only_legal_calls(monkeypatch,
 
 
 def test_the_fake_refuses_a_second_start_replication_and_a_first_resume():
-    fake = fake_for_stack(built("sandbox").outputs, p1="stopped")
+    fake = emulator_for_stack(built("sandbox").outputs, p1="stopped")
     ran_before, never_ran = _task(fake, "p1").arn, _task(fake, "p2").arn
     with pytest.raises(Exception, match="it ran before"):
         fake.start_replication_task(ReplicationTaskArn=ran_before, StartReplicationTaskType="start-replication")

@@ -83,6 +83,24 @@ class MappingSpec(_Strict):
     lob_columns: list[str] = Field(default_factory=list, alias="lobColumns", description="Columns DMS treats as LOBs.")
     attributes: list[AttributeMapping] = Field(min_length=1)
     validation: ValidationSpec | None = None
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Source columns and their types on the source engine, e.g. {Id: bigint, ConvId: "
+        "'uniqueidentifier null'}; `rehearse` builds its source table and DMS's type path from them.",
+    )
+
+    @model_validator(mode="after")
+    def _declared_columns_cover_the_mapping(self) -> MappingSpec:
+        if not self.columns:
+            return self
+        used = [self.key_column, *self.exclude_columns, *self.lob_columns]
+        used += [c for a in self.attributes for c in a.columns()]
+        missing = sorted({c for c in used if c not in self.columns})
+        if missing:
+            raise ValueError(
+                f"columns does not declare {', '.join(missing)}, which the mapping reads; add each with its type"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_attribute_names(self) -> MappingSpec:
@@ -107,6 +125,14 @@ class MappingSpec(_Strict):
                         "excludeColumns, or map it under its own name"
                     )
         return self
+
+    def source_columns(self) -> list[str]:
+        """Columns of the source object: the declared ones, else those the mapping names (key first)."""
+        if self.columns:
+            return list(self.columns)
+        names = [self.key_column, *self.exclude_columns, *self.lob_columns]
+        names += [c for a in self.attributes for c in a.columns()]
+        return list(dict.fromkeys(names))
 
     def attribute_names(self) -> set[str]:
         """Names of the target attributes this spec writes."""

@@ -1,15 +1,25 @@
-"""A stateful stand-in for the DMS client: task states, and the calls DMS accepts in each.
+"""The emulated DMS: task and Serverless replication states, the calls DMS accepts in each, and the data.
 
-moto's DMS keeps no task state worth testing against. This fake keeps each task's status, start
-date and table statistics, validates every request against botocore's DMS model (as Stubber
-does), and raises ``InvalidResourceStateFault`` for a call the fact table says is not accepted in
-the task's state (``facts.TASK_CALL_STATES``). It is stricter than DMS in one place: a
-resume-processing or reload-target on a never-started task (which DMS documents as causing data
-errors) is refused, so a test catches the program doing it.
+moto's DMS keeps no task state worth testing against and never reads table mappings. This
+emulator keeps each task's status, start date and table statistics, validates every request
+against botocore's DMS model, and raises ``InvalidResourceStateFault`` for a call the fact table
+says is not accepted in the task's state (``facts.TASK_CALL_STATES``). It is stricter than DMS in
+one place: a resume-processing or reload-target on a never-started task (which DMS documents as
+causing data errors) is refused, so a test catches the program doing it.
+
+Two clocks: tests call :meth:`EmulatedDms.tick` (a full load advances 50 % a tick, no data);
+with a data plane (``sources``: endpoint identifier -> :class:`SourceBinding`) a started task runs
+:class:`dmsmig.rehearsal.fullload.FullLoad` in a thread over the table mappings and task settings it
+was created with, and its progress and table statistics are the load's own. The rehearsal serves
+it over HTTP beside moto (:mod:`dmsmig.rehearsal.server`), so every operator command reaches it
+through ``--endpoint-url`` exactly as it reaches AWS. CDC is not emulated: a full-load-and-cdc task
+stays ``running`` at 100 % once its full load is done, as DMS reports it before changes arrive.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +28,11 @@ from botocore.exceptions import ClientError
 
 from dmsmig.contract import facts
 from dmsmig.contract.shapes import request_problems
+from dmsmig.rehearsal.fullload import FullLoad, SourceBinding
 
 
 @dataclass
-class FakeTask:
+class EmulatedTask:
     arn: str
     identifier: str
     migration_type: str = "full-load"
@@ -32,8 +43,29 @@ class FakeTask:
     tables: list[dict] = field(default_factory=list)
     reloads: list[dict] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    table_mappings: str = ""
+    settings: str = ""
+    source_endpoint: str = ""
+    load: FullLoad | None = None
+    failure: str = ""
+
+    def sync_from_load(self) -> None:
+        """Take progress and table statistics from the running full load."""
+        load = self.load
+        if load is None:
+            return
+        self.progress = load.progress_percent
+        self.tables = [t.statistics() for t in load.tables]
+        if load.result is None or self.status != "running":
+            return
+        if load.result.failed:
+            self.status, self.failure = "failed", load.result.message
+            self.stop_reason = "Stop Reason FATAL_ERROR Error Level FATAL"
+        elif self.migration_type == facts.FULL_LOAD_ONLY:
+            self.status, self.stop_reason = "stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED"
 
     def describe(self) -> dict[str, Any]:
+        self.sync_from_load()
         task: dict[str, Any] = {
             "ReplicationTaskIdentifier": self.identifier,
             "ReplicationTaskArn": self.arn,
@@ -51,11 +83,13 @@ class FakeTask:
             task["ReplicationTaskStartDate"] = self.start_date
         if self.stop_reason:
             task["StopReason"] = self.stop_reason
+        if self.failure:
+            task["LastFailureMessage"] = self.failure
         return task
 
 
 @dataclass
-class FakeReplication(FakeTask):
+class EmulatedReplication(EmulatedTask):
     """A DMS Serverless replication: ``created`` until started, then the provisioning phases, then running."""
 
     status: str = "created"
@@ -78,7 +112,7 @@ class FakeReplication(FakeTask):
         if self.stop_reason:
             replication["StopReason"] = self.stop_reason
         if self.status == "failed":
-            replication["FailureMessages"] = ["Test connection failed for endpoint source"]
+            replication["FailureMessages"] = [self.failure or "Test connection failed for endpoint source"]
         return replication
 
 
@@ -90,7 +124,7 @@ DEFAULT_ASSESSMENTS = (
 
 
 @dataclass
-class FakeAssessmentRun:
+class EmulatedAssessmentRun:
     """A premigration assessment run: starting, provisioning, running, then a verdict from its results."""
 
     arn: str
@@ -124,15 +158,32 @@ class FakeAssessmentRun:
             self.status = "failed" if failing else "warning" if "warning" in statuses else "passed"
 
 
-class FakeDms:
+class EmulatedDms:
     """The subset of the boto3 DMS client the operator commands use, with task and replication state."""
 
-    def __init__(self, tasks: list[FakeTask], rows_per_tick: int = 1000, instance_arns: list[str] | None = None):
+    def __init__(
+        self,
+        tasks: list[EmulatedTask] | None = None,
+        rows_per_tick: int = 1000,
+        instance_arns: list[str] | None = None,
+        *,
+        region: str = "eu-west-1",
+        account: str = "123456789012",
+        sources: dict[str, SourceBinding] | None = None,
+        make_dynamodb: Callable[[], Any] | None = None,
+    ):
+        tasks = tasks or []
+        self.region, self.account = region, account
+        self.sources = sources
+        """Endpoint identifier -> where it reads; None: no data plane (tests drive :meth:`tick`)."""
+        self.make_dynamodb = make_dynamodb
+        self.endpoints: dict[str, dict] = {}
+        self.lock = threading.RLock()
         self.tasks = {t.arn: t for t in tasks}
         self.instance_arns = instance_arns or []
         self.assessment_results: dict[str, dict[str, str]] = {}
         """Individual results per task identifier (default: every assessment passes)."""
-        self.runs: dict[str, FakeAssessmentRun] = {}
+        self.runs: dict[str, EmulatedAssessmentRun] = {}
         self.rows_per_tick = rows_per_tick
         for task in tasks:
             if not task.tables:
@@ -149,20 +200,40 @@ class FakeDms:
     def _check(self, operation: str, params: dict) -> None:
         problems = request_problems("dms", operation, params)
         if problems:
-            raise AssertionError(f"{operation} request AWS would refuse: {problems}")
+            message = f"{operation} request AWS would refuse: {problems}"
+            raise ClientError({"Error": {"Code": "InvalidParameterValueException", "Message": message}}, operation)
 
-    def _find(self, arn: str, operation: str, serverless: bool) -> FakeTask:
+    def _arn(self, kind: str, resource_id: str) -> str:
+        return f"arn:aws:dms:{self.region}:{self.account}:{kind}:{resource_id}"
+
+    def _launch(self, task: EmulatedTask) -> None:
+        """With a data plane, run the task's full load in a thread (once per start or reload)."""
+        if self.sources is None or self.make_dynamodb is None:
+            return
+        if task.load is not None and task.load.result is None:
+            return  # still loading
+        if task.load is not None and task.calls[-1:] not in (["reload-target"], ["start-replication"]):
+            return  # resume after a finished load: nothing to load again
+        endpoint = self.endpoints.get(task.source_endpoint, {})
+        binding = self.sources.get(endpoint.get("EndpointIdentifier", ""))
+        if binding is None:
+            task.status, task.failure = "failed", f"no local source for endpoint {task.source_endpoint}"
+            return
+        task.load = FullLoad(task.table_mappings, task.settings, binding, self.make_dynamodb)
+        threading.Thread(target=task.load.run, daemon=True, name=f"full-load-{task.identifier}").start()
+
+    def _find(self, arn: str, operation: str, serverless: bool) -> EmulatedTask:
         """The task (or, ``serverless``, the replication) with ``arn``; the other kind is not found, as in DMS."""
         task = self.tasks.get(arn)
-        if task is None or isinstance(task, FakeReplication) != serverless:
+        if task is None or isinstance(task, EmulatedReplication) != serverless:
             raise ClientError({"Error": {"Code": "ResourceNotFoundFault", "Message": f"{arn} not found"}}, operation)
         return task
 
-    def _task(self, arn: str, operation: str) -> FakeTask:
+    def _task(self, arn: str, operation: str) -> EmulatedTask:
         return self._find(arn, operation, serverless=False)
 
     @staticmethod
-    def _refuse(operation: str, task: FakeTask, why: str = "") -> ClientError:
+    def _refuse(operation: str, task: EmulatedTask, why: str = "") -> ClientError:
         message = f"Task {task.identifier} is in state {task.status}{why}"
         return ClientError({"Error": {"Code": "InvalidResourceStateFault", "Message": message}}, operation)
 
@@ -175,12 +246,19 @@ class FakeDms:
                 phases = facts.SERVERLESS_START_PHASES
                 at = phases.index(task.status)
                 task.status = phases[at + 1] if at + 1 < len(phases) else "running"
-                if task.status == "provisioning_capacity" and isinstance(task, FakeReplication):
+                if task.status == "provisioning_capacity" and isinstance(task, EmulatedReplication):
                     task.capacity_units = 4
+                if task.status == "running":
+                    self._launch(task)
             elif task.status == "starting":
                 task.status = "running"
+                self._launch(task)
             elif task.status == "stopping":
                 task.status = "stopped"
+                if task.load is not None:
+                    task.load.stop_requested.set()
+            elif task.load is not None:
+                task.sync_from_load()
             elif task.status == "running" and task.progress < 100:
                 task.progress = min(100, task.progress + 50)
                 for table in task.tables:
@@ -200,7 +278,7 @@ class FakeDms:
         found = [
             t.describe()
             for arn, t in self.tasks.items()
-            if not isinstance(t, FakeReplication) and (wanted is None or arn in wanted)
+            if not isinstance(t, EmulatedReplication) and (wanted is None or arn in wanted)
         ]
         return {"ReplicationTasks": found}
 
@@ -246,6 +324,47 @@ class FakeDms:
         task.calls.append("modify")
         return {"ReplicationTask": task.describe()}
 
+    # Creating what the program declares (the contract layer's requests) ------------------------
+    def create_endpoint(self, **params: Any) -> dict:
+        self._check("CreateEndpoint", params)
+        arn = self._arn("endpoint", params["EndpointIdentifier"])
+        self.endpoints[arn] = {**params, "EndpointArn": arn, "Status": "active"}
+        return {"Endpoint": {k: v for k, v in self.endpoints[arn].items() if k != "Password"}}
+
+    def create_replication_instance(self, **params: Any) -> dict:
+        self._check("CreateReplicationInstance", params)
+        arn = self._arn("rep", params["ReplicationInstanceIdentifier"])
+        self.instance_arns.append(arn)
+        return {"ReplicationInstance": {"ReplicationInstanceArn": arn, "ReplicationInstanceStatus": "available"}}
+
+    def create_replication_task(self, **params: Any) -> dict:
+        self._check("CreateReplicationTask", params)
+        arn = self._arn("task", params.get("ResourceIdentifier") or params["ReplicationTaskIdentifier"])
+        task = EmulatedTask(
+            arn=arn,
+            identifier=params["ReplicationTaskIdentifier"],
+            migration_type=params["MigrationType"],
+            table_mappings=params["TableMappings"],
+            settings=params.get("ReplicationTaskSettings", ""),
+            source_endpoint=params["SourceEndpointArn"],
+        )
+        self.tasks[arn] = task
+        return {"ReplicationTask": task.describe()}
+
+    def create_replication_config(self, **params: Any) -> dict:
+        self._check("CreateReplicationConfig", params)
+        arn = self._arn("replication-config", params.get("ResourceIdentifier") or params["ReplicationConfigIdentifier"])
+        replication = EmulatedReplication(
+            arn=arn,
+            identifier=params["ReplicationConfigIdentifier"],
+            migration_type=params["ReplicationType"],
+            table_mappings=params["TableMappings"],
+            settings=params.get("ReplicationSettings", ""),
+            source_endpoint=params["SourceEndpointArn"],
+        )
+        self.tasks[arn] = replication
+        return {"ReplicationConfig": {"ReplicationConfigArn": arn, "ReplicationConfigIdentifier": replication.identifier}}
+
     # Instances and connections (always available and reachable) -----------------------------
     def describe_replication_instances(self, **params: Any) -> dict:
         self._check("DescribeReplicationInstances", params)
@@ -279,7 +398,7 @@ class FakeDms:
             )
         results = self.assessment_results.get(task.identifier) or dict.fromkeys(DEFAULT_ASSESSMENTS, "passed")
         arn = f"{task.arn.replace(':task:', ':assessment-run:')}-{len(self.runs) + 1}"
-        self.runs[arn] = FakeAssessmentRun(arn, task.arn, dict(params), dict(results))
+        self.runs[arn] = EmulatedAssessmentRun(arn, task.arn, dict(params), dict(results))
         task.calls.append("assess")
         return {"ReplicationTaskAssessmentRun": self.runs[arn].describe()}
 
@@ -307,12 +426,12 @@ class FakeDms:
         return {"ReplicationTaskIndividualAssessments": found}
 
     # DMS Serverless ------------------------------------------------------------------------------
-    def _replication(self, arn: str, operation: str) -> FakeReplication:
+    def _replication(self, arn: str, operation: str) -> EmulatedReplication:
         replication = self._find(arn, operation, serverless=True)
-        assert isinstance(replication, FakeReplication)
+        assert isinstance(replication, EmulatedReplication)
         return replication
 
-    def _refuse_unless(self, operation: str, task: FakeTask, state_key: str) -> None:
+    def _refuse_unless(self, operation: str, task: EmulatedTask, state_key: str) -> None:
         if task.status not in facts.SERVERLESS_CALL_STATES[state_key]:
             raise self._refuse(operation, task)
 
@@ -325,7 +444,7 @@ class FakeDms:
         found = [
             t.describe()
             for arn, t in self.tasks.items()
-            if isinstance(t, FakeReplication) and (wanted is None or arn in wanted)
+            if isinstance(t, EmulatedReplication) and (wanted is None or arn in wanted)
         ]
         return {"Replications": found}
 
@@ -377,7 +496,7 @@ class FakeDms:
         return {"ReplicationTaskArn": task.arn, "TableStatistics": [dict(t) for t in task.tables]}
 
 
-def fake_for_stack(run_outputs: dict, **states: str) -> FakeDms:
+def emulator_for_stack(run_outputs: dict, **states: str) -> EmulatedDms:
     """A fake holding every task and Serverless replication of a stack's outputs.
 
     ``states`` maps ``pN`` or a task id to a status; one other than ``ready`` (a replication's
@@ -392,7 +511,7 @@ def fake_for_stack(run_outputs: dict, **states: str) -> FakeDms:
             status = states.get(t["taskId"]) or states.get(partition) or fresh
             started = datetime(2026, 11, 20, tzinfo=UTC) if status != fresh else None
             tasks.append(
-                (FakeReplication if serverless else FakeTask)(
+                (EmulatedReplication if serverless else EmulatedTask)(
                     arn=t["arn"],
                     identifier=t["taskId"],
                     migration_type=t["migrationType"],
@@ -400,4 +519,4 @@ def fake_for_stack(run_outputs: dict, **states: str) -> FakeDms:
                     start_date=started,
                 )
             )
-    return FakeDms(tasks, instance_arns=list(run_outputs.get("instanceArns") or []))
+    return EmulatedDms(tasks, instance_arns=list(run_outputs.get("instanceArns") or []))

@@ -1,0 +1,175 @@
+"""The local AWS process of a rehearsal: start it by PID, create the stack's resources in it, stop it.
+
+Resources are created from the program's own declared resources through the contract layer's
+requests (:func:`dmsmig.contract.requests.requests_for`), the calls the AWS provider would send:
+the DynamoDB table (keys, GSIs, TTL), the read-switch parameter, the cutover state table, the
+topic, the alarms, and the DMS endpoints, instances, tasks and Serverless replications (to the
+emulator). What a laptop does not need (IAM, KMS, logs, EventBridge, VPC, S3) is counted as not
+created, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from dmsmig.contract.requests import requests_for
+from dmsmig.ops.errors import OpsError, UsageError
+
+LOCAL_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
+CREATED_SERVICES = {"dynamodb", "ssm", "sns", "cloudwatch", "dms"}
+# Left out on a laptop: encryption keys, IAM, log plumbing, networking and the assessment bucket.
+DROPPED_MEMBERS = {"CreateTable": ("SSESpecification", "WarmThroughput"), "CreateTopic": ("Attributes",)}
+NOT_CREATED = {"UpdateContinuousBackups", "PutDashboard", "CreateEventSubscription", "CreateReplicationSubnetGroup"}
+
+
+def local_session() -> boto3.session.Session:
+    """A session with throwaway credentials: a rehearsal never sends real ones anywhere."""
+    return boto3.session.Session(**LOCAL_CREDENTIALS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class LocalAws:
+    """The server process (moto + emulated DMS) for one rehearsal, found again through its PID file."""
+
+    state_dir: Path
+    port: int = 0
+    pid: int | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "local-aws.pid"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, config: dict, port: int | None = None) -> str:
+        """Start the server on ``port`` (free one when None); wait until it answers."""
+        self.stop_previous()
+        self.port = port or free_port()
+        if port_in_use(self.port):
+            raise UsageError(f"port {self.port} on 127.0.0.1 is in use", "pass another --port, or omit it")
+        config_file = self.state_dir / "local-aws.json"
+        config_file.write_text(json.dumps(config))
+        log = (self.state_dir / "local-aws.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dmsmig.rehearsal.server", "--port", str(self.port), "--config", str(config_file)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop it by PID
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        self.pid = process.pid
+        self.pid_file.write_text(f"{process.pid} {self.port}\n")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = (self.state_dir / "local-aws.log").read_text(errors="replace")[-300:]
+                raise OpsError(f"the local AWS server exited at start: {tail.strip()}", "see local-aws.log in the state dir")
+            if port_in_use(self.port):
+                return self.endpoint_url
+            time.sleep(0.1)
+        self.stop()
+        raise OpsError("the local AWS server did not answer within 60 s", "see local-aws.log in the state dir")
+
+    def stop_previous(self) -> None:
+        """Stop a server an earlier run left (a killed rehearsal), so a rerun works."""
+        if self.pid_file.exists():
+            try:
+                pid, port = (int(x) for x in self.pid_file.read_text().split())
+            except ValueError:
+                self.pid_file.unlink()
+                return
+            self.pid, self.port = pid, port
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the server by PID (TERM, then KILL after 5 s) and remove the PID file."""
+        if self.pid:
+            for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+                try:
+                    os.kill(self.pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline:
+                    try:
+                        if os.waitpid(self.pid, os.WNOHANG)[0]:
+                            break
+                        os.kill(self.pid, 0)
+                    except (ChildProcessError, ProcessLookupError):
+                        break
+                    time.sleep(0.05)
+                else:
+                    continue
+                break
+            self.pid = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def client(self, service: str, region: str) -> Any:
+        return local_session().client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=Config(retries={"max_attempts": 2})
+        )
+
+
+@dataclass
+class Provisioned:
+    """What was created locally and what was not (by operation)."""
+
+    created: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+
+
+def provision(local: LocalAws, region: str, resources: list[Any]) -> Provisioned:
+    """Send the create requests of ``resources`` (the program's declared ones) to the local AWS."""
+    result = Provisioned()
+    clients: dict[str, Any] = {}
+    for resource in resources:
+        for request in requests_for(resource):
+            if request.service not in CREATED_SERVICES or request.operation in NOT_CREATED:
+                result.skipped[f"{request.service}:{request.operation}"] += 1
+                continue
+            params = {k: v for k, v in request.params.items() if k not in DROPPED_MEMBERS.get(request.operation, ())}
+            if request.operation == "PutMetricAlarm":
+                params.pop("AlarmActions", None), params.pop("OKActions", None)
+            client = clients.setdefault(request.service, local.client(request.service, region))
+            try:
+                getattr(client, _snake(request.operation))(**params)
+            except Exception as err:  # noqa: BLE001 - one line naming the resource
+                raise OpsError(
+                    f"creating {request.resource} locally ({request.service} {request.operation}) failed: "
+                    f"{str(err)[:300]}",
+                    "the local AWS could not take the program's request; see local-aws.log in the state dir",
+                ) from None
+            result.created[f"{request.service}:{request.operation}"] += 1
+    return result
+
+
+def _snake(operation: str) -> str:
+    from botocore import xform_name
+
+    return xform_name(operation)

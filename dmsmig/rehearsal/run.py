@@ -1,0 +1,282 @@
+"""A whole full load on this machine: embedded PostgreSQL -> emulated DMS -> local DynamoDB, then the findings.
+
+Steps, each through the code the operator commands run: build the program offline, create the
+source objects and rows, start the local AWS and create the stack's resources in it from the
+program's declared resources, ``start`` the tasks (the same start decisions), ``watch`` them to the
+end of the full load, ``validate`` (counts per partition and sampled items), and analyse every
+source row through every task's generated mappings. Everything it started is stopped on the way
+out, Ctrl-C included, unless ``keep``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dmsmig.build.dms_semantics import LobSettings, MappingNotExecutable, parse_table_mappings
+from dmsmig.config.atomic import write_atomic
+from dmsmig.config.stack import StackConfig
+from dmsmig.contract.type_paths import ColumnType
+from dmsmig.offline.mock_engine import ProgramRun, run_program
+from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.aws import AwsClients
+from dmsmig.ops.context import OpsContext
+from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, watch_verdict
+from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.ops.validation import report_json, run_validation
+from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
+from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
+from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, declared_types, fill
+
+DEFAULT_ROWS = 20_000
+
+
+@dataclass
+class RehearsalOptions:
+    stack: str
+    project_dir: Path
+    rows: int = DEFAULT_ROWS
+    seed: int = 7
+    database_url: str | None = None
+    state_dir: Path | None = None
+    port: int | None = None
+    keep: bool = False
+    timeout: float = 1800
+    samples: int = 20
+    prepare: Callable[[Any], None] | None = None
+    """Called with the source engine after the rows are written (tests plant faults here)."""
+
+
+@dataclass
+class RehearsalResult:
+    """What the rehearsal measured and found; ``ok`` when nothing is an error."""
+
+    stack: str
+    rows: dict[str, int] = field(default_factory=dict)
+    tasks: list[dict] = field(default_factory=list)
+    validation: dict = field(default_factory=dict)
+    analysis: Analysis = field(default_factory=Analysis)
+    created: dict[str, int] = field(default_factory=dict)
+    not_created: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    verdict: str = ""
+    keep: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == WatchVerdict.DONE.value and not self.analysis.errors and self.validation.get("ok", False)
+
+    def as_dict(self) -> dict:
+        return {
+            "stack": self.stack,
+            "ok": self.ok,
+            "sourceRows": self.rows,
+            "load": {"verdict": self.verdict, "tasks": self.tasks},
+            "validation": self.validation,
+            **self.analysis.as_dict(),
+            "localResources": {"created": self.created, "notCreated": self.not_created},
+            "seconds": self.seconds,
+            **({"keep": self.keep} if self.keep else {}),
+        }
+
+
+def object_plans(config: StackConfig) -> list[tuple[str, SourceObjectPlan]]:
+    """Each (source engine, object) the stack's groups read, once, with the group that defines it."""
+    plans: dict[tuple[str, str], tuple[str, SourceObjectPlan]] = {}
+    for source in config.migration.sources:
+        for group in source.task_groups:
+            spec = group.spec
+            key = (spec.source.schema_name, spec.source.object_name)
+            lob = LobSettings.from_task_settings(_group_settings(config, source, group))
+            where = f"{source.name}/{group.name} (mappings/{group.mapping}.yaml)"
+            plans.setdefault(key, (where, SourceObjectPlan(spec, source.engine, group.ranges(), lob.max_kb)))
+    return list(plans.values())
+
+
+def _group_settings(config: StackConfig, source: Any, group: Any) -> dict:
+    from dmsmig.config.task_settings import settings_with_overrides
+
+    return settings_with_overrides(config.migration.task_settings, group.task_settings).model_dump()
+
+
+def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
+    """Every task and Serverless replication as the emulator executes it, from the program's own JSON."""
+    group_of = {t["taskId"]: g for g, tasks in outputs["taskGroups"].items() for t in tasks}
+    plans = []
+    for resource in run.resources:
+        inputs = resource.inputs
+        if resource.type == "aws:dms/replicationTask:ReplicationTask":
+            task_id, mappings, settings = inputs["replicationTaskId"], inputs["tableMappings"], inputs.get(
+                "replicationTaskSettings"
+            )
+        elif resource.type == "aws:dms/replicationConfig:ReplicationConfig":
+            task_id, mappings, settings = inputs["replicationConfigIdentifier"], inputs["tableMappings"], inputs.get(
+                "replicationSettings"
+            )
+        else:
+            continue
+        try:
+            rules = parse_table_mappings(mappings)
+        except MappingNotExecutable as err:
+            raise UsageError(
+                f"task {task_id}: the emulated DMS cannot execute its table mappings: {err}",
+                "rehearse a stack whose mappings use selection and object-mapping rules",
+            ) from None
+        for rule in rules:
+            plans.append(TaskPlan(task_id, group_of.get(task_id, "?"), rule, LobSettings.from_task_settings(settings)))
+    return plans
+
+
+def server_config(config: StackConfig, run: ProgramRun, url: str, objects: list[tuple[str, SourceObjectPlan]]) -> dict:
+    """Every source endpoint reads the one local database; each object with its declared column types."""
+    endpoints = [
+        r.inputs["endpointId"]
+        for r in run.resources
+        if r.type == "aws:dms/endpoint:Endpoint" and r.inputs.get("endpointType") == "source"
+    ]
+    objs = [
+        {"schema": p.spec.source.schema_name, "table": p.spec.source.object_name, "columns": _declared(p), "engine": p.engine}
+        for _w, p in objects
+    ]
+    return {"region": config.region, "sources": {e: {"url": url, "objects": objs} for e in endpoints}}
+
+
+def _declared(plan: SourceObjectPlan) -> dict[str, dict]:
+    return {name: asdict(column) for name, column in plan.types.items()}
+
+
+class Rehearsal:
+    """One rehearsal of ``options.stack``; :meth:`run` returns its result and always cleans up."""
+
+    def __init__(self, options: RehearsalOptions, config: StackConfig, on_event: Callable[[str, Any], None]):
+        self.options, self.config, self.emit = options, config, on_event
+        self.state_dir = options.state_dir or (options.project_dir / ".rehearsal" / options.stack)
+        if self.state_dir.exists() and not self.state_dir.is_dir():
+            raise UsageError(f"--state-dir {self.state_dir} is a file", "pass a folder (it is created if missing)")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.postgres = EmbeddedPostgres(self.state_dir / "pgdata")
+        self.local = LocalAws(self.state_dir)
+        self.result = RehearsalResult(options.stack)
+
+    def _timed(self, name: str, started: float) -> None:
+        self.result.seconds[name] = round(time.monotonic() - started, 2)
+
+    def run(self) -> RehearsalResult:
+        try:
+            self._run()
+        finally:
+            if not self.options.keep:
+                self.local.stop()
+                self.postgres.stop()
+        return self.result
+
+    def _run(self) -> None:
+        options, config = self.options, self.config
+        t = time.monotonic()
+        program = run_program(config, stack_name=options.stack)
+        outputs = program.outputs
+        outputs_file = self.state_dir / "outputs.json"
+        write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
+        objects = object_plans(config)
+        tasks = task_plans(program, outputs)
+        self._timed("plan", t)
+
+        t = time.monotonic()
+        url = options.database_url or self.postgres.start()
+        from dmsmig.ops.source_db import connect
+
+        engine = connect(url)
+        if options.database_url is None:
+            create_objects(engine, [p for _w, p in objects])
+            for where, plan in objects:
+                self.result.rows[f"{plan.spec.source.schema_name}.{plan.spec.source.object_name}"] = fill(
+                    engine, plan, options.rows, options.seed
+                )
+                self.emit("source", {"object": plan.spec.source.object_name, "rows": options.rows, "where": where})
+        if options.prepare is not None:
+            options.prepare(engine)
+        self._timed("source", t)
+
+        t = time.monotonic()
+        endpoint = self.local.start(server_config(config, program, url, objects), options.port)
+        made = provision(self.local, config.region, program.resources)
+        self.result.created, self.result.not_created = dict(made.created), dict(made.skipped)
+        self._timed("local AWS", t)
+        self.emit("local", {"endpoint": endpoint})
+
+        ops = OpsContext(options.stack, outputs_file, options.project_dir, endpoint_url=endpoint)
+        ops.__dict__["clients"] = AwsClients(config.region, endpoint_url=endpoint, session=local_session())
+        t = time.monotonic()
+        self._start(ops)
+        self.result.verdict, progress = self._watch(ops)
+        self.result.tasks = [p.__dict__ for p in progress]
+        self._timed("full load", t)
+
+        t = time.monotonic()
+        validation = run_validation(
+            ops, database_url=url, from_secret=False, samples=options.samples, seed=options.seed
+        )
+        self.result.validation = report_json(validation)
+        self._timed("validate", t)
+
+        t = time.monotonic()
+        self._analyse(engine, objects, tasks)
+        self._timed("analyse", t)
+        engine.dispose()
+        if options.keep:
+            self.result.keep = {
+                "endpointUrl": endpoint,
+                "outputsFile": str(outputs_file),
+                "databaseUrl": url,
+                "stop": f"kill {self.local.pid} (local AWS); the PostgreSQL in {self.postgres.directory}",
+            }
+
+    def _start(self, ops: OpsContext) -> None:
+        selected = ops.outputs.tasks()
+        described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
+        rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
+        by_id = {t.task_id: t for _g, t in selected}
+        for task_id, action in plan_starts(rows):
+            if action in (StartAction.START, StartAction.RESUME):
+                status = dms_ops.apply_start(ops.clients.dms, by_id[task_id], action)
+                self.emit("start", {"task": task_id, "action": action.value, "status": status})
+
+    def _watch(self, ops: OpsContext) -> tuple[str, list[TaskProgress]]:
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            selected = ops.outputs.tasks()
+            described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
+            progress = [
+                dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected
+            ]
+            self.emit("progress", progress)
+            verdict = watch_verdict(progress)
+            if verdict != WatchVerdict.IN_PROGRESS:
+                return verdict.value, progress
+            if time.monotonic() >= deadline:
+                raise OpsError(
+                    f"the rehearsal's full load did not finish in {self.options.timeout:.0f} s",
+                    "lower --rows or raise --timeout",
+                )
+            time.sleep(0.5)
+
+    def _analyse(self, engine: Any, objects: list[tuple[str, SourceObjectPlan]], tasks: list[TaskPlan]) -> None:
+        spill = KeySpill(self.state_dir / "item-keys.sqlite")
+        where_of: dict[str, str] = {}
+        try:
+            for where, plan in objects:
+                schema, table = plan.spec.source.schema_name, plan.spec.source.object_name
+                readers = [t for t in tasks if (t.rules.schema, t.rules.table) == (schema, table)]
+                for t in readers:
+                    where_of[t.task_id] = where
+                types: dict[str, ColumnType] = declared_types(plan.spec, plan.engine)
+                analyse_object(
+                    engine, schema, table, plan.spec.key_column, types, readers, spill, self.result.analysis, where
+                )
+            record_collisions(spill, self.result.analysis, where_of)
+        finally:
+            spill.close()
