@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from dmsmig.contract.type_paths import NOT_WRITTEN, UNDOCUMENTED, ColumnType
@@ -26,6 +26,7 @@ from dmsmig.contract.type_paths import NOT_WRITTEN, UNDOCUMENTED, ColumnType
 ITEM_LIMIT_BYTES = 400 * 1024  # DynamoDB: 400 KB including attribute names (ServiceQuotas.html)
 NUMBER_DIGITS_MAX = 38  # DynamoDB Number precision (HowItWorks.NamingRulesDataTypes.html)
 TEMPLATE = re.compile(r"\$\{([^}]*)\}")
+EXACT = Context(prec=1000)  # normalize() rounds to the context's precision (28 by default): never here
 
 CHOICES = {
     "null-in-template": "a ${Col} over a NULL column renders as an empty string (DDB does not say)",
@@ -194,13 +195,12 @@ def number_text(number: Decimal) -> str:
     """A number the way DynamoDB stores it: leading and trailing zeroes trimmed (NamingRulesDataTypes)."""
     if number.is_zero():
         return "0"
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(EXACT), "f")
 
 
 def significant_digits(text: str) -> int:
     number = Decimal(text)
-    return len(number.normalize().as_tuple().digits) if not number.is_zero() else 1
+    return len(number.normalize(EXACT).as_tuple().digits) if not number.is_zero() else 1
 
 
 # --- results -----------------------------------------------------------------------------------

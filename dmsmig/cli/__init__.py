@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dmsmig.cli import cutover, data, operate, plan, validate  # noqa: F401  (each registers its commands)
+from dmsmig.cli import cutover, data, operate, plan, rehearse, validate  # noqa: F401  (each registers its commands)
 from dmsmig.cli.boundary import run
 from dmsmig.cli.common import app
 

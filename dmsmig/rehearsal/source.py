@@ -116,8 +116,12 @@ def create_objects(engine: Engine, plans: list[SourceObjectPlan]) -> None:
                 f"{q(name)} {storage_type(column)}" + ("" if column.nullable else " NOT NULL")
                 for name, column in plan.types.items()
             )
+            # a view has no primary key (rows with a NULL or repeated key can exist, as in the source view)
+            key = "" if plan.spec.source.object_type == "view" else f", PRIMARY KEY ({q(plan.spec.key_column)})"
+            conn.exec_driver_sql(f"CREATE TABLE {schema}.{table} ({columns}{key})")
             conn.exec_driver_sql(
-                f"CREATE TABLE {schema}.{table} ({columns}, PRIMARY KEY ({q(plan.spec.key_column)}))"
+                f"CREATE INDEX IF NOT EXISTS {q(plan.spec.source.object_name + '_key')} "
+                f"ON {schema}.{table} ({q(plan.spec.key_column)})"
             )
 
 
@@ -128,7 +132,7 @@ def _keys(rows: int, low: int, high: int, rng: random.Random) -> Iterator[int]:
     for i in range(rows):
         share = (span * 0.2 / max(dense, 1)) if i < dense else (span * 0.8 / max(rows - dense, 1))
         key += 1 + int(rng.expovariate(1 / max(share - 1, 0.01)))
-        yield min(key, high) if i == rows - 1 else key
+        yield key
 
 
 def _value(name: str, column: ColumnType, key: int, rng: random.Random, plan: SourceObjectPlan) -> Any:
@@ -210,6 +214,11 @@ def fill(engine: Engine, plan: SourceObjectPlan, rows: int, seed: int) -> int:
                 copy.write_row(row)
                 written += 1
         raw.commit()
+    except Exception as err:  # noqa: BLE001 - a database error while filling names the object
+        raise OpsError(
+            f"writing synthetic rows into {target} failed: {type(err).__name__}: {str(err).splitlines()[0][:200]}",
+            "check the mapping spec's columns (types and NOT NULL) for that object",
+        ) from None
     finally:
         raw.close()
     return written

@@ -1,0 +1,124 @@
+"""`rehearse`: the whole full load on this machine, no cloud account; a one-screen summary, or --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from dmsmig.cli.common import JsonOption, ProjectDirOption, StackOption, app, cells, console, err_console, load_config
+from dmsmig.config.atomic import write_atomic
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.rehearsal.run import DEFAULT_ROWS, RehearsalResult, Rehearsal, RehearsalOptions
+
+
+@app.command()
+def rehearse(
+    stack: StackOption,
+    rows: Annotated[int, typer.Option(min=1, max=100_000_000, help="Synthetic rows per source object.")] = DEFAULT_ROWS,
+    seed: Annotated[int, typer.Option(min=0, max=2**31, help="Seed of the synthetic rows (same seed, same rows).")] = 7,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Rehearse on this database (read-only) instead of synthetic rows."),
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Working folder (default .rehearsal/<stack> in the project).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=1024, max=65535, help="Port of the local AWS (default: free).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS and PostgreSQL running afterwards.")] = False,
+    timeout: Annotated[float, typer.Option(min=1, max=86400, help="Give up on the full load after seconds.")] = 1800,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report here.")] = None,
+    project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the stack's full load locally: embedded PostgreSQL, emulated DMS, local DynamoDB; then the findings.
+
+    Exit 0 when the load finished, validation matched and no finding is an error; exit 1 otherwise.
+    """
+    config = load_config(stack, project_dir)
+    options = RehearsalOptions(
+        stack, project_dir, rows, seed, database_url, state_dir, port, keep, timeout
+    )
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}% {task.fields[info]}"),
+        console=err_console,
+        disable=as_json,
+    )
+    ids: dict[str, Any] = {}
+
+    def on_event(kind: str, data: Any) -> None:
+        if as_json:
+            return
+        if kind == "progress":
+            for p in data:
+                info = f"{p.status} rows={p.rows_loaded:,}" + (f" errors={p.error_rows}" if p.error_rows else "")
+                if p.task_id not in ids:
+                    ids[p.task_id] = bars.add_task(p.task_id, total=100, info=info)
+                bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
+        elif kind == "source":
+            err_console.print(f"source: {data['rows']:,} rows in {data['object']} for {data['where']}", markup=False)
+        elif kind == "local":
+            err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
+
+    with bars:
+        result = Rehearsal(options, config, on_event).run()
+    payload = result.as_dict()
+    report_path = report or ((state_dir or project_dir / ".rehearsal" / stack) / "rehearsal-report.json")
+    write_atomic(report_path, json.dumps(payload, indent=2, default=str))
+    if as_json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        _summary(result, report_path)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _summary(result: RehearsalResult, report_path: Path) -> None:
+    data = result.as_dict()
+    load = Table("task", "status", "rows", "error rows", title=f"rehearse {result.stack}: full load {result.verdict}")
+    for t in result.tasks:
+        load.add_row(*cells(t["task_id"], t["status"], f"{t['rows_loaded']:,}", t["error_rows"]))
+    console.print(load)
+    checked = Table("group", "task", "source rows", "items", "verdict", title="validate")
+    for group, reports in result.validation.get("groups", {}).items():
+        for r in reports:
+            style = "green" if r["ok"] else "red"
+            target = "-" if r["targetItems"] is None else f"{r['targetItems']:,}"
+            checked.add_row(*cells(group, r["task"], f"{r['sourceRows']:,}", target, Text(r["verdict"], style=style)))
+    console.print(checked)
+    findings = Table("level", "finding", "where", "rows", "examples", "fix", title="findings")
+    for f in data["findings"]:
+        style = "red" if f["level"] == "error" else "yellow"
+        examples = ", ".join(json.dumps(e, default=str) for e in f["examples"][:3])
+        findings.add_row(*cells(Text(f["level"], style=style), f["message"], f["where"], f["count"], examples[:80], f["fix"]))
+    if data["findings"]:
+        console.print(findings)
+    else:
+        console.print("findings: none", markup=False)
+    for u in data["undocumented"]:
+        console.print(f"undocumented: confirm on a sandbox DMS run: {u['rows']:,} row(s) where {u['what']}", markup=False)
+    size = data["itemSize"]
+    console.print(
+        f"items: {data['items']:,} from {data['rows']:,} rows; mean {size['meanBytes']:,} B, max {size['maxBytes']:,} B, "
+        f"{size['writeUnitsPerItem']} write units per item; local resources created: "
+        f"{sum(result.created.values())}, not created (IAM, KMS, logs, events, VPC): {sum(result.not_created.values())}",
+        markup=False,
+    )
+    if result.keep:
+        k = result.keep
+        console.print(
+            "kept running; e.g. AWS_ACCESS_KEY_ID=rehearsal AWS_SECRET_ACCESS_KEY=rehearsal python -m dmsmig status "
+            f"--stack {result.stack} --outputs-file {k['outputsFile']} --endpoint-url {k['endpointUrl']}; "
+            f"--database-url {k['databaseUrl']}; stop: {k['stop']}",
+            markup=False,
+            soft_wrap=True,
+        )
+    verdict = Text("PASS", style="green") if result.ok else Text("FAIL", style="red")
+    console.print(Text("rehearsal: ").append(verdict).append(f" (report {report_path}, {sum(result.seconds.values()):.0f} s)"))
