@@ -16,8 +16,8 @@ from dmsmig.contract import facts
 from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops import assessments, preflight
 from dmsmig.ops import context as ops_context
-from tests.conftest import raw_migration, stack_from
 from dmsmig.rehearsal.dms_emulator import DEFAULT_ASSESSMENTS, EmulatedDms, emulator_for_stack
+from tests.conftest import raw_migration, stack_from
 from tests.ops_fixtures import REGION, clients_with, create_event_table
 
 runner = CliRunner()

@@ -23,8 +23,8 @@ from dmsmig.cli import main
 from dmsmig.config import mapping_spec
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops import context as ops_context
-from tests.conftest import built
 from dmsmig.rehearsal.dms_emulator import EmulatedDms, emulator_for_stack
+from tests.conftest import built
 from tests.ops_fixtures import FixedIdentity, clients_with
 from tests.test_config_errors import _delete as _drop
 from tests.test_config_errors import _set

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from dmsmig.cli import app
 from dmsmig.ops import context as ops_context
-from tests.conftest import built
 from dmsmig.rehearsal.dms_emulator import EmulatedDms, emulator_for_stack
+from tests.conftest import built
 from tests.ops_fixtures import clients_with, outputs_file
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from rich.text import Text
 from dmsmig.cli.common import JsonOption, ProjectDirOption, StackOption, app, cells, console, err_console, load_config
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
-from dmsmig.rehearsal.run import DEFAULT_ROWS, RehearsalResult, Rehearsal, RehearsalOptions
+from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
 
 
 @app.command()

@@ -172,7 +172,11 @@ def analyse_object(
             task = chosen[0]
             outcome = map_row(task.rules, dict(row), types, task.lob)
             result.choices.update(outcome.choices)
+            seen_rules: set[str] = set()
             for f in outcome.findings:
+                if f.rule in seen_rules:
+                    continue  # one row, one count per kind (a column and its same-name attribute)
+                seen_rules.add(f.rule)
                 fix = {
                     "lob-truncated": f"{where}: raise taskSettings.TargetMetadata.LobMaxSize (KB)",
                     "item-too-large": f"{where}: exclude or shorten columns in the mapping spec",

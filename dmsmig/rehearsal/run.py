@@ -149,6 +149,37 @@ def _declared(plan: SourceObjectPlan) -> dict[str, dict]:
     return {name: asdict(column) for name, column in plan.types.items()}
 
 
+def check_source(engine: Any, objects: list[tuple[str, SourceObjectPlan]]) -> None:
+    """A ``--database-url`` must answer and hold every object and column the specs name (one line each)."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            for where, plan in objects:
+                q = engine.dialect.identifier_preparer.quote
+                obj = f"{q(plan.spec.source.schema_name)}.{q(plan.spec.source.object_name)}"
+                try:
+                    columns = set(conn.execute(text(f"SELECT * FROM {obj} WHERE 1=0")).keys())
+                except Exception:  # noqa: BLE001 - the object is missing or unreadable
+                    raise UsageError(
+                        f"--database-url has no {obj}, which {where} reads",
+                        "create it (or its view) there, or rehearse without --database-url on synthetic rows",
+                    ) from None
+                missing = [c for c in plan.spec.source_columns() if c not in columns]
+                if missing:
+                    raise UsageError(
+                        f"{obj} in --database-url lacks column(s) {', '.join(missing)} that {where} names",
+                        "fix the mapping spec's columns or the source object",
+                    )
+    except UsageError:
+        raise
+    except Exception as err:  # noqa: BLE001 - never echo the URL: it may hold a password
+        raise UsageError(
+            f"cannot reach the --database-url database: {type(err).__name__}",
+            "check host, port, database and credentials (the URL is not printed), or omit --database-url",
+        ) from None
+
+
 class Rehearsal:
     """One rehearsal of ``options.stack``; :meth:`run` returns its result and always cleans up."""
 
@@ -197,6 +228,8 @@ class Rehearsal:
                     engine, plan, options.rows, options.seed
                 )
                 self.emit("source", {"object": plan.spec.source.object_name, "rows": options.rows, "where": where})
+        else:
+            check_source(engine, objects)
         if options.prepare is not None:
             options.prepare(engine)
         self._timed("source", t)
@@ -217,10 +250,14 @@ class Rehearsal:
         self._timed("full load", t)
 
         t = time.monotonic()
-        validation = run_validation(
-            ops, database_url=url, from_secret=False, samples=options.samples, seed=options.seed
-        )
-        self.result.validation = report_json(validation)
+        try:
+            validation = run_validation(
+                ops, database_url=url, from_secret=False, samples=options.samples, seed=options.seed
+            )
+            self.result.validation = report_json(validation)
+        except UsageError as err:  # e.g. two groups whose items cannot be told apart: a finding, not a crash
+            self.result.validation = {"ok": False, "error": err.message}
+            self.result.analysis.finding("not-validatable", "error", "validate", err.message, err.fix or "").add(None)
         self._timed("validate", t)
 
         t = time.monotonic()

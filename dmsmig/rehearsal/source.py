@@ -98,6 +98,8 @@ class SourceObjectPlan:
         if not bounds:
             return 1, 1_000_000
         low, high = min(bounds), max(bounds)
+        if low == high:  # two partitions split at one boundary: spread the keys on both sides of it
+            return max(1, low - low // 2), high + high // 2 + 1
         if len(self.ranges) > 1 and (self.ranges[0].lower is None or self.ranges[-1].upper is None):
             width = max(1, (high - low) // max(1, len(self.ranges) - 1))
             low, high = max(1, low - width // 2), high + width // 2

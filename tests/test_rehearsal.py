@@ -1,0 +1,108 @@
+"""The rehearsal end to end: embedded PostgreSQL, the emulated DMS beside moto's server, validate, findings.
+
+Each test starts the real local AWS process and the pgserver PostgreSQL (skipped, with the reason,
+where PostgreSQL cannot start). Row counts are small: the behaviour, not the speed, is tested here
+(speed is in bench/rehearsal.py).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from dmsmig.cli import main
+from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.rehearsal.run import Rehearsal, RehearsalOptions
+
+pgserver = pytest.importorskip("pgserver")
+
+
+def _rehearse(tmp_path: Path, stack: str = "sandbox", rows: int = 300, prepare=None, project_dir: Path = PROJECT_DIR):
+    options = RehearsalOptions(stack, project_dir, rows=rows, state_dir=tmp_path / "state", prepare=prepare, samples=5)
+    try:
+        return Rehearsal(options, load_stack_config(stack, project_dir), lambda *_: None).run()
+    except Exception as err:
+        if "embedded PostgreSQL did not start" in str(err):
+            pytest.skip(str(err))
+        raise
+
+
+def test_sandbox_rehearsal_loads_every_row_validates_and_exits_0(tmp_path, capsys):
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "400", "--state-dir", str(tmp_path / "s"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    assert report["ok"] is True and report["findings"] == []
+    assert report["items"] == 400 and report["sourceRows"] == {"dbo.vw_Dynamodbmigration": 400}
+    assert [t["status"] for t in report["load"]["tasks"]] == ["stopped"] * 4
+    assert sum(t["rows_loaded"] for t in report["load"]["tasks"]) == 400
+    counted = [r for reports in report["validation"]["groups"].values() for r in reports]
+    assert [r["targetItems"] for r in counted] == [r["sourceRows"] for r in counted]
+    assert report["localResources"]["created"]["dms:CreateReplicationTask"] == 4
+    assert report["localResources"]["notCreated"]["iam:CreateRole"] >= 1
+    assert {u["choice"] for u in report["undocumented"]} >= {"null-in-template"}
+    assert not (tmp_path / "s" / "local-aws.pid").exists()  # the local AWS was stopped
+
+
+def _plant(engine):
+    with engine.begin() as conn:
+        run = conn.exec_driver_sql
+        ids = [r[0] for r in run('SELECT "Id" FROM dbo."vw_Dynamodbmigration" ORDER BY "Id" LIMIT 3')]
+        top = run('SELECT max("Id") FROM dbo."vw_Dynamodbmigration"').scalar()
+        # two rows, one item: a new row with the first row's PK and SK
+        run(
+            'INSERT INTO dbo."vw_Dynamodbmigration" SELECT %s, "PK", "SK", itemtype, "Ver", "ConvId", created, '
+            'itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = %s' % (top + 1, ids[0])
+        )
+        # a row outside every filter: a NULL key
+        run('ALTER TABLE dbo."vw_Dynamodbmigration" ALTER COLUMN "Id" DROP NOT NULL')
+        run(
+            'INSERT INTO dbo."vw_Dynamodbmigration" SELECT NULL, "PK" || \'-n\', "SK", itemtype, "Ver", "ConvId", '
+            'created, itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = %s' % ids[0]
+        )
+        # an item over 400 KB, and a 39-digit number
+        run('UPDATE dbo."vw_Dynamodbmigration" SET "ConvId" = repeat(\'x\', 420000) WHERE "Id" = %s' % ids[1])
+        run('ALTER TABLE dbo."vw_Dynamodbmigration" ALTER COLUMN "Ver" TYPE numeric(50,0)')
+        run('UPDATE dbo."vw_Dynamodbmigration" SET "Ver" = 10::numeric ^ 38 + 1 WHERE "Id" = %s' % ids[2])
+    _plant.ids = (ids, top + 1)
+
+
+def test_planted_faults_each_give_their_finding_and_fail_the_rehearsal(tmp_path):
+    result = _rehearse(tmp_path, prepare=_plant)
+    ids, collided = _plant.ids
+    found = {f.rule: f for f in result.analysis.findings.values()}
+    assert set(found) == {"key-collision", "not-selected", "item-too-large", "number-too-precise"}
+    assert found["key-collision"].count == 1
+    assert sorted(found["key-collision"].examples[0]["rows"]) == sorted([ids[0], collided])
+    assert found["not-selected"].examples == [None]
+    assert found["item-too-large"].examples == [ids[1]]
+    assert found["number-too-precise"].examples == [ids[2]]
+    assert all(f.level == "error" for f in found.values())
+    assert not result.ok
+    # DataErrorPolicy LOG_ERROR: the two rows DynamoDB would refuse are counted and the load goes on
+    assert sum(t["error_rows"] for t in result.tasks) == 2
+    assert result.verdict == "done"
+
+
+def test_rehearsal_with_an_unreachable_database_url_is_one_line_and_exit_2(tmp_path, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+psycopg://u:secretpw@127.0.0.1:{port}/db"
+    code = main(["rehearse", "--stack", "sandbox", "--database-url", url, "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot reach the --database-url" in err and "secretpw" not in err and "Traceback" not in err
+
+
+def test_rehearsal_on_a_port_in_use_is_one_line_and_exit_2(tmp_path, capsys, postgres_url):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["rehearse", "--stack", "sandbox", "--rows", "10", "--port", str(port),
+                     "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"port {port}" in err and "Traceback" not in err
