@@ -63,9 +63,9 @@ def main(rows: int = 200_000) -> None:
             for arn in arns:
                 dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
             while True:
-                found = dms.describe_replication_tasks(
-                    Filters=[{"Name": "replication-task-arn", "Values": arns}]
-                )["ReplicationTasks"]
+                found = dms.describe_replication_tasks(Filters=[{"Name": "replication-task-arn", "Values": arns}])[
+                    "ReplicationTasks"
+                ]
                 if all(t["Status"] in ("stopped", "failed") for t in found):
                     break
                 time.sleep(0.2)
@@ -120,7 +120,12 @@ def main(rows: int = 200_000) -> None:
         f"rehearsal full load vs plain BatchWriteItem, {rows:,} rows, {threads} writers, one run",
         ["load", "seconds", "items/s", "ratio"],
         [
-            ["rehearsal (emulated DMS)", f"{rehearsal_s:.1f}", f"{rows / rehearsal_s:,.0f}", f"{rehearsal_s / floor_s:.2f}"],
+            [
+                "rehearsal (emulated DMS)",
+                f"{rehearsal_s:.1f}",
+                f"{rows / rehearsal_s:,.0f}",
+                f"{rehearsal_s / floor_s:.2f}",
+            ],
             ["floor (BatchWriteItem)", f"{floor_s:.1f}", f"{rows / floor_s:,.0f}", "1.00"],
         ],
     )

@@ -519,7 +519,7 @@ CASES: dict[str, tuple] = {
         lambda w: (w.root / "mappings" / "order_events.yaml").write_text(
             (w.root / "mappings" / "order_events.yaml").read_text() + "keyColumn: EventId\n"
         ),
-        "order_events.yaml: key 'keyColumn' is set twice, at line 8 and line 25",
+        "order_events.yaml: key 'keyColumn' is set twice, at line 8 and line 38",
         "keep one",
     ),
     "spec invalid YAML": file_case(

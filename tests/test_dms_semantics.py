@@ -25,45 +25,107 @@ from dmsmig.contract.type_paths import UnknownType, parse_column
 # DynamoDB items out). The stat3 template is written without the line break the page's rendering inserts.
 NFL_RULES = {
     "rules": [
-        {"rule-type": "selection", "rule-id": "1", "rule-name": "1",
-         "object-locator": {"schema-name": "dms_sample", "table-name": "nfl_data"}, "rule-action": "include"},
-        {"rule-type": "selection", "rule-id": "2", "rule-name": "2",
-         "object-locator": {"schema-name": "dms_sample", "table-name": "sport_team"}, "rule-action": "include"},
-        {"rule-type": "object-mapping", "rule-id": "3", "rule-name": "MapNFLData", "rule-action": "map-record-to-record",
-         "object-locator": {"schema-name": "dms_sample", "table-name": "nfl_data"}, "target-table-name": "NFLTeams",
-         "mapping-parameters": {
-             "partition-key-name": "Team", "sort-key-name": "PlayerName",
-             "exclude-columns": ["player_number", "team", "Name"],
-             "attribute-mappings": [
-                 {"target-attribute-name": "Team", "attribute-type": "scalar", "attribute-sub-type": "string",
-                  "value": "${team}"},
-                 {"target-attribute-name": "PlayerName", "attribute-type": "scalar", "attribute-sub-type": "string",
-                  "value": "${Name}"},
-                 {"target-attribute-name": "PlayerInfo", "attribute-type": "scalar", "attribute-sub-type": "string",
-                  "value": "{\"Number\": \"${player_number}\",\"Position\": \"${Position}\",\"Status\": \"${status}\","
-                           "\"Stats\": {\"Stat1\": \"${stat1}:${stat1_val}\",\"Stat2\": \"${stat2}:${stat2_val}\","
-                           "\"Stat3\": \"${stat3}:${stat3_val}\",\"Stat4\": \"${stat4}:${stat4_val}\"}"},
-             ]}},
-        {"rule-type": "object-mapping", "rule-id": "4", "rule-name": "MapSportTeam", "rule-action": "map-record-to-record",
-         "object-locator": {"schema-name": "dms_sample", "table-name": "sport_team"}, "target-table-name": "SportTeams",
-         "mapping-parameters": {
-             "partition-key-name": "TeamName", "exclude-columns": ["name", "id"],
-             "attribute-mappings": [
-                 {"target-attribute-name": "TeamName", "attribute-type": "scalar", "attribute-sub-type": "string",
-                  "value": "${name}"},
-                 {"target-attribute-name": "TeamInfo", "attribute-type": "scalar", "attribute-sub-type": "string",
-                  "value": "{\"League\": \"${sport_league_short_name}\",\"Division\": \"${sport_division_short_name}\"}"},
-             ]}},
+        {
+            "rule-type": "selection",
+            "rule-id": "1",
+            "rule-name": "1",
+            "object-locator": {"schema-name": "dms_sample", "table-name": "nfl_data"},
+            "rule-action": "include",
+        },
+        {
+            "rule-type": "selection",
+            "rule-id": "2",
+            "rule-name": "2",
+            "object-locator": {"schema-name": "dms_sample", "table-name": "sport_team"},
+            "rule-action": "include",
+        },
+        {
+            "rule-type": "object-mapping",
+            "rule-id": "3",
+            "rule-name": "MapNFLData",
+            "rule-action": "map-record-to-record",
+            "object-locator": {"schema-name": "dms_sample", "table-name": "nfl_data"},
+            "target-table-name": "NFLTeams",
+            "mapping-parameters": {
+                "partition-key-name": "Team",
+                "sort-key-name": "PlayerName",
+                "exclude-columns": ["player_number", "team", "Name"],
+                "attribute-mappings": [
+                    {
+                        "target-attribute-name": "Team",
+                        "attribute-type": "scalar",
+                        "attribute-sub-type": "string",
+                        "value": "${team}",
+                    },
+                    {
+                        "target-attribute-name": "PlayerName",
+                        "attribute-type": "scalar",
+                        "attribute-sub-type": "string",
+                        "value": "${Name}",
+                    },
+                    {
+                        "target-attribute-name": "PlayerInfo",
+                        "attribute-type": "scalar",
+                        "attribute-sub-type": "string",
+                        "value": '{"Number": "${player_number}","Position": "${Position}","Status": "${status}",'
+                        '"Stats": {"Stat1": "${stat1}:${stat1_val}","Stat2": "${stat2}:${stat2_val}",'
+                        '"Stat3": "${stat3}:${stat3_val}","Stat4": "${stat4}:${stat4_val}"}',
+                    },
+                ],
+            },
+        },
+        {
+            "rule-type": "object-mapping",
+            "rule-id": "4",
+            "rule-name": "MapSportTeam",
+            "rule-action": "map-record-to-record",
+            "object-locator": {"schema-name": "dms_sample", "table-name": "sport_team"},
+            "target-table-name": "SportTeams",
+            "mapping-parameters": {
+                "partition-key-name": "TeamName",
+                "exclude-columns": ["name", "id"],
+                "attribute-mappings": [
+                    {
+                        "target-attribute-name": "TeamName",
+                        "attribute-type": "scalar",
+                        "attribute-sub-type": "string",
+                        "value": "${name}",
+                    },
+                    {
+                        "target-attribute-name": "TeamInfo",
+                        "attribute-type": "scalar",
+                        "attribute-sub-type": "string",
+                        "value": '{"League": "${sport_league_short_name}","Division": "${sport_division_short_name}"}',
+                    },
+                ],
+            },
+        },
     ]
 }
-NFL_TYPES = {c: parse_column("mysql", t) for c, t in {
-    "Position": "varchar(5)", "player_number": "smallint(6)", "Name": "varchar(40)", "status": "varchar(10)",
-    **{f"stat{i}": "varchar(10)" for i in range(1, 5)}, **{f"stat{i}_val": "varchar(10)" for i in range(1, 5)},
-    "team": "varchar(10)"}.items()}
-TEAM_TYPES = {c: parse_column("mysql", t) for c, t in {
-    "id": "mediumint(9)", "name": "varchar(30)", "abbreviated_name": "varchar(10)", "home_field_id": "smallint(6)",
-    "sport_type_name": "varchar(15)", "sport_league_short_name": "varchar(10)",
-    "sport_division_short_name": "varchar(10)"}.items()}
+NFL_TYPES = {
+    c: parse_column("mysql", t)
+    for c, t in {
+        "Position": "varchar(5)",
+        "player_number": "smallint(6)",
+        "Name": "varchar(40)",
+        "status": "varchar(10)",
+        **{f"stat{i}": "varchar(10)" for i in range(1, 5)},
+        **{f"stat{i}_val": "varchar(10)" for i in range(1, 5)},
+        "team": "varchar(10)",
+    }.items()
+}
+TEAM_TYPES = {
+    c: parse_column("mysql", t)
+    for c, t in {
+        "id": "mediumint(9)",
+        "name": "varchar(30)",
+        "abbreviated_name": "varchar(10)",
+        "home_field_id": "smallint(6)",
+        "sport_type_name": "varchar(15)",
+        "sport_league_short_name": "varchar(10)",
+        "sport_division_short_name": "varchar(10)",
+    }.items()
+}
 
 
 def _plain(item):
@@ -72,8 +134,15 @@ def _plain(item):
 
 def test_the_user_guide_sport_team_example_is_reproduced_exactly():
     rules = {r.table: r for r in parse_table_mappings(NFL_RULES)}
-    row = {"id": 1, "name": "Indianapolis Colts", "abbreviated_name": "IND", "home_field_id": 53,
-           "sport_type_name": "football", "sport_league_short_name": "NFL", "sport_division_short_name": "AFC South"}
+    row = {
+        "id": 1,
+        "name": "Indianapolis Colts",
+        "abbreviated_name": "IND",
+        "home_field_id": 53,
+        "sport_type_name": "football",
+        "sport_league_short_name": "NFL",
+        "sport_division_short_name": "AFC South",
+    }
     outcome = map_row(rules["sport_team"], row, TEAM_TYPES, LobSettings())
     assert _plain(outcome.item) == {
         "abbreviated_name": "IND",
@@ -81,7 +150,7 @@ def test_the_user_guide_sport_team_example_is_reproduced_exactly():
         "sport_division_short_name": "AFC South",
         "sport_league_short_name": "NFL",
         "sport_type_name": "football",
-        "TeamInfo": "{\"League\": \"NFL\",\"Division\": \"AFC South\"}",
+        "TeamInfo": '{"League": "NFL","Division": "AFC South"}',
         "TeamName": "Indianapolis Colts",
     }
     assert outcome.item["home_field_id"] == {"N": "53"}  # the page shows a Number, not a string
@@ -89,15 +158,36 @@ def test_the_user_guide_sport_team_example_is_reproduced_exactly():
 
 def test_the_user_guide_nfl_example_is_reproduced_exactly():
     rules = {r.table: r for r in parse_table_mappings(NFL_RULES)}
-    row = {"Position": "P", "player_number": 6, "Name": "Allen, Ryan", "status": "ACT", "stat1": "PUNTS",
-           "stat1_val": "73", "stat2": "AVG", "stat2_val": "46", "stat3": "LNG", "stat3_val": "67", "stat4": "IN 20",
-           "stat4_val": "31", "team": "NE"}
+    row = {
+        "Position": "P",
+        "player_number": 6,
+        "Name": "Allen, Ryan",
+        "status": "ACT",
+        "stat1": "PUNTS",
+        "stat1_val": "73",
+        "stat2": "AVG",
+        "stat2_val": "46",
+        "stat3": "LNG",
+        "stat3_val": "67",
+        "stat4": "IN 20",
+        "stat4_val": "31",
+        "team": "NE",
+    }
     outcome = map_row(rules["nfl_data"], row, NFL_TYPES, LobSettings())
     assert _plain(outcome.item) == {
-        "PlayerInfo": "{\"Number\": \"6\",\"Position\": \"P\",\"Status\": \"ACT\",\"Stats\": {\"Stat1\": \"PUNTS:73\","
-                      "\"Stat2\": \"AVG:46\",\"Stat3\": \"LNG:67\",\"Stat4\": \"IN 20:31\"}",
-        "PlayerName": "Allen, Ryan", "Position": "P", "stat1": "PUNTS", "stat1_val": "73", "stat2": "AVG",
-        "stat2_val": "46", "stat3": "LNG", "stat3_val": "67", "stat4": "IN 20", "stat4_val": "31", "status": "ACT",
+        "PlayerInfo": '{"Number": "6","Position": "P","Status": "ACT","Stats": {"Stat1": "PUNTS:73",'
+        '"Stat2": "AVG:46","Stat3": "LNG:67","Stat4": "IN 20:31"}',
+        "PlayerName": "Allen, Ryan",
+        "Position": "P",
+        "stat1": "PUNTS",
+        "stat1_val": "73",
+        "stat2": "AVG",
+        "stat2_val": "46",
+        "stat3": "LNG",
+        "stat3_val": "67",
+        "stat4": "IN 20",
+        "stat4_val": "31",
+        "status": "ACT",
         "Team": "NE",
     }
 
@@ -121,10 +211,12 @@ def test_between_includes_both_ends_and_ste_is_lte():
 
 
 def test_filters_are_anded_and_conditions_ored():
-    rules = _rules_with([
-        _filter("id", {"filter-operator": "lte", "value": "3"}, {"filter-operator": "gte", "value": "8"}),
-        _filter("home_field_id", {"filter-operator": "eq", "value": "1"}),
-    ])
+    rules = _rules_with(
+        [
+            _filter("id", {"filter-operator": "lte", "value": "3"}, {"filter-operator": "gte", "value": "8"}),
+            _filter("home_field_id", {"filter-operator": "eq", "value": "1"}),
+        ]
+    )
     rows = [{"id": k, "home_field_id": h} for k in (1, 5, 9) for h in (1, 2)]
     assert [(r["id"], r["home_field_id"]) for r in rows if selects(rules, r, TEAM_TYPES)[0]] == [(1, 1), (9, 1)]
 
@@ -136,7 +228,9 @@ def test_a_null_key_is_selected_by_no_range_filter():
 
 def test_a_negative_operator_must_be_alone_in_its_filter():
     with pytest.raises(MappingNotExecutable, match="alone"):
-        _rules_with([_filter("id", {"filter-operator": "noteq", "value": "3"}, {"filter-operator": "eq", "value": "4"})])
+        _rules_with(
+            [_filter("id", {"filter-operator": "noteq", "value": "3"}, {"filter-operator": "eq", "value": "4"})]
+        )
 
 
 def test_transformation_rules_are_named_as_not_emulated():
@@ -148,13 +242,22 @@ def test_transformation_rules_are_named_as_not_emulated():
 
 def _orders_rules():
     spec = load_mapping_spec("orders_table")
-    doc = build_table_mappings(spec, target_table="t", partition_key="PK", sort_key="SK", key_range=KeyRange(0, None, None))
+    doc = build_table_mappings(
+        spec, target_table="t", partition_key="PK", sort_key="SK", key_range=KeyRange(0, None, None)
+    )
     types = {c: parse_column("sqlserver", t) for c, t in spec.columns.items()}
     return parse_table_mappings(doc)[0], types
 
 
-ROW = {"Id": 7, "AggregateId": "a-1", "EventTimestamp": datetime(2024, 1, 2, 3, 4, 5, 120000), "Version": 3,
-       "ConversationId": None, "CreatedAt": datetime(2024, 1, 2, 3, 4, 5), "EventData": "{}"}
+ROW = {
+    "Id": 7,
+    "AggregateId": "a-1",
+    "EventTimestamp": datetime(2024, 1, 2, 3, 4, 5, 120000),
+    "Version": 3,
+    "ConversationId": None,
+    "CreatedAt": datetime(2024, 1, 2, 3, 4, 5),
+    "EventData": "{}",
+}
 
 
 def test_null_columns_are_left_out_and_a_template_over_null_is_a_stated_choice():

@@ -53,19 +53,19 @@ def _plant(engine):
         top = run('SELECT max("Id") FROM dbo."vw_Dynamodbmigration"').scalar()
         # two rows, one item: a new row with the first row's PK and SK
         run(
-            'INSERT INTO dbo."vw_Dynamodbmigration" SELECT %s, "PK", "SK", itemtype, "Ver", "ConvId", created, '
-            'itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = %s' % (top + 1, ids[0])
+            f'INSERT INTO dbo."vw_Dynamodbmigration" SELECT {top + 1}, "PK", "SK", itemtype, "Ver", "ConvId", created, '
+            f'itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = {ids[0]}'
         )
         # a row outside every filter: a NULL key
         run('ALTER TABLE dbo."vw_Dynamodbmigration" ALTER COLUMN "Id" DROP NOT NULL')
         run(
             'INSERT INTO dbo."vw_Dynamodbmigration" SELECT NULL, "PK" || \'-n\', "SK", itemtype, "Ver", "ConvId", '
-            'created, itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = %s' % ids[0]
+            f'created, itemdata, expiry, "Migrated" FROM dbo."vw_Dynamodbmigration" WHERE "Id" = {ids[0]}'
         )
         # an item over 400 KB, and a 39-digit number
-        run('UPDATE dbo."vw_Dynamodbmigration" SET "ConvId" = repeat(\'x\', 420000) WHERE "Id" = %s' % ids[1])
+        run(f'UPDATE dbo."vw_Dynamodbmigration" SET "ConvId" = repeat(\'x\', 420000) WHERE "Id" = {ids[1]}')
         run('ALTER TABLE dbo."vw_Dynamodbmigration" ALTER COLUMN "Ver" TYPE numeric(50,0)')
-        run('UPDATE dbo."vw_Dynamodbmigration" SET "Ver" = 10::numeric ^ 38 + 1 WHERE "Id" = %s' % ids[2])
+        run(f'UPDATE dbo."vw_Dynamodbmigration" SET "Ver" = 10::numeric ^ 38 + 1 WHERE "Id" = {ids[2]}')
     _plant.ids = (ids, top + 1)
 
 
@@ -102,7 +102,8 @@ def test_rehearsal_on_a_port_in_use_is_one_line_and_exit_2(tmp_path, capsys, pos
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code = main(["rehearse", "--stack", "sandbox", "--rows", "10", "--port", str(port),
-                     "--state-dir", str(tmp_path / "s")])
+        code = main(
+            ["rehearse", "--stack", "sandbox", "--rows", "10", "--port", str(port), "--state-dir", str(tmp_path / "s")]
+        )
     err = capsys.readouterr().err
     assert code == 2 and f"port {port}" in err and "Traceback" not in err

@@ -126,11 +126,15 @@ def parse_table_mappings(document: dict | str) -> list[TableRules]:
         filters = tuple(_parse_filter(s, f) for s in included for f in s.get("filters") or [])
         action = mapping.get("rule-action")
         if action not in ("map-record-to-record", "map-record-to-document"):
-            raise MappingNotExecutable(f"object-mapping rule-action {action!r}: DDB allows only the two map-record ones")
+            raise MappingNotExecutable(
+                f"object-mapping rule-action {action!r}: DDB allows only the two map-record ones"
+            )
         params = mapping.get("mapping-parameters") or {}
         attributes = tuple(
             AttributeRule(
-                a["target-attribute-name"], a.get("attribute-type", "scalar"), a.get("attribute-sub-type", "string"),
+                a["target-attribute-name"],
+                a.get("attribute-type", "scalar"),
+                a.get("attribute-sub-type", "string"),
                 a.get("value", ""),
             )
             for a in params.get("attribute-mappings") or []
@@ -240,7 +244,7 @@ def _compare(left: Any, right: str, column: ColumnType | None) -> tuple[int, boo
 
 
 def selects(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]) -> tuple[bool, bool]:
-    """Whether the task's filters select ``row`` (filters ANDed, conditions ORed), and whether text comparison decided it."""
+    """Whether the filters select ``row`` (filters ANDed, conditions ORed), and whether a text comparison decided."""
     textual = False
     for flt in rules.filters:
         value = row.get(flt.column)
@@ -309,8 +313,13 @@ def _scalar(value: Any, column: ColumnType | None, name: str, outcome: RowOutcom
     dms_type = column.dms_type if column else _guess_dms_type(value)
     if dms_type in NOT_WRITTEN:
         outcome.findings.append(
-            RowFinding("unsupported-type", "error", name, f"column {name} is {dms_type}: DMS writes no binary data "
-                       "to DynamoDB ('doesn't support LOB data unless it is a CLOB'); exclude it or convert it in a view")
+            RowFinding(
+                "unsupported-type",
+                "error",
+                name,
+                f"column {name} is {dms_type}: DMS writes no binary data "
+                "to DynamoDB ('doesn't support LOB data unless it is a CLOB'); exclude it or convert it in a view",
+            )
         )
         return None
     if dms_type in UNDOCUMENTED:
@@ -351,8 +360,13 @@ def _number_value(text: str, name: str, outcome: RowFinding | RowOutcome, column
         number = Decimal(text)
     except InvalidOperation:
         outcome.findings.append(
-            RowFinding("not-a-number", "error", name, f"attribute {name} is a number but the value is {text[:40]!r}: "
-                       "DynamoDB rejects the item (map it as a string)")
+            RowFinding(
+                "not-a-number",
+                "error",
+                name,
+                f"attribute {name} is a number but the value is {text[:40]!r}: "
+                "DynamoDB rejects the item (map it as a string)",
+            )
         )
         return None
     if not number.is_finite():
@@ -360,16 +374,22 @@ def _number_value(text: str, name: str, outcome: RowFinding | RowOutcome, column
         return None
     if significant_digits(text) > NUMBER_DIGITS_MAX:
         outcome.findings.append(
-            RowFinding("number-too-precise", "error", name, f"attribute {name} has {significant_digits(text)} "
-                       f"significant digits; DynamoDB keeps 38 and rejects the item (DDB: 'store ... as a String' "
-                       "through an attribute mapping of sub-type string)")
+            RowFinding(
+                "number-too-precise",
+                "error",
+                name,
+                f"attribute {name} has {significant_digits(text)} "
+                f"significant digits; DynamoDB keeps 38 and rejects the item (DDB: 'store ... as a String' "
+                "through an attribute mapping of sub-type string)",
+            )
         )
         return None
     return {"N": number_text(number)}
 
 
-def _render(template: str, row: dict[str, Any], types: dict[str, ColumnType], outcome: RowOutcome,
-            lob: LobSettings) -> str:
+def _render(
+    template: str, row: dict[str, Any], types: dict[str, ColumnType], outcome: RowOutcome, lob: LobSettings
+) -> str:
     def one(match: re.Match) -> str:
         column = match.group(1)
         value = row.get(column)
@@ -395,9 +415,14 @@ def _lob(text: str, column: str, lob: LobSettings, outcome: RowOutcome) -> str:
     if cut != text:
         outcome.choices.add("lob-truncation-bytes")
         outcome.findings.append(
-            RowFinding("lob-truncated", "error", column, f"column {column} is {len(text.encode()) / 1024:.1f} KB, over "
-                       f"LobMaxSize {lob.max_kb} KB: DMS truncates it in limited LOB mode (LOB); raise "
-                       "taskSettings.TargetMetadata.LobMaxSize")
+            RowFinding(
+                "lob-truncated",
+                "error",
+                column,
+                f"column {column} is {len(text.encode()) / 1024:.1f} KB, over "
+                f"LobMaxSize {lob.max_kb} KB: DMS truncates it in limited LOB mode (LOB); raise "
+                "taskSettings.TargetMetadata.LobMaxSize",
+            )
         )
     return cut
 
@@ -439,7 +464,7 @@ def map_row(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]
             raw = attribute.value
             if isinstance(raw, str):
                 raw = json.loads(raw) if attribute.sub_type.startswith("dynamodb") else raw
-            value: dict | None = (
+            mapped: dict | None = (
                 _document(raw, row, types, outcome, lob)
                 if attribute.sub_type.startswith("dynamodb")
                 else {"S": _render(raw, row, types, outcome, lob)}
@@ -447,28 +472,38 @@ def map_row(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]
         else:
             text = _render(str(attribute.value), row, types, outcome, lob)
             if attribute.sub_type == "number":
-                value = _number_value(text, attribute.name, outcome, None)
+                mapped = _number_value(text, attribute.name, outcome, None)
             else:
-                value = {"S": text}
-        if value is None:
+                mapped = {"S": text}
+        if mapped is None:
             continue
-        if attribute.name in item and item[attribute.name] != value:
+        if attribute.name in item and item[attribute.name] != mapped:
             outcome.choices.add("template-overrides-column")
-        item[attribute.name] = value
+        item[attribute.name] = mapped
     for key in (rules.partition_key, rules.sort_key):
         if not key:
             continue
         found = item.get(key)
         if found is None or found.get("S") == "":
             outcome.findings.append(
-                RowFinding("empty-key", "error", key, f"key attribute {key} is empty or missing: DynamoDB rejects the "
-                           "item (a key template over a NULL or empty column)")
+                RowFinding(
+                    "empty-key",
+                    "error",
+                    key,
+                    f"key attribute {key} is empty or missing: DynamoDB rejects the "
+                    "item (a key template over a NULL or empty column)",
+                )
             )
     size = item_size(item)
     if size > ITEM_LIMIT_BYTES:
         outcome.findings.append(
-            RowFinding("item-too-large", "error", "", f"item is {size:,} bytes, over DynamoDB's 400 KB "
-                       f"({ITEM_LIMIT_BYTES:,} bytes) by DynamoDB's size formula: the write fails")
+            RowFinding(
+                "item-too-large",
+                "error",
+                "",
+                f"item is {size:,} bytes, over DynamoDB's 400 KB "
+                f"({ITEM_LIMIT_BYTES:,} bytes) by DynamoDB's size formula: the write fails",
+            )
         )
     if any(f.level == "error" and f.rule != "lob-truncated" for f in outcome.findings):
         outcome.item = None  # the write fails; DataErrorPolicy decides what happens next
@@ -480,7 +515,7 @@ def map_row(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]
 # --- DynamoDB item size (CapacityUnitCalculations.html) ------------------------------------------
 def value_size(value: dict) -> int:
     """Bytes DynamoDB counts for one attribute value."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode())
     if kind == "N":
@@ -508,7 +543,7 @@ def item_key(item: dict[str, dict], partition_key: str | None, sort_key: str | N
 
 def plain(value: dict) -> Any:
     """A DynamoDB JSON value as Python (S -> str, N -> Decimal, BOOL, M, L)."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "N":
         return Decimal(inner)
     if kind == "M":

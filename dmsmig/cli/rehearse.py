@@ -29,8 +29,12 @@ def rehearse(
     state_dir: Annotated[
         Path | None, typer.Option("--state-dir", help="Working folder (default .rehearsal/<stack> in the project).")
     ] = None,
-    port: Annotated[int | None, typer.Option(min=1024, max=65535, help="Port of the local AWS (default: free).")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS and PostgreSQL running afterwards.")] = False,
+    port: Annotated[
+        int | None, typer.Option(min=1024, max=65535, help="Port of the local AWS (default: free).")
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the local AWS and PostgreSQL running afterwards.")
+    ] = False,
     timeout: Annotated[float, typer.Option(min=1, max=86400, help="Give up on the full load after seconds.")] = 1800,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report here.")] = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
@@ -41,9 +45,7 @@ def rehearse(
     Exit 0 when the load finished, validation matched and no finding is an error; exit 1 otherwise.
     """
     config = load_config(stack, project_dir)
-    options = RehearsalOptions(
-        stack, project_dir, rows, seed, database_url, state_dir, port, keep, timeout
-    )
+    options = RehearsalOptions(stack, project_dir, rows, seed, database_url, state_dir, port, keep, timeout)
     bars = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -97,18 +99,23 @@ def _summary(result: RehearsalResult, report_path: Path) -> None:
     for f in data["findings"]:
         style = "red" if f["level"] == "error" else "yellow"
         examples = ", ".join(json.dumps(e, default=str) for e in f["examples"][:3])
-        findings.add_row(*cells(Text(f["level"], style=style), f["message"], f["where"], f["count"], examples[:80], f["fix"]))
+        findings.add_row(
+            *cells(Text(f["level"], style=style), f["message"], f["where"], f["count"], examples[:80], f["fix"])
+        )
     if data["findings"]:
         console.print(findings)
     else:
         console.print("findings: none", markup=False)
     for u in data["undocumented"]:
-        console.print(f"undocumented: confirm on a sandbox DMS run: {u['rows']:,} row(s) where {u['what']}", markup=False)
+        console.print(
+            f"undocumented: confirm on a sandbox DMS run: {u['rows']:,} row(s) where {u['what']}", markup=False
+        )
     size = data["itemSize"]
     console.print(
-        f"items: {data['items']:,} from {data['rows']:,} rows; mean {size['meanBytes']:,} B, max {size['maxBytes']:,} B, "
-        f"{size['writeUnitsPerItem']} write units per item; local resources created: "
-        f"{sum(result.created.values())}, not created (IAM, KMS, logs, events, VPC): {sum(result.not_created.values())}",
+        f"items: {data['items']:,} from {data['rows']:,} rows; mean {size['meanBytes']:,} B, "
+        f"max {size['maxBytes']:,} B, {size['writeUnitsPerItem']} write units per item; local resources created: "
+        f"{sum(result.created.values())}, not created (IAM, KMS, logs, events, VPC): "
+        f"{sum(result.not_created.values())}",
         markup=False,
     )
     if result.keep:
@@ -121,4 +128,6 @@ def _summary(result: RehearsalResult, report_path: Path) -> None:
             soft_wrap=True,
         )
     verdict = Text("PASS", style="green") if result.ok else Text("FAIL", style="red")
-    console.print(Text("rehearsal: ").append(verdict).append(f" (report {report_path}, {sum(result.seconds.values()):.0f} s)"))
+    console.print(
+        Text("rehearsal: ").append(verdict).append(f" (report {report_path}, {sum(result.seconds.values()):.0f} s)")
+    )

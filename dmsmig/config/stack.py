@@ -728,7 +728,8 @@ class MigrationConfig(_Model):
                     try:
                         type_paths.parse_column(source.engine, declared)
                     except type_paths.UnknownType as err:
-                        raise _at(f"{where}.mapping", f"mappings/{group.mapping}.yaml columns.{column}: {err}") from None
+                        problem = f"mappings/{group.mapping}.yaml columns.{column}: {err}"
+                        raise _at(f"{where}.mapping", problem) from None
                 if spec.source.object_type == "view" and group.engine == "serverless":
                     raise _at(
                         f"{where}.engine",

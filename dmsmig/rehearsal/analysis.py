@@ -158,7 +158,10 @@ def analyse_object(
                     chosen.append(task)
             if not chosen:
                 result.finding(
-                    "not-selected", "error", where, f"rows of {schema}.{table} that no task's filter selects",
+                    "not-selected",
+                    "error",
+                    where,
+                    f"rows of {schema}.{table} that no task's filter selects",
                     f"DMS never loads them (e.g. a NULL {key_column}: filters compare false); fix the rows or the "
                     "partitions",
                 ).add(key)
@@ -166,7 +169,10 @@ def analyse_object(
             if len(chosen) > 1:
                 names = ", ".join(t.task_id for t in chosen)
                 result.finding(
-                    "selected-twice", "error", where, f"rows selected by {names}",
+                    "selected-twice",
+                    "error",
+                    where,
+                    f"rows selected by {names}",
                     "both tasks write them; make the partitions disjoint",
                 ).add(key)
             task = chosen[0]
@@ -204,7 +210,10 @@ def record_collisions(spill: KeySpill, result: Analysis, where_of: dict[str, str
         by_group[where_of.get(tasks[0], tasks[0])].append((item, sources))
     for where, collided in by_group.items():
         finding = result.finding(
-            "key-collision", "error", where, "rows that map to the same item key (the last write wins, silently)",
+            "key-collision",
+            "error",
+            where,
+            "rows that map to the same item key (the last write wins, silently)",
             f"{where}: make the partition/sort key templates unique per source row (e.g. add the key column)",
         )
         for item, sources in collided:

@@ -363,7 +363,9 @@ class EmulatedDms:
             source_endpoint=params["SourceEndpointArn"],
         )
         self.tasks[arn] = replication
-        return {"ReplicationConfig": {"ReplicationConfigArn": arn, "ReplicationConfigIdentifier": replication.identifier}}
+        return {
+            "ReplicationConfig": {"ReplicationConfigArn": arn, "ReplicationConfigIdentifier": replication.identifier}
+        }
 
     # Instances and connections (always available and reachable) -----------------------------
     def describe_replication_instances(self, **params: Any) -> dict:

@@ -224,7 +224,9 @@ class FullLoad:
         progress.started, progress.state = datetime.now(UTC), "Full load"
         with engine.connect() as conn:
             progress.expected = int(conn.execute(text(f"SELECT COUNT(*) FROM {obj}{where}"), params).scalar() or 0)
-            writers = Writers(self.make_dynamodb, rules.target_table, (rules.partition_key, rules.sort_key), self.threads)
+            writers = Writers(
+                self.make_dynamodb, rules.target_table, (rules.partition_key, rules.sort_key), self.threads
+            )
             try:
                 result = conn.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(
                     text(f"SELECT * FROM {obj}{where}"), params

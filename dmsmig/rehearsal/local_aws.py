@@ -89,7 +89,9 @@ class LocalAws:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 tail = (self.state_dir / "local-aws.log").read_text(errors="replace")[-300:]
-                raise OpsError(f"the local AWS server exited at start: {tail.strip()}", "see local-aws.log in the state dir")
+                raise OpsError(
+                    f"the local AWS server exited at start: {tail.strip()}", "see local-aws.log in the state dir"
+                )
             if port_in_use(self.port):
                 return self.endpoint_url
             time.sleep(0.1)

@@ -110,12 +110,16 @@ def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
     for resource in run.resources:
         inputs = resource.inputs
         if resource.type == "aws:dms/replicationTask:ReplicationTask":
-            task_id, mappings, settings = inputs["replicationTaskId"], inputs["tableMappings"], inputs.get(
-                "replicationTaskSettings"
+            task_id, mappings, settings = (
+                inputs["replicationTaskId"],
+                inputs["tableMappings"],
+                inputs.get("replicationTaskSettings"),
             )
         elif resource.type == "aws:dms/replicationConfig:ReplicationConfig":
-            task_id, mappings, settings = inputs["replicationConfigIdentifier"], inputs["tableMappings"], inputs.get(
-                "replicationSettings"
+            task_id, mappings, settings = (
+                inputs["replicationConfigIdentifier"],
+                inputs["tableMappings"],
+                inputs.get("replicationSettings"),
             )
         else:
             continue
@@ -139,7 +143,12 @@ def server_config(config: StackConfig, run: ProgramRun, url: str, objects: list[
         if r.type == "aws:dms/endpoint:Endpoint" and r.inputs.get("endpointType") == "source"
     ]
     objs = [
-        {"schema": p.spec.source.schema_name, "table": p.spec.source.object_name, "columns": _declared(p), "engine": p.engine}
+        {
+            "schema": p.spec.source.schema_name,
+            "table": p.spec.source.object_name,
+            "columns": _declared(p),
+            "engine": p.engine,
+        }
         for _w, p in objects
     ]
     return {"region": config.region, "sources": {e: {"url": url, "objects": objs} for e in endpoints}}

@@ -128,7 +128,7 @@ def create_objects(engine: Engine, plans: list[SourceObjectPlan]) -> None:
 
 
 def _keys(rows: int, low: int, high: int, rng: random.Random) -> Iterator[int]:
-    """``rows`` increasing keys over [low, high]: the first 60 % packed into the lowest fifth (skew), gaps throughout."""
+    """``rows`` increasing keys from ``low``: 60 % packed into the lowest fifth of the span (skew), gaps throughout."""
     span = high - low
     dense, key = int(rows * 0.6), low
     for i in range(rows):
@@ -251,4 +251,3 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
-
