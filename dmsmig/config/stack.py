@@ -20,7 +20,7 @@ from dmsmig.config.mapping_spec import MappingSpec, load_mapping_spec
 from dmsmig.config.partitions import KeyRange, equal_width_boundaries, ranges_from_boundaries
 from dmsmig.config.task_settings import TaskSettings, deep_merge, settings_with_overrides
 from dmsmig.config.yaml_files import read_yaml
-from dmsmig.contract import facts, type_paths
+from dmsmig.contract import facts
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONFIG_KEY = "migration"
@@ -724,12 +724,6 @@ class MigrationConfig(_Model):
                             f"{where}.mapping",
                             f"mappings/{group.mapping}.yaml has no attribute '{key}', the table's key; add it",
                         )
-                for column, declared in spec.columns.items():
-                    try:
-                        type_paths.parse_column(source.engine, declared)
-                    except type_paths.UnknownType as err:
-                        problem = f"mappings/{group.mapping}.yaml columns.{column}: {err}"
-                        raise _at(f"{where}.mapping", problem) from None
                 if spec.source.object_type == "view" and group.engine == "serverless":
                     raise _at(
                         f"{where}.engine",

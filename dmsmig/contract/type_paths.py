@@ -160,7 +160,8 @@ def parse_column(engine: str, declared: str) -> ColumnType:
             precision = int(match.group(1)) if match and match.group(1) else None
             scale = int(match.group(2)) if match and match.group(2) else (0 if precision is not None else None)
             return ColumnType(text, dms_type, nullable, precision, scale)
+    examples = [re.sub(r"\\\(.*|\(\\.*|[()?]", "", p.split("|")[0]) for p, _ in _ENGINES[engine][:6]]
     raise UnknownType(
-        f"{declared!r} is not a {engine} type DMS documents (e.g. "
-        f"{', '.join(p.split('|')[0].split('(')[0] for p, _ in _ENGINES[engine][:6])}; {ENGINE_TYPES_SOURCE[engine]})"
+        f"{declared!r} is not a {engine} type DMS documents (e.g. {', '.join(e for e in examples if e)}; "
+        f"{ENGINE_TYPES_SOURCE[engine]})"
     )

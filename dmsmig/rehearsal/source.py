@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
-from dmsmig.contract.type_paths import ColumnType, parse_column
-from dmsmig.ops.errors import OpsError
+from dmsmig.contract.type_paths import ColumnType, UnknownType, parse_column
+from dmsmig.ops.errors import OpsError, UsageError
 
 _STORAGE = {
     "INT1": "smallint",
@@ -66,7 +66,16 @@ def storage_type(column: ColumnType) -> str:
 def declared_types(spec: MappingSpec, engine: str) -> dict[str, ColumnType]:
     """The spec's columns with their DMS types; columns it does not declare are inferred and said so."""
     if spec.columns:
-        return {name: parse_column(engine, declared) for name, declared in spec.columns.items()}
+        types = {}
+        for name, declared in spec.columns.items():
+            try:
+                types[name] = parse_column(engine, declared)
+            except UnknownType as err:
+                raise UsageError(
+                    f"mappings/{spec.source.object_name} spec columns.{name}: {err}",
+                    f"declare the column with its {engine} type (the source engine of the group that maps it)",
+                ) from None
+        return types
     numbers = {c for a in spec.attributes if a.type == "number" for c in a.columns()}
     inferred = {}
     for name in spec.source_columns():
