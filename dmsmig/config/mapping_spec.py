@@ -90,19 +90,6 @@ class MappingSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _declared_columns_cover_the_mapping(self) -> MappingSpec:
-        if not self.columns:
-            return self
-        used = [self.key_column, *self.exclude_columns, *self.lob_columns]
-        used += [c for a in self.attributes for c in a.columns()]
-        missing = sorted({c for c in used if c not in self.columns})
-        if missing:
-            raise ValueError(
-                f"columns does not declare {', '.join(missing)}, which the mapping reads; add each with its type"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _unique_attribute_names(self) -> MappingSpec:
         seen: set[str] = set()
         for attribute in self.attributes:
@@ -124,6 +111,19 @@ class MappingSpec(_Strict):
                         f"it as '{column}' (map-record-to-record copies every column): add {column} to "
                         "excludeColumns, or map it under its own name"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _declared_columns_cover_the_mapping(self) -> MappingSpec:
+        if not self.columns:
+            return self
+        used = [self.key_column, *self.exclude_columns, *self.lob_columns]
+        used += [c for a in self.attributes for c in a.columns()]
+        missing = sorted({c for c in used if c not in self.columns})
+        if missing:
+            raise ValueError(
+                f"columns does not declare {', '.join(missing)}, which the mapping reads; add each with its type"
+            )
         return self
 
     def source_columns(self) -> list[str]:
