@@ -168,20 +168,6 @@ def preflight(
         raise typer.Exit(1)
 
 
-def _apply_plan(ops: OpsContext, selected, decide) -> list[dict]:
-    """Describe ``selected`` tasks, let ``decide(rows)`` choose actions, and apply them."""
-    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
-    rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
-    by_id = {t.task_id: t for _g, t in selected}
-    results = []
-    for (task_id, action), (_tid, status, _started) in zip(decide(rows), rows):
-        new_status = status
-        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
-            new_status = dms_ops.apply_start(ops.clients.dms, by_id[task_id], action)
-        results.append({"task": task_id, "was": status, "action": action.value, "status": new_status})
-    return results
-
-
 def _print_actions(as_json: bool, results: list[dict], title: str) -> None:
     table = Table("task", "was", "action", "status", title=title)
     for r in results:
@@ -217,7 +203,7 @@ def start(
         return plan
 
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    results = dms_ops.apply_start_plan(ops.clients.dms, [t for _g, t in ops.outputs.tasks(group, task)], decide)
     _print_actions(as_json, results, f"start {stack}")
 
 
@@ -243,14 +229,13 @@ def resume(
         ]
 
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    results = _apply_plan(ops, ops.outputs.tasks(group, task), decide)
+    results = dms_ops.apply_start_plan(ops.clients.dms, [t for _g, t in ops.outputs.tasks(group, task)], decide)
     _print_actions(as_json, results, f"resume {stack}")
 
 
 def _collect(ops: OpsContext, group: str | None, names: list[str] | None) -> list[TaskProgress]:
-    selected = ops.outputs.tasks(group, names)
-    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
-    return [dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
+    refs = [t for _g, t in ops.outputs.tasks(group, names)]
+    return dms_ops.collect_progress(ops.clients.dms, ops.clients.cloudwatch, refs)
 
 
 def _status_table(progress: list[TaskProgress], title: str) -> Table:

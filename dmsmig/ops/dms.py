@@ -208,3 +208,27 @@ def progress(dms: Any, cloudwatch: Any, ref: TaskRef, described: dict) -> TaskPr
     if result.migration_type != "full-load" and result.status == "running":
         result.cdc_latency_source, result.cdc_latency_target = cdc_latency(cloudwatch, ref)
     return result
+
+
+def apply_start_plan(dms: Any, refs: list[TaskRef], decide: Any) -> list[dict]:
+    """Describe ``refs``, let ``decide(rows)`` choose an action per task, and issue the start calls.
+
+    ``rows`` are ``(task_id, status, started_before)``; the result has, per task, its status before,
+    the action and the status DMS reports after.
+    """
+    described = describe_tasks(dms, refs)
+    rows = [(t.task_id, described[t.arn]["Status"], started_before(described[t.arn])) for t in refs]
+    by_id = {t.task_id: t for t in refs}
+    results = []
+    for (task_id, action), (_tid, status, _started) in zip(decide(rows), rows):
+        new_status = status
+        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
+            new_status = apply_start(dms, by_id[task_id], action)
+        results.append({"task": task_id, "was": status, "action": action.value, "status": new_status})
+    return results
+
+
+def collect_progress(dms: Any, cloudwatch: Any, refs: list[TaskRef]) -> list[TaskProgress]:
+    """One :class:`TaskProgress` per task of ``refs``: one describe for all, then statistics per task."""
+    described = describe_tasks(dms, refs)
+    return [progress(dms, cloudwatch, t, described[t.arn]) for t in refs]

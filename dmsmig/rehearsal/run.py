@@ -91,16 +91,10 @@ def object_plans(config: StackConfig) -> list[tuple[str, SourceObjectPlan]]:
         for group in source.task_groups:
             spec = group.spec
             key = (spec.source.schema_name, spec.source.object_name)
-            lob = LobSettings.from_task_settings(_group_settings(config, source, group))
+            lob = LobSettings.from_task_settings(config.migration.settings_for(group).model_dump())
             where = f"{source.name}/{group.name} (mappings/{group.mapping}.yaml)"
             plans.setdefault(key, (where, SourceObjectPlan(spec, source.engine, group.ranges(), lob.max_kb)))
     return list(plans.values())
-
-
-def _group_settings(config: StackConfig, source: Any, group: Any) -> dict:
-    from dmsmig.config.task_settings import settings_with_overrides
-
-    return settings_with_overrides(config.migration.task_settings, group.task_settings).model_dump()
 
 
 def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
@@ -282,23 +276,16 @@ class Rehearsal:
             }
 
     def _start(self, ops: OpsContext) -> None:
-        selected = ops.outputs.tasks()
-        described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
-        rows = [(t.task_id, described[t.arn]["Status"], dms_ops.started_before(described[t.arn])) for _g, t in selected]
-        by_id = {t.task_id: t for _g, t in selected}
-        for task_id, action in plan_starts(rows):
-            if action in (StartAction.START, StartAction.RESUME):
-                status = dms_ops.apply_start(ops.clients.dms, by_id[task_id], action)
-                self.emit("start", {"task": task_id, "action": action.value, "status": status})
+        refs = [t for _g, t in ops.outputs.tasks()]
+        for result in dms_ops.apply_start_plan(ops.clients.dms, refs, plan_starts):
+            if result["action"] in (StartAction.START, StartAction.RESUME):
+                self.emit("start", result)
 
     def _watch(self, ops: OpsContext) -> tuple[str, list[TaskProgress]]:
         deadline = time.monotonic() + self.options.timeout
+        refs = [t for _g, t in ops.outputs.tasks()]
         while True:
-            selected = ops.outputs.tasks()
-            described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
-            progress = [
-                dms_ops.progress(ops.clients.dms, ops.clients.cloudwatch, t, described[t.arn]) for _g, t in selected
-            ]
+            progress = dms_ops.collect_progress(ops.clients.dms, ops.clients.cloudwatch, refs)
             self.emit("progress", progress)
             verdict = watch_verdict(progress)
             if verdict != WatchVerdict.IN_PROGRESS:
