@@ -23,7 +23,7 @@ from bench.common import print_table
 from dmsmig.build.dms_semantics import map_row
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
 from dmsmig.offline.mock_engine import run_program
-from dmsmig.ops.source_db import connect
+from dmsmig.ops.source_db import connect, qualified
 from dmsmig.rehearsal.fullload import BATCH_MAX
 from dmsmig.rehearsal.local_aws import LocalAws, provision
 from dmsmig.rehearsal.run import object_plans, server_config, task_plans
@@ -84,10 +84,7 @@ def main(rows: int = 200_000) -> None:
             types = plan.types
             items = []
             with engine.connect() as conn:
-                q = engine.dialect.identifier_preparer.quote
-                result = conn.exec_driver_sql(
-                    f"SELECT * FROM {q(plan.spec.source.schema_name)}.{q(plan.spec.source.object_name)}"
-                )
+                result = conn.exec_driver_sql(f"SELECT * FROM {qualified(engine, plan.spec.source)}")
                 for row in result.mappings():
                     outcome = map_row(tasks[0].rules, dict(row), types, tasks[0].lob)
                     if outcome.item is not None:

@@ -21,11 +21,11 @@ from datetime import date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-from dmsmig.contract.type_paths import NOT_WRITTEN, UNDOCUMENTED, ColumnType
+from dmsmig.config.mapping_spec import TEMPLATE_REF
+from dmsmig.contract.type_paths import DYNAMODB_TYPE, NOT_WRITTEN, UNDOCUMENTED, ColumnType
 
 ITEM_LIMIT_BYTES = 400 * 1024  # DynamoDB: 400 KB including attribute names (ServiceQuotas.html)
 NUMBER_DIGITS_MAX = 38  # DynamoDB Number precision (HowItWorks.NamingRulesDataTypes.html)
-TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 EXACT = Context(prec=1000)  # normalize() rounds to the context's precision (28 by default): never here
 
 CHOICES = {
@@ -73,7 +73,6 @@ class TableRules:
 
     schema: str
     table: str
-    table_type: str
     filters: tuple[SourceFilter, ...]
     action: str  # map-record-to-record | map-record-to-document
     target_table: str
@@ -143,7 +142,6 @@ def parse_table_mappings(document: dict | str) -> list[TableRules]:
             TableRules(
                 schema=schema,
                 table=table,
-                table_type=(included[0].get("object-locator") or {}).get("table-type", "table"),
                 filters=filters,
                 action=action,
                 target_table=mapping.get("target-table-name", table),
@@ -226,10 +224,6 @@ class RowOutcome:
     findings: list[RowFinding] = field(default_factory=list)
     choices: set[str] = field(default_factory=set)
     """Keys of :data:`CHOICES` this row depended on."""
-
-    @property
-    def written(self) -> bool:
-        return self.item is not None
 
 
 # --- selection ------------------------------------------------------------------------------------
@@ -326,16 +320,13 @@ def _scalar(value: Any, column: ColumnType | None, name: str, outcome: RowOutcom
         outcome.choices.add("nclob-as-string")
     if dms_type in ("DATE", "DATETIME"):
         outcome.choices.add("datetime-format")
-    target = {"BOOLEAN": "BOOL"}.get(dms_type) or ("N" if dms_type in _NUMERIC else "S")
+    target = DYNAMODB_TYPE.get(dms_type, "S")  # the undocumented ones (NCLOB, TIME) as strings
     if target == "BOOL":
         return {"BOOL": bool(value)}
     text = dms_text(value, column)
     if target == "N":
-        return _number_value(text, name, outcome, column)
+        return _number_value(text, name, outcome)
     return {"S": text}
-
-
-_NUMERIC = {"INT1", "INT2", "INT4", "INT8", "UINT1", "UINT2", "UINT4", "UINT8", "NUMERIC", "REAL4", "REAL8"}
 
 
 def _guess_dms_type(value: Any) -> str:
@@ -354,8 +345,8 @@ def _guess_dms_type(value: Any) -> str:
     return "WSTRING"
 
 
-def _number_value(text: str, name: str, outcome: RowFinding | RowOutcome, column: ColumnType | None) -> dict | None:
-    assert isinstance(outcome, RowOutcome)
+def _number_value(text: str, name: str, outcome: RowOutcome) -> dict | None:
+    """``text`` as a DynamoDB Number, or None with the finding DynamoDB's refusal becomes."""
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -405,7 +396,7 @@ def _render(
             text = _lob(text, column, lob, outcome)
         return text
 
-    return TEMPLATE.sub(one, template)
+    return TEMPLATE_REF.sub(one, template)
 
 
 def _lob(text: str, column: str, lob: LobSettings, outcome: RowOutcome) -> str:
@@ -460,19 +451,15 @@ def map_row(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]
     else:
         item.update(columns)
     for attribute in rules.attributes:
-        if attribute.kind == "document":
-            raw = attribute.value
-            if isinstance(raw, str):
-                raw = json.loads(raw) if attribute.sub_type.startswith("dynamodb") else raw
-            mapped: dict | None = (
-                _document(raw, row, types, outcome, lob)
-                if attribute.sub_type.startswith("dynamodb")
-                else {"S": _render(raw, row, types, outcome, lob)}
-            )
+        if attribute.kind == "document" and attribute.sub_type.startswith("dynamodb"):
+            raw = json.loads(attribute.value) if isinstance(attribute.value, str) else attribute.value
+            mapped: dict | None = _document(raw, row, types, outcome, lob)
+        elif attribute.kind == "document":
+            mapped = {"S": _render(attribute.value, row, types, outcome, lob)}
         else:
             text = _render(str(attribute.value), row, types, outcome, lob)
             if attribute.sub_type == "number":
-                mapped = _number_value(text, attribute.name, outcome, None)
+                mapped = _number_value(text, attribute.name, outcome)
             else:
                 mapped = {"S": text}
         if mapped is None:

@@ -45,7 +45,17 @@ def rehearse(
     Exit 0 when the load finished, validation matched and no finding is an error; exit 1 otherwise.
     """
     config = load_config(stack, project_dir)
-    options = RehearsalOptions(stack, project_dir, rows, seed, database_url, state_dir, port, keep, timeout)
+    options = RehearsalOptions(
+        stack,
+        project_dir,
+        rows=rows,
+        seed=seed,
+        database_url=database_url,
+        state_dir=state_dir,
+        port=port,
+        keep=keep,
+        timeout=timeout,
+    )
     bars = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from dmsmig.build.dms_semantics import CHOICES, LobSettings, TableRules, item_key, item_size, map_row, selects
+from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.ops.source_db import qualified, quote
 
 EXAMPLES = 5
 SIZE_BUCKETS = (1024, 2048, 4096, 8192, 16384, 65536, 409600)
@@ -132,18 +134,16 @@ class KeySpill:
 
 def analyse_object(
     engine: Engine,
-    schema: str,
-    table: str,
-    key_column: str,
+    spec: MappingSpec,
     types: dict[str, ColumnType],
     tasks: list[TaskPlan],
     spill: KeySpill,
     result: Analysis,
     where: str,
 ) -> None:
-    """Stream ``schema.table`` once and record what each row becomes under ``tasks``."""
-    q = engine.dialect.identifier_preparer.quote
-    sql = text(f"SELECT * FROM {q(schema)}.{q(table)} ORDER BY {q(key_column)}")
+    """Stream the spec's source object once, in key order, and record what each row becomes under ``tasks``."""
+    obj, key_column = qualified(engine, spec.source), spec.key_column
+    sql = text(f"SELECT * FROM {obj} ORDER BY {quote(engine, key_column)}")
     with engine.connect() as conn:
         rows = conn.execution_options(stream_results=True, yield_per=2000).execute(sql)
         for row in rows.mappings():
@@ -161,7 +161,7 @@ def analyse_object(
                     "not-selected",
                     "error",
                     where,
-                    f"rows of {schema}.{table} that no task's filter selects",
+                    f"rows of {spec.source.schema_name}.{spec.source.object_name} that no task's filter selects",
                     f"DMS never loads them (e.g. a NULL {key_column}: filters compare false); fix the rows or the "
                     "partitions",
                 ).add(key)

@@ -33,6 +33,7 @@ from dmsmig.build.dms_semantics import (
     selects,
 )
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.ops.source_db import quote
 
 BATCH_MAX = 25  # BatchWriteItem: at most 25 put requests (DynamoDB API)
 FETCH_ROWS = 2000
@@ -79,10 +80,6 @@ class TableProgress:
         return stats
 
 
-def quote(engine: Engine, name: str) -> str:
-    return engine.dialect.identifier_preparer.quote(name)
-
-
 def pushdown(engine: Engine, rules: TableRules) -> tuple[str, dict[str, Any]]:
     """A SQL WHERE selecting a superset of the rows the filters select (exact for numeric values)."""
     clauses, params = [], {}
@@ -118,8 +115,6 @@ class Writers:
         self.table, self.keys = table, keys
         self.queue: queue.Queue = queue.Queue(maxsize=threads * 4)
         self.errors: list[str] = []
-        self.written = 0
-        self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(make_client(),), daemon=True) for _ in range(threads)]
         for thread in self._threads:
             thread.start()
@@ -131,8 +126,6 @@ class Writers:
             request = response.get("UnprocessedItems") or {}
             if not request:
                 break
-        with self._lock:
-            self.written += len(batch)
 
     def _run(self, client: Any) -> None:
         while True:

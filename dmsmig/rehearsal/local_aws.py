@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 
 from dmsmig.contract.requests import requests_for
@@ -160,7 +161,7 @@ def provision(local: LocalAws, region: str, resources: list[Any]) -> Provisioned
                 params.pop("AlarmActions", None), params.pop("OKActions", None)
             client = clients.setdefault(request.service, local.client(request.service, region))
             try:
-                getattr(client, _snake(request.operation))(**params)
+                getattr(client, xform_name(request.operation))(**params)
             except Exception as err:  # noqa: BLE001 - one line naming the resource
                 raise OpsError(
                     f"creating {request.resource} locally ({request.service} {request.operation}) failed: "
@@ -169,9 +170,3 @@ def provision(local: LocalAws, region: str, resources: list[Any]) -> Provisioned
                 ) from None
             result.created[f"{request.service}:{request.operation}"] += 1
     return result
-
-
-def _snake(operation: str) -> str:
-    from botocore import xform_name
-
-    return xform_name(operation)

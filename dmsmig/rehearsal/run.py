@@ -20,17 +20,17 @@ from typing import Any
 from dmsmig.build.dms_semantics import LobSettings, MappingNotExecutable, parse_table_mappings
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import StackConfig
-from dmsmig.contract.type_paths import ColumnType
 from dmsmig.offline.mock_engine import ProgramRun, run_program
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.aws import AwsClients
 from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, watch_verdict
 from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.ops.source_db import connect, qualified
 from dmsmig.ops.validation import report_json, run_validation
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
 from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
-from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, declared_types, fill
+from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
 
 DEFAULT_ROWS = 20_000
 
@@ -159,8 +159,7 @@ def check_source(engine: Any, objects: list[tuple[str, SourceObjectPlan]]) -> No
     try:
         with engine.connect() as conn:
             for where, plan in objects:
-                q = engine.dialect.identifier_preparer.quote
-                obj = f"{q(plan.spec.source.schema_name)}.{q(plan.spec.source.object_name)}"
+                obj = qualified(engine, plan.spec.source)
                 try:
                     columns = set(conn.execute(text(f"SELECT * FROM {obj} WHERE 1=0")).keys())
                 except Exception:  # noqa: BLE001 - the object is missing or unreadable
@@ -221,8 +220,6 @@ class Rehearsal:
 
         t = time.monotonic()
         url = options.database_url or self.postgres.start()
-        from dmsmig.ops.source_db import connect
-
         engine = connect(url)
         if options.database_url is None:
             create_objects(engine, [p for _w, p in objects])
@@ -306,10 +303,7 @@ class Rehearsal:
                 readers = [t for t in tasks if (t.rules.schema, t.rules.table) == (schema, table)]
                 for t in readers:
                     where_of[t.task_id] = where
-                types: dict[str, ColumnType] = declared_types(plan.spec, plan.engine)
-                analyse_object(
-                    engine, schema, table, plan.spec.key_column, types, readers, spill, self.result.analysis, where
-                )
+                analyse_object(engine, plan.spec, plan.types, readers, spill, self.result.analysis, where)
             record_collisions(spill, self.result.analysis, where_of)
         finally:
             spill.close()

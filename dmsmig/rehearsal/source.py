@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
 from dmsmig.contract.type_paths import ColumnType, UnknownType, parse_column
 from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.ops.source_db import qualified, quote
 
 _STORAGE = {
     "INT1": "smallint",
@@ -97,7 +99,7 @@ class SourceObjectPlan:
     ranges: list[KeyRange]
     lob_max_kb: int
 
-    @property
+    @cached_property
     def types(self) -> dict[str, ColumnType]:
         return declared_types(self.spec, self.engine)
 
@@ -119,20 +121,20 @@ def create_objects(engine: Engine, plans: list[SourceObjectPlan]) -> None:
     """Drop and create each object as a table (a view is loaded like a table: SELECTIONS page)."""
     with engine.begin() as conn:
         for plan in plans:
-            q = engine.dialect.identifier_preparer.quote
-            schema, table = q(plan.spec.source.schema_name), q(plan.spec.source.object_name)
-            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{table}")
+            obj = qualified(engine, plan.spec.source)
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(engine, plan.spec.source.schema_name)}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {obj}")
             columns = ", ".join(
-                f"{q(name)} {storage_type(column)}" + ("" if column.nullable else " NOT NULL")
+                f"{quote(engine, name)} {storage_type(column)}" + ("" if column.nullable else " NOT NULL")
                 for name, column in plan.types.items()
             )
             # a view has no primary key (rows with a NULL or repeated key can exist, as in the source view)
-            key = "" if plan.spec.source.object_type == "view" else f", PRIMARY KEY ({q(plan.spec.key_column)})"
-            conn.exec_driver_sql(f"CREATE TABLE {schema}.{table} ({columns}{key})")
+            key_column = quote(engine, plan.spec.key_column)
+            key = "" if plan.spec.source.object_type == "view" else f", PRIMARY KEY ({key_column})"
+            conn.exec_driver_sql(f"CREATE TABLE {obj} ({columns}{key})")
             conn.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {q(plan.spec.source.object_name + '_key')} "
-                f"ON {schema}.{table} ({q(plan.spec.key_column)})"
+                f"CREATE INDEX IF NOT EXISTS {quote(engine, plan.spec.source.object_name + '_key')} "
+                f"ON {obj} ({key_column})"
             )
 
 
@@ -213,9 +215,8 @@ def _cast_literal(value: str, column: ColumnType) -> Any:
 
 def fill(engine: Engine, plan: SourceObjectPlan, rows: int, seed: int) -> int:
     """COPY ``rows`` generated rows into the object; returns the count written."""
-    q = engine.dialect.identifier_preparer.quote
-    target = f"{q(plan.spec.source.schema_name)}.{q(plan.spec.source.object_name)}"
-    columns = ", ".join(q(c) for c in plan.types)
+    target = qualified(engine, plan.spec.source)
+    columns = ", ".join(quote(engine, c) for c in plan.types)
     written = 0
     raw = engine.raw_connection()
     try:
