@@ -210,10 +210,13 @@ class EmulatedDms:
         """With a data plane, run the task's full load in a thread (once per start or reload)."""
         if self.sources is None or self.make_dynamodb is None:
             return
-        if task.load is not None and task.load.result is None:
-            return  # still loading
-        if task.load is not None and task.calls[-1:] not in (["reload-target"], ["start-replication"]):
-            return  # resume after a finished load: nothing to load again
+        if task.load is not None:
+            if task.load.result is None:
+                return  # still loading
+            if not task.load.result.interrupted and task.calls[-1:] != ["reload-target"]:
+                return  # resume after a finished load: nothing to load again
+            # a stopped load resumes by loading its tables again from the start (stated choice: the
+            # User Guide does not say where a resumed full load restarts; PutItem makes it idempotent)
         endpoint = self.endpoints.get(task.source_endpoint, {})
         binding = self.sources.get(endpoint.get("EndpointIdentifier", ""))
         if binding is None:

@@ -161,6 +161,8 @@ class Writers:
 class FullLoadResult:
     failed: bool = False
     message: str = ""
+    interrupted: bool = False
+    """Stopped (StopReplicationTask) before every table was loaded."""
 
 
 class FullLoad:
@@ -190,7 +192,7 @@ class FullLoad:
     def progress_percent(self) -> int:
         expected = sum(t.expected for t in self.tables)
         done = sum(t.rows + t.error_rows for t in self.tables)
-        if self.result is not None and not self.result.failed:
+        if self.result is not None and not self.result.failed and not self.result.interrupted:
             return 100
         return min(99, int(100 * done / expected)) if expected else 0
 
@@ -204,7 +206,7 @@ class FullLoad:
                 if outcome is not None:
                     self.result = outcome
                     return outcome
-            self.result = FullLoadResult()
+            self.result = FullLoadResult(interrupted=self.stop_requested.is_set())
         except Exception as err:  # noqa: BLE001 - the task fails with the message, as DMS reports it
             self.result = FullLoadResult(True, f"{type(err).__name__}: {err}"[:500])
         return self.result
@@ -254,7 +256,8 @@ class FullLoad:
             return FullLoadResult(True, f"{rules.schema}.{rules.table}: {writers.errors[0]}"[:500])
         progress.ended = datetime.now(UTC)
         if progress.state == "Full load":
-            progress.state = "Table completed"
+            # botocore TableStatistics.TableState lists "Table cancelled" beside "Table completed"
+            progress.state = "Table cancelled" if self.stop_requested.is_set() else "Table completed"
         return None
 
     def _on_data_error(self, progress: TableProgress) -> FullLoadResult | None:
