@@ -107,3 +107,28 @@ def test_rehearsal_on_a_port_in_use_is_one_line_and_exit_2(tmp_path, capsys, pos
         )
     err = capsys.readouterr().err
     assert code == 2 and f"port {port}" in err and "Traceback" not in err
+
+
+def test_a_state_dir_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
+    target = tmp_path / "state"
+    target.write_text("not a folder")
+    code = main(["rehearse", "--stack", "sandbox", "--state-dir", str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--state-dir" in err and "is a file" in err and "Traceback" not in err
+
+
+def test_a_spec_column_type_the_engine_lacks_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    from dmsmig.config import mapping_spec
+
+    specs = tmp_path / "mappings"
+    specs.mkdir()
+    for path in mapping_spec.MAPPINGS_DIR.glob("*.yaml"):
+        (specs / path.name).write_text(path.read_text())
+    spec = specs / "order_events.yaml"
+    spec.write_text(spec.read_text().replace("  Ver: int\n", "  Ver: varchar2(10)\n"))
+    monkeypatch.setattr(mapping_spec, "MAPPINGS_DIR", specs)
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "10", "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "mappings/order_events.yaml columns.Ver" in err and "not a sqlserver type" in err and "Traceback" not in err
+    assert not (tmp_path / "s" / "local-aws.pid").exists()

@@ -93,7 +93,9 @@ def object_plans(config: StackConfig) -> list[tuple[str, SourceObjectPlan]]:
             key = (spec.source.schema_name, spec.source.object_name)
             lob = LobSettings.from_task_settings(config.migration.settings_for(group).model_dump())
             where = f"{source.name}/{group.name} (mappings/{group.mapping}.yaml)"
-            plans.setdefault(key, (where, SourceObjectPlan(spec, source.engine, group.ranges(), lob.max_kb)))
+            plans.setdefault(
+                key, (where, SourceObjectPlan(spec, source.engine, group.ranges(), lob.max_kb, group.mapping))
+            )
     return list(plans.values())
 
 

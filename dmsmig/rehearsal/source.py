@@ -65,7 +65,7 @@ def storage_type(column: ColumnType) -> str:
     return _STORAGE.get(column.dms_type, "text")
 
 
-def declared_types(spec: MappingSpec, engine: str) -> dict[str, ColumnType]:
+def declared_types(spec: MappingSpec, engine: str, spec_file: str = "the mapping spec") -> dict[str, ColumnType]:
     """The spec's columns with their DMS types; columns it does not declare are inferred and said so."""
     if spec.columns:
         types = {}
@@ -74,7 +74,7 @@ def declared_types(spec: MappingSpec, engine: str) -> dict[str, ColumnType]:
                 types[name] = parse_column(engine, declared)
             except UnknownType as err:
                 raise UsageError(
-                    f"mappings/{spec.source.object_name} spec columns.{name}: {err}",
+                    f"{spec_file} columns.{name}: {err}",
                     f"declare the column with its {engine} type (the source engine of the group that maps it)",
                 ) from None
         return types
@@ -98,10 +98,12 @@ class SourceObjectPlan:
     engine: str
     ranges: list[KeyRange]
     lob_max_kb: int
+    mapping: str = ""
+    """The spec's name in mappings/, for messages."""
 
     @cached_property
     def types(self) -> dict[str, ColumnType]:
-        return declared_types(self.spec, self.engine)
+        return declared_types(self.spec, self.engine, f"mappings/{self.mapping}.yaml")
 
     def key_span(self) -> tuple[int, int]:
         """Lowest and highest key to generate: the group's finite bounds, widened past the open ends."""
