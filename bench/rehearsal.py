@@ -7,12 +7,19 @@ number of writer threads (tasks x ParallelLoadThreads of the sandbox stack):
   call to the last task stopped);
 - floor: the same items, mapped beforehand (untimed), written by BatchWriteItem of 25 into a second
   table with the same keys.
-Also prints the server process's peak memory (VmHWM) after the rehearsal load.
-Run: python -m bench.rehearsal [rows]   (default 200,000)
+Also prints the server process's peak memory (VmHWM) after the rehearsal load; that includes moto's
+in-memory table, which grows with the items as any DynamoDB table does.
+
+Memory of the load path alone: one task's full load (the emulator's :class:`FullLoad`: server-side
+cursor, mapping, writer threads) runs in a fresh process against a target that accepts and drops
+every batch, at 200,000 and 1,000,000 rows; its peak RSS growth should not grow with the rows.
+Run: python -m bench.rehearsal [rows]   (default 200,000; then the memory runs at 200,000 and 1,000,000)
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,14 +31,15 @@ from dmsmig.build.dms_semantics import map_row
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
 from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops.source_db import connect, qualified
-from dmsmig.rehearsal.fullload import BATCH_MAX
+from dmsmig.rehearsal.fullload import BATCH_MAX, FullLoad, SourceBinding
 from dmsmig.rehearsal.local_aws import LocalAws, provision
 from dmsmig.rehearsal.run import object_plans, server_config, task_plans
 from dmsmig.rehearsal.source import EmbeddedPostgres, create_objects, fill
 
 
 def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """VmHWM of process ``pid`` (0: this process), MiB."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -129,5 +137,94 @@ def main(rows: int = 200_000) -> None:
     print(f"local AWS peak memory after the rehearsal load (VmHWM): {server_peak:,.0f} MiB")
 
 
+class DroppingTarget:
+    """A DynamoDB client that accepts every batch and keeps nothing (counts the items)."""
+
+    def __init__(self, counter: list[int]):
+        self.counter = counter
+
+    def batch_write_item(self, RequestItems: dict) -> dict:  # noqa: N803 - boto3's parameter name
+        self.counter[0] += sum(len(v) for v in RequestItems.values())
+        return {}
+
+
+def load_only(url: str, rows: int) -> None:
+    """Child process: one task's full load over the whole object into a dropping target; prints JSON."""
+    config = load_stack_config("sandbox", PROJECT_DIR)
+    program = run_program(config, stack_name="sandbox")
+    _where, plan = object_plans(config)[0]
+    task = next(r for r in program.resources if r.type == "aws:dms/replicationTask:ReplicationTask")
+    mappings = json.loads(task.inputs["tableMappings"])
+    mappings["rules"][0].pop("filters", None)  # the whole object in one load
+    engine = connect(url)
+    baseline = peak_rss_mib(0)
+    counter = [0]
+    started = time.perf_counter()
+    load = FullLoad(
+        mappings,
+        task.inputs.get("replicationTaskSettings"),
+        SourceBinding(engine, {(plan.spec.source.schema_name, plan.spec.source.object_name): plan.types}),
+        lambda: DroppingTarget(counter),
+    )
+    result = load.run()
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "items": counter[0],
+                "failed": result.failed,
+                "seconds": seconds,
+                "baseline": baseline,
+                "peak": peak_rss_mib(0),
+            }
+        )
+    )
+
+
+def memory(row_counts: list[int]) -> None:
+    config = load_stack_config("sandbox", PROJECT_DIR)
+    _where, plan = object_plans(config)[0]
+    results = []
+    with tempfile.TemporaryDirectory() as work:
+        postgres = EmbeddedPostgres(Path(work) / "pgdata")
+        try:
+            url = postgres.start()
+            engine = connect(url)
+            for rows in row_counts:
+                create_objects(engine, [plan])
+                fill(engine, plan, rows, seed=7)
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.rehearsal", "--load-only", url, str(rows)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                results.append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            postgres.stop()
+    first = results[0]["peak"] - results[0]["baseline"]
+    print_table(
+        "one task's full load into a dropping target, each in a fresh process, one run",
+        ["rows", "items", "seconds", "peak RSS growth MiB", "vs first"],
+        [
+            [
+                f"{r['rows']:,}",
+                f"{r['items']:,}",
+                f"{r['seconds']:.1f}",
+                f"{r['peak'] - r['baseline']:.1f}",
+                f"{(r['peak'] - r['baseline']) / first:.2f}",
+            ]
+            for r in results
+        ],
+    )
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    if sys.argv[1:2] == ["--load-only"]:
+        load_only(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1:2] == ["--memory"]:
+        memory([200_000, 1_000_000])
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+        memory([200_000, 1_000_000])

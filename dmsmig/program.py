@@ -71,9 +71,7 @@ def build(stack: StackConfig) -> dict:
     endpoints = cfg.network.vpc_endpoints
     network_ready = []
     if endpoints.secrets_manager or endpoints.dynamodb:
-        network_ready.append(
-            PrivateEndpoints("network", PrivateEndpointsArgs(config=cfg, region=region, tags=tags))
-        )
+        network_ready.append(PrivateEndpoints("network", PrivateEndpointsArgs(config=cfg, region=region, tags=tags)))
     replication = Replication(
         "replication",
         ReplicationArgs(

@@ -729,6 +729,35 @@ CASES: dict[str, tuple] = {
         "o.json is not JSON (line 1, column 1",
         "pulumi stack output --json",
     ),
+    "plan rehearsal report missing": ops_case(
+        lambda w: ["plan", "--stack", "sandbox", "--rehearsal", str(w.root / "nosuch.json")],
+        2,
+        "--rehearsal",
+        "nosuch.json: no such file",
+        "rehearsal-report.json",
+    ),
+    "plan rehearsal report is a folder": ops_case(
+        lambda w: ["plan", "--stack", "sandbox", "--rehearsal", str(w.root / "mappings")],
+        2,
+        "mappings is a folder",
+    ),
+    "plan rehearsal report not JSON": ops_case(
+        lambda w: (
+            Path(w.root / "r.json").write_text("{"),
+            ["plan", "--stack", "sandbox", "--rehearsal", str(w.root / "r.json")],
+        )[1],
+        2,
+        "r.json is not a JSON report",
+    ),
+    "plan rehearsal report of another command": ops_case(
+        lambda w: (
+            Path(w.root / "r.json").write_text('{"groups": {}}'),
+            ["plan", "--stack", "sandbox", "--rehearsal", str(w.root / "r.json")],
+        )[1],
+        2,
+        "r.json: itemSizeByGroup is missing",
+        "python -m dmsmig rehearse",
+    ),
     # AWS errors ----------------------------------------------------------------------------------
     "unknown AWS profile": ops_case(
         lambda w: ["stop", "--stack", "sandbox", "--outputs-file", w.outputs(), "--profile", "nosuch"],

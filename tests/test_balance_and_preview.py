@@ -11,7 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from dmsmig.build.balance import counts_per_range, max_mean_ratio, quantile_boundaries
-from dmsmig.build.mapping_preview import preview
+from dmsmig.build.mapping_preview import GroupMapping, preview
 from dmsmig.cli import app
 from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries, partition_of, ranges_from_boundaries
@@ -135,7 +135,11 @@ ROW = {
 
 
 def _preview(rows, lob_max_kb=32):
-    return preview(load_mapping_spec("order_events"), rows, partition_key="PK", sort_key="SK", lob_max_kb=lob_max_kb)
+    settings = {"TargetMetadata": {"LobMaxSize": lob_max_kb}}
+    mapping = GroupMapping.build(
+        load_mapping_spec("order_events"), "sqlserver", partition_key="PK", sort_key="SK", task_settings=settings
+    )
+    return preview(mapping, rows)
 
 
 def test_preview_builds_the_item_dms_would_write():
@@ -151,7 +155,7 @@ def test_preview_builds_the_item_dms_would_write():
     [
         ([ROW, {**ROW, "Id": 2}], "key-collision"),
         ([{k: v for k, v in ROW.items() if k != "ConvId"}], "missing-column"),
-        ([{**ROW, "Ver": "three"}], "bad-type"),
+        ([{**ROW, "Ver": "three"}], "not-a-number"),
         ([{**ROW, "PK": ""}], "empty-key"),
         ([{**ROW, "itemdata": "x" * 40 * 1024}], "lob-truncated"),
         ([{**ROW, "ConvId": "y" * 401 * 1024}], "item-too-large"),

@@ -80,3 +80,24 @@ def test_plan_reports_the_aws_contract_check():
     result = runner.invoke(app, ["plan", "--stack", "prod"])
     assert result.exit_code == 0, result.output
     assert "AWS contract: 4" in result.output and "none refused" in result.output
+
+
+def test_plan_with_a_rehearsal_report_uses_its_measured_write_units(tmp_path):
+    report = tmp_path / "rehearsal-report.json"
+    report.write_text(
+        json.dumps(
+            {
+                "stack": "sandbox",
+                "sourceRows": {"dbo.v": 20000},
+                "itemSizeByGroup": {"orders/events": {"writeUnitsPerItem": 3}},
+            }
+        )
+    )
+    plain = json.loads(runner.invoke(app, ["plan", "--stack", "sandbox", "--json"]).output)["load"]
+    result = runner.invoke(app, ["plan", "--stack", "sandbox", "--json", "--rehearsal", str(report)])
+    measured = json.loads(result.output)["load"]
+    assert result.exit_code == 0
+    assert measured["writeUnits"] == 3 * measured["items"] != plain["writeUnits"]
+    assert any(
+        "orders/events 3" in n and "rehearsal of stack sandbox, 20,000 source rows" in n for n in measured["notes"]
+    )

@@ -343,7 +343,9 @@ def test_request_missing_a_required_member_is_reported():
 
 def test_every_fact_names_where_aws_states_it():
     for fact in facts.FACTS.values():
-        assert fact.source.startswith(("https://docs.aws.amazon.com/", "https://aws.amazon.com/", "botocore ")), fact.name
+        assert fact.source.startswith(("https://docs.aws.amazon.com/", "https://aws.amazon.com/", "botocore ")), (
+            fact.name
+        )
 
 
 # The first pulumi up in a fresh account ------------------------------------------------------------

@@ -200,7 +200,9 @@ def test_dry_run_never_waits_for_the_monitor_window(world, monkeypatch):
 
 def test_restart_after_a_rollback_archives_the_previous_run(world):
     store = FileStateStore(world["tmp"] / "state", "sandbox")
-    old = CutoverState("sandbox", "old-fingerprint", rolled_back=True, history=["2026-11-20T10:00:00+00:00 rolled back"])
+    old = CutoverState(
+        "sandbox", "old-fingerprint", rolled_back=True, history=["2026-11-20T10:00:00+00:00 rolled back"]
+    )
     store.save(old)
     load_like_dms(world["clients"].dynamodb, world["rows"], skip={7})
     _loads_finished(world["stubber"])

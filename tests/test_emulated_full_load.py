@@ -87,3 +87,27 @@ def test_resuming_a_stopped_load_loads_again_and_a_finished_one_does_not():
     finished = task.load
     dms._launch(task)
     assert task.load is finished and finished.progress_percent == 100
+
+
+@mock_aws
+def test_with_a_data_plane_a_connection_test_really_reaches_the_source_and_the_target():
+    good = _source(1)
+    broken = SourceBinding(create_engine("sqlite:////nonexistent/dir/x.db"))
+    dms = EmulatedDms(region=REGION, sources={"src-ok": good, "src-bad": broken}, make_dynamodb=_dynamodb)
+    instance = dms.create_replication_instance(
+        ReplicationInstanceIdentifier="ri", ReplicationInstanceClass="dms.t3.medium"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    arns = {}
+    for name, kind in (("src-ok", "source"), ("src-bad", "source"), ("tgt", "target")):
+        engine_name = "dynamodb" if kind == "target" else "sqlserver"
+        arns[name] = dms.create_endpoint(EndpointIdentifier=name, EndpointType=kind, EngineName=engine_name)[
+            "Endpoint"
+        ]["EndpointArn"]
+    for arn in arns.values():
+        dms.test_connection(ReplicationInstanceArn=instance, EndpointArn=arn)
+    status = {
+        name: dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])["Connections"][0]
+        for name, arn in arns.items()
+    }
+    assert status["src-ok"]["Status"] == "successful" and status["tgt"]["Status"] == "successful"
+    assert status["src-bad"]["Status"] == "failed" and "OperationalError" in status["src-bad"]["LastFailureMessage"]

@@ -125,9 +125,7 @@ def _deploy_fakes(clients, with_secret=True):
         if with_secret
         else "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x"
     )
-    clients.iam.put_role_policy(
-        RoleName=role, PolicyName="read", PolicyDocument=iam_docs.secret_read_policy(arn, None)
-    )
+    clients.iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=iam_docs.secret_read_policy(arn, None))
     return config
 
 
@@ -220,7 +218,12 @@ def test_cdc_latency_comes_from_cloudwatch(aws):
 
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     ref = TaskRef(
-        taskId="stack-t-p1", resourceId="t-p1", arn="arn:t", instanceId="i-1", migrationType="full-load-and-cdc", range={}
+        taskId="stack-t-p1",
+        resourceId="t-p1",
+        arn="arn:t",
+        instanceId="i-1",
+        migrationType="full-load-and-cdc",
+        range={},
     )
     now = datetime.now(UTC)
     dims = [
@@ -247,7 +250,12 @@ def test_cdc_latency_comes_from_cloudwatch(aws):
         )
     assert cdc_latency(cloudwatch, ref, now=now) == (12.0, 20.0)
     other = TaskRef(
-        taskId="stack-t-p1", resourceId="t-p2", arn="arn:t2", instanceId="i-1", migrationType="full-load-and-cdc", range={}
+        taskId="stack-t-p1",
+        resourceId="t-p2",
+        arn="arn:t2",
+        instanceId="i-1",
+        migrationType="full-load-and-cdc",
+        range={},
     )
     assert cdc_latency(cloudwatch, other, now=now) == (None, None)
 
@@ -259,9 +267,7 @@ def test_preflight_names_a_role_policy_that_does_not_cover_the_secret(aws, tmp_p
     clients.iam.put_role_policy(
         RoleName="sandbox-ordersvc-source-orders-secret-access",
         PolicyName="read",
-        PolicyDocument=iam_docs.secret_read_policy(
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", None
-        ),
+        PolicyDocument=iam_docs.secret_read_policy("arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", None),
     )
     outputs = load_outputs(OutputsFile(outputs_file(tmp_path)))
     _stub_dms_for_preflight(stubber, outputs)

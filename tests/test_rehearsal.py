@@ -8,7 +8,12 @@ where PostgreSQL cannot start). Row counts are small: the behaviour, not the spe
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +49,12 @@ def test_sandbox_rehearsal_loads_every_row_validates_and_exits_0(tmp_path, capsy
     assert report["localResources"]["notCreated"]["iam:CreateRole"] >= 1
     assert {u["choice"] for u in report["undocumented"]} >= {"null-in-template"}
     assert not (tmp_path / "s" / "local-aws.pid").exists()  # the local AWS was stopped
+    checks = {c["name"]: c for c in report["preflight"]}
+    assert all(c["ok"] for c in checks.values()), checks
+    assert {"connection target", "table order-events-sandbox"} <= set(checks)
+    assert any(name.startswith("connection source") for name in checks)
+    assert checks["secrets"]["reason"].startswith("not run locally")
+    assert report["itemSizeByGroup"]["orders/events"]["items"] == 400
 
 
 def _plant(engine):
@@ -130,5 +141,41 @@ def test_a_spec_column_type_the_engine_lacks_is_one_line_and_exit_2(tmp_path, ca
     code = main(["rehearse", "--stack", "sandbox", "--rows", "10", "--state-dir", str(tmp_path / "s")])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "mappings/order_events.yaml columns.Ver" in err and "not a sqlserver type" in err and "Traceback" not in err
+    assert "invalid mappings/order_events.yaml" in err and "columns.Ver: " in err and "not a sqlserver type" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "s" / "local-aws.pid").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_ctrl_c_during_the_load_stops_everything_it_started_and_a_rerun_passes(tmp_path):
+    state = tmp_path / "s"
+    argv = [sys.executable, "-m", "dmsmig", "rehearse", "--stack", "sandbox", "--state-dir", str(state)]
+    process = subprocess.Popen([*argv, "--rows", "20000"], stderr=subprocess.PIPE, text=True)
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "local AWS (moto + emulated DMS) at" in line:
+            break
+    if process.poll() is not None:
+        pytest.skip("the rehearsal ended before the load: " + "".join(seen)[-300:])
+    local_pid = int((state / "local-aws.pid").read_text().split()[0])
+    postgres_pid = int((state / "pgdata" / "postmaster.pid").read_text().split()[0])
+    assert _alive(local_pid) and _alive(postgres_pid)
+    time.sleep(2)  # the tasks have started loading
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, rest[-500:]
+    assert "Traceback" not in rest
+    assert not _alive(local_pid) and not _alive(postgres_pid)
+    assert not (state / "local-aws.pid").exists()
+    again = subprocess.run([*argv, "--rows", "200"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-800:] + again.stderr[-800:]
+    assert "rehearsal: PASS" in again.stdout

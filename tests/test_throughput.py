@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dmsmig.build.throughput import load_model, prewarm_advice, units_per_item
+from dmsmig.build.throughput import MeasuredItems, load_model, prewarm_advice, units_per_item
 from dmsmig.cli import app
 from policies.dms_guardrails import rules
 from policies.dms_guardrails.props import TABLE, TASK
@@ -73,7 +73,9 @@ def test_a_measured_source_rate_can_be_the_bound():
 def _task(table: str, threads: int, name: str):
     mappings = {"rules": [{"rule-type": "object-mapping", "target-table-name": table}]}
     settings = {"TargetMetadata": {"ParallelLoadThreads": threads}}
-    return resource(TASK, {"tableMappings": json.dumps(mappings), "replicationTaskSettings": json.dumps(settings)}, name)
+    return resource(
+        TASK, {"tableMappings": json.dumps(mappings), "replicationTaskSettings": json.dumps(settings)}, name
+    )
 
 
 def test_advisory_rule_flags_threads_beyond_the_tables_write_units():
@@ -101,3 +103,38 @@ def test_preflight_checks_the_pre_warm_is_in_place(warm, ok, fragment):
     check = warm_throughput_check("order-events-prod", warm, 22000)
     assert check.ok is ok and fragment in check.reason
     assert ok or "at least 24 h ahead" in check.fix
+
+
+def test_measured_write_units_per_item_replace_the_configured_guess_and_say_so():
+    raw = raw_migration()
+    group = raw["sources"][0]["taskGroups"][0]
+    group["estimate"] = {"rows": 300_000_000, "averageRowBytes": 1800}  # 2 units an item
+    group["partitions"] = {"count": 16, "min": 1, "max": 300_000_000}
+    config = stack_from(raw).migration
+    name = f"{raw['sources'][0]['name']}/{group['name']}"
+    report = {
+        "stack": "sandbox",
+        "sourceRows": {"dbo.t": 20_000},
+        "itemSizeByGroup": {name: {"writeUnitsPerItem": 1.5}},
+    }
+    measured = MeasuredItems.from_report(report, "r.json")
+    guessed, model = load_model(config), load_model(config, measured)
+    assert guessed.write_units == 600_000_000 and model.write_units == 450_000_000
+    assert _stages(model)["DynamoDB writes"] == pytest.approx(450_000_000 / 4000 / 3600)
+    assert any(
+        f"measured by r.json (rehearsal of stack sandbox, 20,000 source rows): {name} 1.5" in n for n in model.notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("report", "fragment"),
+    [
+        ([], "itemSizeByGroup is missing"),
+        ({"itemSizeByGroup": {"a/b": {"writeUnitsPerItem": "2"}}}, "itemSizeByGroup.a/b.writeUnitsPerItem"),
+        ({"itemSizeByGroup": {"a/b": {"writeUnitsPerItem": 0.5}}}, "from 1 to 400"),
+        ({"itemSizeByGroup": {"a/b": 3}}, "itemSizeByGroup.a/b.writeUnitsPerItem"),
+    ],
+)
+def test_a_report_that_is_not_a_rehearsals_names_the_key(report, fragment):
+    with pytest.raises(ValueError, match=fragment.replace(".", r"\.")):
+        MeasuredItems.from_report(report, "r.json")

@@ -10,7 +10,7 @@ from moto import mock_aws
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig.build.mapping_preview import preview
+from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.cli import app
 from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
@@ -21,6 +21,7 @@ from tests.ops_fixtures import REGION, clients_with, create_event_table, outputs
 
 runner = CliRunner()
 SPEC = load_mapping_spec("order_events")
+MAPPING = GroupMapping.build(SPEC, "sqlserver", partition_key="PK", sort_key="SK", task_settings=None)
 TABLE = "order-events-sandbox"
 
 
@@ -59,12 +60,6 @@ def make_source(path, rows) -> str:
     return f"sqlite:///{path}"
 
 
-def to_dynamo(item: dict) -> dict:
-    from decimal import Decimal
-
-    return {k: ({"N": str(v)} if isinstance(v, (int, Decimal)) else {"S": str(v)}) for k, v in item.items()}
-
-
 @pytest.fixture
 def dynamodb(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -77,13 +72,13 @@ def dynamodb(monkeypatch):
 
 def load_like_dms(client, rows, *, skip=(), truncate=(), lob_max=1024):
     """Write the items DMS would write, minus ``skip`` ids and with ``truncate`` ids' LOBs cut."""
-    items = preview(SPEC, rows, partition_key="PK", sort_key="SK", lob_max_kb=32).items
-    for row, item in zip(rows, items):
+    for row in rows:
+        item = MAPPING.map(row).item
         if row["Id"] in skip:
             continue
         if row["Id"] in truncate:
-            item["itemdata"] = item["itemdata"][:20]
-        client.put_item(TableName=TABLE, Item=to_dynamo(item))
+            item["itemdata"] = {"S": item["itemdata"]["S"][:20]}
+        client.put_item(TableName=TABLE, Item=item)
 
 
 def _validate_four_partitions(engine, dynamodb, segments=4, ranges=None, **options):
@@ -95,10 +90,9 @@ def _validate_four_partitions(engine, dynamodb, segments=4, ranges=None, **optio
         dynamodb,
         TABLE,
         SPEC,
+        MAPPING,
         ranges,
         ["p1", "p2", "p3", "p4"],
-        partition_key="PK",
-        sort_key="SK",
         target_counts=counts.per_group["g"],
         **options,
     )

@@ -383,10 +383,20 @@ def _render(
 ) -> str:
     def one(match: re.Match) -> str:
         column = match.group(1)
-        value = row.get(column)
+        if column not in row:
+            outcome.findings.append(
+                RowFinding(
+                    "missing-column",
+                    "error",
+                    column,
+                    f"a template references ${{{column}}}, which the source object does not have "
+                    f"(columns: {', '.join(row)}); fix the mapping spec or the source object",
+                )
+            )
+            return ""
+        value = row[column]
         if value is None:
-            if column in row:
-                outcome.choices.add("null-in-template")
+            outcome.choices.add("null-in-template")
             return ""
         column_type = types.get(column)
         text = dms_text(value, column_type)

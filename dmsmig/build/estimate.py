@@ -140,6 +140,4 @@ def estimate(cfg: MigrationConfig) -> StackEstimate:
         for source, group in cfg.serverless_groups
         if group.capacity is not None
     ]
-    return StackEstimate(
-        partitions, klass, len(bins), round(monthly, 2), sorted(set(unknown)), gb_per_hour, serverless
-    )
+    return StackEstimate(partitions, klass, len(bins), round(monthly, 2), sorted(set(unknown)), gb_per_hour, serverless)

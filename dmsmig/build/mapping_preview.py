@@ -1,9 +1,12 @@
-"""Apply a mapping spec to sample rows the way DMS map-record-to-record does, and lint the result.
+"""The items DMS writes for one task group's rows, and the lint a platform team needs before a load.
 
-DMS semantics reproduced here: every source column that is not excluded is written as an
-attribute of the same name; each attribute mapping then sets its target attribute from its
-template (``${Col}`` replaced by the column's value). PutItem overwrites silently, so two rows
-with the same key lose data without an error: the collision lint catches that before a load.
+There is one implementation of "what DMS does with a row": :mod:`dmsmig.build.dms_semantics`. A
+:class:`GroupMapping` feeds it the table-mappings document the program generates for the group
+(:func:`dmsmig.config.mapping_spec.build_table_mappings`, over the whole key span), the spec's
+declared column types on the group's engine, and the group's LOB settings. ``preview-mapping``,
+``validate`` and the rehearsal's analysis all map rows through it. On top of the interpreter's
+per-row findings, :func:`preview` finds key collisions across the rows it was given (PutItem
+overwrites silently, so two rows with the same key lose data without an error).
 """
 
 from __future__ import annotations
@@ -13,9 +16,56 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dmsmig.config.mapping_spec import TEMPLATE_REF, MappingSpec
+from dmsmig.build.column_types import declared_types
+from dmsmig.build.dms_semantics import (
+    LobSettings,
+    RowOutcome,
+    TableRules,
+    item_key,
+    map_row,
+    parse_table_mappings,
+    plain,
+)
+from dmsmig.config.mapping_spec import MappingSpec, build_table_mappings
+from dmsmig.config.partitions import KeyRange
+from dmsmig.contract.type_paths import ColumnType
 
-ITEM_LIMIT_BYTES = 400 * 1024
+
+@dataclass(frozen=True)
+class GroupMapping:
+    """A task group's generated rules (whole key span), declared column types and LOB settings."""
+
+    rules: TableRules
+    types: dict[str, ColumnType]
+    lob: LobSettings
+
+    @classmethod
+    def build(
+        cls,
+        spec: MappingSpec,
+        engine: str,
+        *,
+        partition_key: str,
+        sort_key: str | None,
+        task_settings: dict | str | None,
+        spec_file: str = "the mapping spec",
+    ) -> GroupMapping:
+        document = build_table_mappings(
+            spec,
+            target_table="preview",
+            partition_key=partition_key,
+            sort_key=sort_key,
+            key_range=KeyRange(0, None, None),
+        )
+        (rules,) = parse_table_mappings(document)
+        return cls(rules, declared_types(spec, engine, spec_file), LobSettings.from_task_settings(task_settings))
+
+    def map(self, row: dict[str, Any]) -> RowOutcome:
+        """The item DMS writes for ``row`` (DynamoDB JSON, or None when the write fails) and its findings."""
+        return map_row(self.rules, row, self.types, self.lob)
+
+    def key(self, item: dict[str, dict]) -> tuple:
+        return item_key(item, self.rules.partition_key, self.rules.sort_key)
 
 
 @dataclass(frozen=True)
@@ -31,6 +81,7 @@ class Finding:
 @dataclass
 class Preview:
     items: list[dict[str, Any]] = field(default_factory=list)
+    """Each written item as plain values (numbers as Decimal), in row order."""
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -38,124 +89,62 @@ class Preview:
         return [f for f in self.findings if f.level == "error"]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
+_TRUE, _FALSE = {"1", "true", "t", "yes", "y"}, {"0", "false", "f", "no", "n"}
 
 
-def render(template: str, row: dict[str, Any]) -> tuple[str, list[str]]:
-    """The template with columns substituted, and the referenced columns missing from ``row``."""
-    missing = [c for c in TEMPLATE_REF.findall(template) if c not in row]
-    return TEMPLATE_REF.sub(lambda m: _text(row.get(m.group(1))), template), missing
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """DynamoDB item size: UTF-8 names plus values (numbers ~ 1 byte per 2 digits + 1)."""
-    size = 0
-    for name, value in item.items():
-        size += len(name.encode())
-        if isinstance(value, Decimal):
-            size += len(str(value).lstrip("-").replace(".", "")) // 2 + 2
+def typed_from_text(row: dict[str, Any], types: dict[str, ColumnType]) -> dict[str, Any]:
+    """A row read from a CSV file, with values typed as the source would return them: an empty cell
+    is NULL, numbers and booleans parsed by the column's declared DMS type (text that does not parse
+    stays text, so the interpreter reports it)."""
+    typed: dict[str, Any] = {}
+    for name, value in row.items():
+        column = types.get(name)
+        if not isinstance(value, str) or column is None:
+            typed[name] = value
+        elif value == "":
+            typed[name] = None
+        elif column.dms_type == "BOOLEAN" and value.strip().lower() in _TRUE | _FALSE:
+            typed[name] = value.strip().lower() in _TRUE
+        elif column.dms_type in ("INT1", "INT2", "INT4", "INT8", "UINT1", "UINT2", "UINT4", "UINT8", "NUMERIC"):
+            try:
+                typed[name] = Decimal(value.strip())
+            except InvalidOperation:
+                typed[name] = value
         else:
-            size += len(_text(value).encode())
-    return size
+            typed[name] = value
+    return typed
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not number.is_finite() or len(number.as_tuple().digits) > 38:
-        return None
-    return number
-
-
-def preview(
-    spec: MappingSpec,
-    rows: list[dict[str, Any]],
-    *,
-    partition_key: str,
-    sort_key: str | None,
-    lob_max_kb: int,
-) -> Preview:
-    """Items DMS would write for ``rows``, with every lint finding."""
+def preview(mapping: GroupMapping, rows: list[dict[str, Any]], *, from_text: bool = False) -> Preview:
+    """Items DMS would write for ``rows``, with every finding (per row, and key collisions across rows)."""
     result = Preview()
-    keys = [k for k in (partition_key, sort_key) if k]
     seen: dict[tuple, int] = {}
-    for index, row in enumerate(rows):
-        item: dict[str, Any] = {c: v for c, v in row.items() if c not in spec.exclude_columns and v is not None}
-        for attribute in spec.attributes:
-            value, missing = render(attribute.value, row)
-            for column in missing:
-                result.findings.append(
-                    Finding(
-                        "error",
-                        "missing-column",
-                        index,
-                        f"attribute {attribute.name} references ${{{column}}}, "
-                        f"which the row does not have (columns: {', '.join(row)})",
-                    )
-                )
-            if attribute.type == "number":
-                number = _number(value)
-                if number is None:
-                    result.findings.append(
-                        Finding(
-                            "error",
-                            "bad-type",
-                            index,
-                            f"attribute {attribute.name} is a number but the value is "
-                            f"{value!r}; DynamoDB rejects it (fix the view or map it as a string)",
-                        )
-                    )
-                    item[attribute.name] = value
-                else:
-                    item[attribute.name] = number
-            else:
-                item[attribute.name] = value
-        for key in keys:
-            if item.get(key) in (None, ""):
-                result.findings.append(
-                    Finding("error", "empty-key", index, f"key attribute {key} is empty; DynamoDB rejects the item")
-                )
-        key_value = tuple(_text(item.get(k)) for k in keys)
-        if key_value in seen:
+    for index, raw in enumerate(rows):
+        row = typed_from_text(raw, mapping.types) if from_text else raw
+        outcome = mapping.map(row)
+        for f in outcome.findings:
+            result.findings.append(Finding(f.level, f.rule, index, f.message))
+        if outcome.item is None:
+            continue
+        key = mapping.key(outcome.item)
+        if key in seen:
+            names = [k for k in (mapping.rules.partition_key, mapping.rules.sort_key) if k]
+            shown = {n: plain(outcome.item[n]) for n in names}
             result.findings.append(
                 Finding(
                     "error",
                     "key-collision",
                     index,
-                    f"rows {seen[key_value]} and {index} both map to "
-                    f"{dict(zip(keys, key_value))}; PutItem keeps only the last one",
+                    f"rows {seen[key]} and {index} both map to {json.dumps(shown, default=str)}; "
+                    "PutItem keeps only the last one",
                 )
             )
         else:
-            seen[key_value] = index
-        for column in spec.lob_columns:
-            length = len(_text(row.get(column)).encode())
-            if length > lob_max_kb * 1024:
-                result.findings.append(
-                    Finding(
-                        "error",
-                        "lob-truncated",
-                        index,
-                        f"column {column} is {length / 1024:.1f} KB, over "
-                        f"LobMaxSize {lob_max_kb} KB: DMS truncates it (raise TargetMetadata.LobMaxSize)",
-                    )
-                )
-        size = item_size(item)
-        if size > ITEM_LIMIT_BYTES:
-            result.findings.append(
-                Finding("error", "item-too-large", index, f"item is {size / 1024:.0f} KB, over DynamoDB's 400 KB limit")
-            )
-        result.items.append(item)
+            seen[key] = index
+        result.items.append({name: plain(value) for name, value in outcome.item.items()})
     return result
 
 
 def items_as_json(items: list[dict[str, Any]]) -> str:
     """Items as JSON with numbers kept exact."""
-    return json.dumps(items, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else _text(v))
+    return json.dumps(items, indent=2, default=lambda v: str(v) if isinstance(v, Decimal) else repr(v))

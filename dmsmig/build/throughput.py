@@ -70,9 +70,38 @@ def table_write_units(cfg: MigrationConfig) -> tuple[int, str]:
     return facts.ON_DEMAND_INITIAL_WRITE_UNITS, "new on-demand table"
 
 
-def load_model(cfg: MigrationConfig) -> LoadModel:
-    """The stage durations of ``cfg``'s full load (task groups without ``estimate`` are left out, and named)."""
+@dataclass(frozen=True)
+class MeasuredItems:
+    """Write units per item measured by a rehearsal, per task group (``source/group``)."""
+
+    units_per_item: dict[str, float]
+    origin: str
+    """Where the figures come from, for the note (e.g. the report's path and its rows)."""
+
+    @classmethod
+    def from_report(cls, report: object, origin: str) -> MeasuredItems:
+        """The figures of a ``rehearse`` JSON report; ValueError names the key that is wrong."""
+        by_group = report.get("itemSizeByGroup") if isinstance(report, dict) else None
+        if not isinstance(by_group, dict):
+            raise ValueError("itemSizeByGroup is missing: not a report written by `rehearse`")
+        units = {}
+        for group, figures in by_group.items():
+            value = figures.get("writeUnitsPerItem") if isinstance(figures, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 400:
+                raise ValueError(f"itemSizeByGroup.{group}.writeUnitsPerItem must be a number from 1 to 400")
+            units[group] = float(value)
+        stack = report.get("stack", "?")
+        rows = sum(v for v in (report.get("sourceRows") or {}).values() if isinstance(v, int))
+        return cls(units, f"{origin} (rehearsal of stack {stack}, {rows:,} source rows)")
+
+
+def load_model(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> LoadModel:
+    """The stage durations of ``cfg``'s full load (task groups without ``estimate`` are left out, and named).
+
+    Write units per item come from ``estimate.averageRowBytes`` (one unit per started KB), or, for the
+    groups ``measured`` covers, from what a rehearsal measured item by item; a note says which."""
     notes: list[str] = []
+    used: list[str] = []
     items = units = tasks = 0
     task_hours: list[float] = []
     source_hours: list[float] = []
@@ -85,16 +114,25 @@ def load_model(cfg: MigrationConfig) -> LoadModel:
                 continue
             partitions = len(group.ranges())
             rows = group.estimate.rows // partitions
-            row_units = units_per_item(group.estimate.average_row_bytes)
+            name = f"{source.name}/{group.name}"
+            row_units: float = units_per_item(group.estimate.average_row_bytes)
+            if measured is not None and name in measured.units_per_item:
+                row_units = measured.units_per_item[name]
+                used.append(f"{name} {row_units:g}")
             threads = max(1, cfg.settings_for(group).TargetMetadata.ParallelLoadThreads)
             threads_seen.append(threads)
             tasks += partitions
             items += rows * partitions
-            units += rows * row_units * partitions
+            units += round(rows * row_units * partitions)
             task_hours.append(rows / (threads * per_thread) / 3600)
             task_units_per_second += threads * per_thread * row_units * partitions
             if group.estimate.source_rows_per_second:
                 source_hours.append(group.estimate.rows / group.estimate.source_rows_per_second / 3600)
+    if measured is not None:
+        notes.append(
+            f"write units per item measured by {measured.origin}: {', '.join(used) or 'no group of this stack'}"
+            " (other groups: estimate.averageRowBytes)"
+        )
     unknown = [f"{s.name}/{g.name}" for s in cfg.sources for g in s.task_groups if g.estimate is None]
     if unknown:
         notes.append(f"no estimate for {', '.join(unknown)}: set taskGroups[].estimate (plan-partitions writes rows)")

@@ -229,9 +229,7 @@ def decommission(
                     "wait, or pass --force to decommission now",
                 )
         if not yes:
-            typer.confirm(
-                f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True
-            )
+            typer.confirm(f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True)
         refs = [t for _g, t in ops.outputs.tasks()]
         described = dms_ops.describe_tasks(ops.clients.dms, refs)
         for ref in refs:

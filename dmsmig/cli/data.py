@@ -14,7 +14,7 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dmsmig.build.balance import max_mean_ratio
-from dmsmig.build.mapping_preview import items_as_json, preview
+from dmsmig.build.mapping_preview import GroupMapping, items_as_json, preview
 from dmsmig.cli.common import (
     FromSecretOption,
     JsonOption,
@@ -221,13 +221,15 @@ def preview_mapping(
     else:
         sample = sample_rows(source_engine(ops, source, database_url, from_secret), task_group.spec.source, limit)
     cfg = ops.config.migration
-    result = preview(
+    mapping = GroupMapping.build(
         task_group.spec,
-        sample,
+        source.engine,
         partition_key=cfg.target.partition_key,
         sort_key=cfg.target.sort_key,
-        lob_max_kb=cfg.settings_for(task_group).TargetMetadata.LobMaxSize,
+        task_settings=cfg.settings_for(task_group).model_dump(),
+        spec_file=f"mappings/{task_group.mapping}.yaml",
     )
+    result = preview(mapping, sample, from_text=rows is not None and rows.suffix.lower() == ".csv")
     if as_json:
         payload = {"items": json.loads(items_as_json(result.items)), "findings": [f.__dict__ for f in result.findings]}
         print(json.dumps(payload, indent=2))

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dmsmig.build.throughput import MeasuredItems
 from dmsmig.cli.common import (
     JsonOption,
     ProjectDirOption,
@@ -22,6 +23,7 @@ from dmsmig.cli.common import (
 )
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.contract import facts
+from dmsmig.ops.errors import UsageError
 
 
 @app.command()
@@ -34,6 +36,13 @@ def plan(
             help="Deployed outputs (pulumi stack output --json): say which tasks an update would modify.",
         ),
     ] = None,
+    rehearsal: Annotated[
+        Path | None,
+        typer.Option(
+            "--rehearsal",
+            help="A `rehearse` JSON report: use its measured write units per item in the load model.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     project_dir: ProjectDirOption = PROJECT_DIR,
 ) -> None:
@@ -43,6 +52,7 @@ def plan(
     from dmsmig.offline.plan_view import plan_json, resource_counts, resource_tree
 
     config = load_config(stack, project_dir)
+    measured = _measured(rehearsal) if rehearsal is not None else None
     run = run_program(config, stack_name=stack)
     requests, problems = check_resources(run.resources)
     modified = _modified_tasks(run.outputs, outputs_file)
@@ -57,7 +67,7 @@ def plan(
         except KeyError as err:
             summary = {"error": err.args[0]}
         document = plan_json(run, summary)
-        document["load"] = _load_json(config.migration)
+        document["load"] = _load_json(config.migration, measured)
         document["contract"] = {"requests": len(requests), "problems": [str(p) for p in problems]}
         document["modifiedTasks"] = modified
         print(json.dumps(document, indent=2, sort_keys=True, default=str))
@@ -71,7 +81,7 @@ def plan(
         table.add_row(type_, str(count))
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
-    _print_estimate(config.migration)
+    _print_estimate(config.migration, measured)
     serverless_ids = {
         t["taskId"] for tasks in run.outputs.get("taskGroups", {}).values() for t in tasks if t["kind"] == "serverless"
     }
@@ -107,10 +117,27 @@ def plan(
     console.print(f"[dim]ARNs and ids above come from the mock engine. Deploy with: pulumi up --stack {stack}[/dim]")
 
 
-def _load_json(cfg) -> dict:
+def _measured(path: Path) -> MeasuredItems:
+    """The write units per item a `rehearse` report measured; one line naming the file when it is not one."""
+    fix = "pass the rehearsal-report.json that `python -m dmsmig rehearse` wrote (--report or its state dir)"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--rehearsal {path}: no such file", fix) from None
+    except IsADirectoryError:
+        raise UsageError(f"--rehearsal {path} is a folder", fix) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(f"--rehearsal {path} is not a JSON report ({err})", fix) from None
+    try:
+        return MeasuredItems.from_report(document, str(path))
+    except ValueError as err:
+        raise UsageError(f"--rehearsal {path}: {err}", fix) from None
+
+
+def _load_json(cfg, measured: MeasuredItems | None = None) -> dict:
     from dmsmig.build.throughput import load_model, prewarm_advice
 
-    model = load_model(cfg)
+    model = load_model(cfg, measured)
     bound = model.bound
     return {
         "stages": [
@@ -136,11 +163,11 @@ def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
     return task_definition_changes(planned, OutputsFile(outputs_file).read())
 
 
-def _print_estimate(cfg) -> None:
+def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
     from dmsmig.build.estimate import DCU_USD_PER_HOUR, estimate
     from dmsmig.build.throughput import load_model, prewarm_advice
 
-    model = load_model(cfg)
+    model = load_model(cfg, measured)
     table = Table("stage", "limit", "full load takes", "figure from", title="What bounds the full load")
     bound = model.bound
     for stage in model.stages:

@@ -76,6 +76,15 @@ def rehearse(
                 bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
         elif kind == "source":
             err_console.print(f"source: {data['rows']:,} rows in {data['object']} for {data['where']}", markup=False)
+        elif kind == "preflight":
+            ran = [c for c in data if not c.reason.startswith("not run locally")]
+            failed = [c for c in ran if not c.ok]
+            err_console.print(
+                f"preflight: {len(ran) - len(failed)} of {len(ran)} local checks passed"
+                + "".join(f"; FAILED {c.name}: {c.reason}" for c in failed)
+                + f" ({len(data) - len(ran)} not run locally: secrets, role, VPC endpoints, assessments)",
+                markup=False,
+            )
         elif kind == "local":
             err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
 

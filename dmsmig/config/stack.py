@@ -362,9 +362,7 @@ class ServerlessCapacity(_Model):
         alias="minCapacityUnits",
         description=f"Lowest DCU (one of {', '.join(map(str, facts.SERVERLESS_CAPACITY_UNITS))}); unset: DMS decides.",
     )
-    max_capacity_units: int = Field(
-        alias="maxCapacityUnits", description="Highest DCU; required by DMS (same values)."
-    )
+    max_capacity_units: int = Field(alias="maxCapacityUnits", description="Highest DCU; required by DMS (same values).")
 
     @field_validator("min_capacity_units", "max_capacity_units")
     @classmethod
@@ -505,10 +503,10 @@ class Source(_Model):
     def _no_credentials_in_host(cls, value: str | None) -> str | None:
         if value is not None and ("@" in value or "//" in value):
             raise ValueError(
-                "holds more than a host name (user:password@host?): credentials never go in config; "
-                + BOOTSTRAP_FIX
+                "holds more than a host name (user:password@host?): credentials never go in config; " + BOOTSTRAP_FIX
             )
         return value
+
     port: int | None = Field(None, ge=1, le=65535, description="Default per engine.")
     secret: SecretRef
     ssl_mode: str | None = Field(
@@ -786,9 +784,7 @@ class MigrationConfig(_Model):
 
     def instance_slots(self) -> list[tuple[Source, TaskGroup, KeyRange]]:
         """Every partition that runs as a task on a replication instance, in declaration order."""
-        return [
-            (s, g, r) for s in self.sources for g in s.task_groups if g.engine == "instance" for r in g.ranges()
-        ]
+        return [(s, g, r) for s in self.sources for g in s.task_groups if g.engine == "instance" for r in g.ranges()]
 
     # Derived values: the one place names and environment-dependent defaults are decided.
     @property

@@ -370,7 +370,9 @@ ASSESSMENT_RUN_STATES: dict[str, frozenset[str]] = _fact(
 INDIVIDUAL_ASSESSMENT_FAILING: frozenset[str] = _fact(
     "individual-assessment-failing-states",
     frozenset({"failed", "error", "cancelled"}),
-    _botocore("dms", "ReplicationTaskIndividualAssessment.Status") + "; " + USER_GUIDE
+    _botocore("dms", "ReplicationTaskIndividualAssessment.Status")
+    + "; "
+    + USER_GUIDE
     + "CHAP_Tasks.PremigrationAssessmentRuns.html",
 )
 ASSESSMENT_ROLE_OBJECT_ACTIONS = _fact(

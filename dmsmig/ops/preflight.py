@@ -357,6 +357,26 @@ def run_preflight(
     return checks
 
 
+NOT_LOCAL = (
+    ("secrets", "Secrets Manager secrets: a rehearsal reads its own source, no secret is created"),
+    ("DMS role", "IAM: the local AWS creates no roles, so the role's policy is checked by `plan`'s policies only"),
+    ("VPC endpoints", "no VPC locally"),
+    ("assessments", "premigration assessments run only in DMS"),
+)
+
+
+def run_local_preflight(clients: Any, outputs: StackOutputs, config: MigrationConfig) -> list[Check]:
+    """The checks that apply to a rehearsal's local AWS (instances, table, tasks, connections), and the
+    ones that do not, listed as passed with the reason they were not run."""
+    checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
+    checks += _table_checks(clients.dynamodb, outputs, config)
+    checks += _task_checks(clients.dms, outputs)
+    if outputs.instance_arns:
+        checks += _connection_checks(clients.dms, outputs, timeout=30, poll=0.2, sleep=time.sleep)
+    checks += [Check(name, True, f"not run locally: {why}") for name, why in NOT_LOCAL]
+    return checks
+
+
 VPC_ENDPOINT_SERVICES = {"secretsManager": "secretsmanager", "dynamodb": "dynamodb"}
 
 

@@ -9,6 +9,7 @@ the same spec that generates the DMS rules and compared attribute by attribute w
 from __future__ import annotations
 
 import bisect
+import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.mapping_preview import preview
+from dmsmig.build.dms_semantics import plain
+from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
 from dmsmig.ops.context import OpsContext, source_engine
@@ -172,69 +174,51 @@ def fetch_rows(engine: Engine, spec: MappingSpec, keys: list[int]) -> list[dict[
         return [dict(r._mapping) for r in conn.execute(sql, {f"k{i}": k for i, k in enumerate(keys)})]
 
 
-def _plain(value: dict) -> Any:
-    """A DynamoDB attribute value as Python (S -> str, N -> Decimal)."""
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        return Decimal(value["N"])
-    if "BOOL" in value:
-        return value["BOOL"]
-    if "NULL" in value:
-        return None
-    return value
-
-
 def _same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, Decimal) or isinstance(actual, Decimal):
-        try:
-            return Decimal(str(expected)) == Decimal(str(actual))
-        except Exception:  # noqa: BLE001 - not numbers: compare as text below
-            pass
-    return str(expected) == str(actual)
+    """Equal values of the same DynamoDB type (plain values: Decimal numbers compare exactly)."""
+    return type(expected) is type(actual) and expected == actual
 
 
 @dataclass
 class SampleFinding:
     key: int
-    kind: str  # missing-item, value-mismatch, extra-attribute, missing-attribute
+    kind: str  # missing-item, value-mismatch, extra-attribute, missing-attribute, not-written
     attribute: str = ""
     expected: str = ""
     actual: str = ""
 
 
 def compare_samples(
-    dynamodb: Any,
-    table: str,
-    spec: MappingSpec,
-    rows: list[dict[str, Any]],
-    *,
-    partition_key: str,
-    sort_key: str | None,
+    dynamodb: Any, table: str, mapping: GroupMapping, key_column: str, rows: list[dict[str, Any]]
 ) -> list[SampleFinding]:
-    """Map ``rows`` with the spec and compare each expected item with what ``GetItem`` returns."""
-    expected = preview(spec, rows, partition_key=partition_key, sort_key=sort_key, lob_max_kb=400).items
-    keys = []
-    for item in expected:
-        key = {partition_key: {"S": str(item[partition_key])}}
-        if sort_key:
-            key[sort_key] = {"S": str(item[sort_key])}
-        keys.append(key)
-    found = batch_get(dynamodb, table, keys, [k for k in (partition_key, sort_key) if k])
+    """Map ``rows`` as DMS does (:class:`GroupMapping`) and compare each expected item, attribute by
+    attribute, with what ``BatchGetItem`` returns; a row whose write DMS would refuse is a finding."""
     findings: list[SampleFinding] = []
-    for row, item, key in zip(rows, expected, keys):
-        source_key = int(row[spec.key_column])
+    written: list[tuple[int, dict]] = []
+    for row in rows:
+        outcome = mapping.map(row)
+        if outcome.item is None:
+            rules = ", ".join(sorted({f.rule for f in outcome.findings}))
+            findings.append(SampleFinding(int(row[key_column]), "not-written", expected=rules))
+        else:
+            written.append((int(row[key_column]), outcome.item))
+    key_names = [k for k in (mapping.rules.partition_key, mapping.rules.sort_key) if k]
+    found = batch_get(dynamodb, table, [{k: item[k] for k in key_names} for _s, item in written], key_names)
+    for source_key, item in written:
+        key = {k: item[k] for k in key_names}
         got = found.get(_key_id(key))
         if got is None:
-            findings.append(SampleFinding(source_key, "missing-item", expected=str(key)))
+            shown = {k: plain(v) for k, v in key.items()}
+            findings.append(SampleFinding(source_key, "missing-item", expected=_short(shown)))
             continue
-        actual = {name: _plain(value) for name, value in got.items()}
-        for name, value in item.items():
+        want = {name: plain(value) for name, value in item.items()}
+        actual = {name: plain(value) for name, value in got.items()}
+        for name, value in want.items():
             if name not in actual:
                 findings.append(SampleFinding(source_key, "missing-attribute", name, _short(value)))
             elif not _same(value, actual[name]):
                 findings.append(SampleFinding(source_key, "value-mismatch", name, _short(value), _short(actual[name])))
-        for name in sorted(set(actual) - set(item)):
+        for name in sorted(set(actual) - set(want)):
             findings.append(SampleFinding(source_key, "extra-attribute", name, actual=_short(actual[name])))
     return findings
 
@@ -243,7 +227,7 @@ BATCH_GET_MAX = 100  # BatchGetItem: at most 100 keys per request (DynamoDB API)
 
 
 def _key_id(key: dict) -> tuple:
-    return tuple(sorted((name, value["S"]) for name, value in key.items()))
+    return tuple(sorted((name, json.dumps(value, sort_keys=True)) for name, value in key.items()))
 
 
 def batch_get(dynamodb: Any, table: str, keys: list[dict], key_names: list[str]) -> dict[tuple, dict]:
@@ -314,11 +298,10 @@ def validate_group(
     dynamodb: Any,
     table: str,
     spec: MappingSpec,
+    mapping: GroupMapping,
     ranges: list[KeyRange],
     task_ids: list[str],
     *,
-    partition_key: str,
-    sort_key: str | None,
     target_counts: list[int] | None,
     samples: int = 20,
     seed: int | None = None,
@@ -334,9 +317,7 @@ def validate_group(
         if samples:
             rows = fetch_rows(engine, spec, sample_keys(engine, spec, key_range, samples, rng))
             report.samples_checked = len(rows)
-            report.findings = compare_samples(
-                dynamodb, table, spec, rows, partition_key=partition_key, sort_key=sort_key
-            )
+            report.findings = compare_samples(dynamodb, table, mapping, spec.key_column, rows)
         reports.append(report)
     return reports
 
@@ -390,10 +371,16 @@ def run_validation(
             ops.clients.dynamodb,
             outputs.table_name,
             task_group.spec,
+            GroupMapping.build(
+                task_group.spec,
+                source.engine,
+                partition_key=cfg.target.partition_key,
+                sort_key=cfg.target.sort_key,
+                task_settings=cfg.settings_for(task_group).model_dump(),
+                spec_file=f"mappings/{task_group.mapping}.yaml",
+            ),
             task_group.ranges(),
             [t.task_id for t in exported],
-            partition_key=cfg.target.partition_key,
-            sort_key=cfg.target.sort_key,
             target_counts=counts.per_group.get(name),
             samples=samples,
             seed=seed,

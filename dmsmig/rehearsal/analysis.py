@@ -10,7 +10,6 @@ does not grow with the table; the key file does, on disk, and is removed after.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from dmsmig.build.dms_semantics import CHOICES, LobSettings, TableRules, item_key, item_size, map_row, selects
+from dmsmig.build.throughput import units_per_item
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.contract.type_paths import ColumnType
 from dmsmig.ops.source_db import qualified, quote
@@ -68,6 +68,8 @@ class Analysis:
     size_max: int = 0
     write_units: int = 0
     size_histogram: Counter = field(default_factory=Counter)
+    by_group: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    """Per task group: items, bytes and write units (what ``plan --rehearsal`` reads)."""
 
     def finding(self, rule: str, level: str, where: str, message: str, fix: str) -> Finding:
         key = (rule, where, message if rule in ("not-selected", "selected-twice") else "")
@@ -93,6 +95,14 @@ class Analysis:
                 "maxBytes": self.size_max,
                 "writeUnitsPerItem": round(self.write_units / self.items, 3) if self.items else 0,
                 "histogram": {f"<={b}": self.size_histogram[b] for b in SIZE_BUCKETS},
+            },
+            "itemSizeByGroup": {
+                group: {
+                    "items": c["items"],
+                    "meanBytes": round(c["bytes"] / c["items"], 1),
+                    "writeUnitsPerItem": round(c["writeUnits"] / c["items"], 3),
+                }
+                for group, c in sorted(self.by_group.items())
             },
         }
 
@@ -198,8 +208,10 @@ def analyse_object(
             size = item_size(outcome.item)
             result.size_total += size
             result.size_max = max(result.size_max, size)
-            result.write_units += max(1, math.ceil(size / 1024))
+            units = units_per_item(size)
+            result.write_units += units
             result.size_histogram[next((b for b in SIZE_BUCKETS if size <= b), SIZE_BUCKETS[-1])] += 1
+            result.by_group[task.group].update(items=1, bytes=size, writeUnits=units)
             spill.add(item_key(outcome.item, task.rules.partition_key, task.rules.sort_key), key, task.task_id)
 
 

@@ -178,6 +178,8 @@ class EmulatedDms:
         """Endpoint identifier -> where it reads; None: no data plane (tests drive :meth:`tick`)."""
         self.make_dynamodb = make_dynamodb
         self.endpoints: dict[str, dict] = {}
+        self.connections: dict[str, dict] = {}
+        """Endpoint ARN -> the last TestConnection's result."""
         self.lock = threading.RLock()
         self.tasks = {t.arn: t for t in tasks}
         self.instance_arns = instance_arns or []
@@ -385,12 +387,39 @@ class EmulatedDms:
         }
 
     def test_connection(self, **params: Any) -> dict:
+        """With a data plane the test is real: a source endpoint's database answers ``SELECT 1``, the
+        target's DynamoDB answers ``ListTables``; without one every connection succeeds."""
         self._check("TestConnection", params)
-        return {"Connection": {"Status": "testing"}}
+        endpoint_arn = params["EndpointArn"]
+        status, message = "successful", ""
+        if self.sources is not None and self.make_dynamodb is not None:
+            endpoint = self.endpoints.get(endpoint_arn)
+            try:
+                if endpoint is None:
+                    raise LookupError(f"endpoint {endpoint_arn} not found")
+                if endpoint.get("EndpointType") == "target":
+                    self.make_dynamodb().list_tables(Limit=1)
+                else:
+                    binding = self.sources.get(endpoint.get("EndpointIdentifier", ""))
+                    if binding is None:
+                        raise LookupError(f"no local source for endpoint {endpoint['EndpointIdentifier']}")
+                    with binding.engine.connect() as conn:
+                        conn.exec_driver_sql("SELECT 1")
+            except Exception as err:  # noqa: BLE001 - reported as the connection's failure, as DMS does
+                status, message = "failed", f"{type(err).__name__}: {err}"[:300]
+        self.connections[endpoint_arn] = {
+            "EndpointArn": endpoint_arn,
+            "ReplicationInstanceArn": params["ReplicationInstanceArn"],
+            "Status": status,
+            **({"LastFailureMessage": message} if message else {}),
+        }
+        return {"Connection": {**self.connections[endpoint_arn], "Status": "testing"}}
 
     def describe_connections(self, **params: Any) -> dict:
         self._check("DescribeConnections", params)
-        return {"Connections": [{"Status": "successful"}]}
+        wanted = {v for f in params.get("Filters", []) if f["Name"] == "endpoint-arn" for v in f["Values"]}
+        found = [c for arn, c in self.connections.items() if not wanted or arn in wanted]
+        return {"Connections": found or [{"Status": "successful"}]}
 
     # Premigration assessments ---------------------------------------------------------------------
     def start_replication_task_assessment_run(self, **params: Any) -> dict:

@@ -26,6 +26,7 @@ from dmsmig.ops.aws import AwsClients
 from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, watch_verdict
 from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.ops.preflight import run_local_preflight
 from dmsmig.ops.source_db import connect, qualified
 from dmsmig.ops.validation import report_json, run_validation
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
@@ -64,6 +65,7 @@ class RehearsalResult:
     not_created: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     verdict: str = ""
+    preflight: list[dict] = field(default_factory=list)
     keep: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -75,6 +77,7 @@ class RehearsalResult:
             "stack": self.stack,
             "ok": self.ok,
             "sourceRows": self.rows,
+            "preflight": self.preflight,
             "load": {"verdict": self.verdict, "tasks": self.tasks},
             "validation": self.validation,
             **self.analysis.as_dict(),
@@ -245,6 +248,18 @@ class Rehearsal:
 
         ops = OpsContext(options.stack, outputs_file, options.project_dir, endpoint_url=endpoint)
         ops.__dict__["clients"] = AwsClients(config.region, endpoint_url=endpoint, session=local_session())
+        t = time.monotonic()
+        checks = run_local_preflight(ops.clients, ops.outputs, config.migration)
+        self.result.preflight = [asdict(c) for c in checks]
+        self._timed("preflight", t)
+        self.emit("preflight", checks)
+        failed = [c for c in checks if not c.ok]
+        for check in failed:
+            self.result.analysis.finding("preflight", "error", check.name, check.reason, check.fix).add(None)
+        if failed:
+            self.result.verdict = "preflight failed"
+            return
+
         t = time.monotonic()
         self._start(ops)
         self.result.verdict, progress = self._watch(ops)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -134,6 +135,11 @@ def serve(port: int, config: dict) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    # Loads still running in their threads hold no state worth keeping (the tables live in this
+    # process): exit now rather than wait on them, so a stop takes milliseconds, not the 5 s to SIGKILL.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:

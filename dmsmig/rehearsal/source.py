@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from dmsmig.build.column_types import declared_types
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
-from dmsmig.contract.type_paths import ColumnType, UnknownType, parse_column
-from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.contract.type_paths import ColumnType
+from dmsmig.ops.errors import OpsError
 from dmsmig.ops.source_db import qualified, quote
 
 _STORAGE = {
@@ -63,31 +64,6 @@ def storage_type(column: ColumnType) -> str:
     if column.dms_type == "NUMERIC":
         return "numeric"
     return _STORAGE.get(column.dms_type, "text")
-
-
-def declared_types(spec: MappingSpec, engine: str, spec_file: str = "the mapping spec") -> dict[str, ColumnType]:
-    """The spec's columns with their DMS types; columns it does not declare are inferred and said so."""
-    if spec.columns:
-        types = {}
-        for name, declared in spec.columns.items():
-            try:
-                types[name] = parse_column(engine, declared)
-            except UnknownType as err:
-                raise UsageError(
-                    f"{spec_file} columns.{name}: {err}",
-                    f"declare the column with its {engine} type (the source engine of the group that maps it)",
-                ) from None
-        return types
-    numbers = {c for a in spec.attributes if a.type == "number" for c in a.columns()}
-    inferred = {}
-    for name in spec.source_columns():
-        if name == spec.key_column or name in numbers:
-            inferred[name] = ColumnType("bigint (inferred)", "INT8", False)
-        elif name in spec.lob_columns:
-            inferred[name] = ColumnType("clob (inferred)", "CLOB", True)
-        else:
-            inferred[name] = ColumnType("varchar (inferred)", "STRING", True)
-    return inferred
 
 
 @dataclass(frozen=True)
