@@ -36,9 +36,12 @@ def _rehearse(tmp_path: Path, stack: str = "sandbox", rows: int = 300, prepare=N
 
 
 def test_sandbox_rehearsal_loads_every_row_validates_and_exits_0(tmp_path, capsys):
-    code = main(["rehearse", "--stack", "sandbox", "--rows", "400", "--state-dir", str(tmp_path / "s"), "--json"])
+    written = tmp_path / "new" / "folder" / "r.json"  # missing folders are created
+    argv = ["--rows", "400", "--state-dir", str(tmp_path / "s"), "--report", str(written), "--json"]
+    code = main(["rehearse", "--stack", "sandbox", *argv])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report
+    assert json.loads(written.read_text()) == report
     assert report["ok"] is True and report["findings"] == []
     assert report["items"] == 400 and report["sourceRows"] == {"dbo.vw_Dynamodbmigration": 400}
     assert [t["status"] for t in report["load"]["tasks"]] == ["stopped"] * 4
@@ -97,11 +100,13 @@ def test_planted_faults_each_give_their_finding_and_fail_the_rehearsal(tmp_path)
     assert result.verdict == "done"
 
 
-def test_rehearsal_with_an_unreachable_database_url_is_one_line_and_exit_2(tmp_path, capsys):
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mssql+pymssql", "oracle+oracledb"])
+def test_rehearsal_with_an_unreachable_database_url_is_one_line_and_exit_2(tmp_path, capsys, scheme):
+    """The SQL Server and Oracle drivers come with requirements.txt: the error is the connection, not a module."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    url = f"postgresql+psycopg://u:secretpw@127.0.0.1:{port}/db"
+    url = f"{scheme}://u:secretpw@127.0.0.1:{port}/db"
     code = main(["rehearse", "--stack", "sandbox", "--database-url", url, "--state-dir", str(tmp_path / "s")])
     err = capsys.readouterr().err
     assert code == 2
@@ -179,3 +184,42 @@ def test_ctrl_c_during_the_load_stops_everything_it_started_and_a_rerun_passes(t
     again = subprocess.run([*argv, "--rows", "200"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-800:] + again.stderr[-800:]
     assert "rehearsal: PASS" in again.stdout
+
+
+def test_a_postgresql_that_does_not_start_is_one_line_naming_the_folder_and_exit_2(tmp_path, capsys):
+    pgdata = tmp_path / "s" / "pgdata"
+    pgdata.mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("9.6\n")  # what a killed initdb can leave: no postgresql.conf
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "10", "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"did not start in {pgdata}" in err and "postgresql.conf" in err and "delete that folder" in err
+    assert "Traceback" not in err and "pg_ctl" not in err
+    assert not (tmp_path / "s" / "local-aws.pid").exists()
+
+
+def test_a_mapping_the_emulator_cannot_execute_names_the_task_and_the_rule():
+    from dmsmig.offline.mock_engine import run_program
+    from dmsmig.ops.errors import UsageError
+    from dmsmig.rehearsal.run import task_plans
+
+    config = load_stack_config("sandbox", PROJECT_DIR)
+    run = run_program(config, stack_name="sandbox")
+    task = next(r for r in run.resources if r.type == "aws:dms/replicationTask:ReplicationTask")
+    document = json.loads(task.inputs["tableMappings"])
+    document["rules"].append({"rule-type": "transformation", "rule-id": "9", "rule-name": "rename-it"})
+    task.inputs["tableMappings"] = json.dumps(document)
+    with pytest.raises(UsageError) as caught:
+        task_plans(run, run.outputs)
+    assert f"task {task.inputs['replicationTaskId']}: the emulated DMS cannot execute" in caught.value.message
+    assert "'rename-it'" in caught.value.message and "'transformation' is not emulated" in caught.value.message
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_path, capsys, where):
+    (tmp_path / "afile").write_text("x")
+    report = tmp_path if where == "folder" else tmp_path / "afile" / "r.json"
+    code = main(["rehearse", "--stack", "sandbox", "--report", str(report), "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--report" in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()  # nothing was started

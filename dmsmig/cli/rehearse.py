@@ -14,6 +14,7 @@ from rich.text import Text
 from dmsmig.cli.common import JsonOption, ProjectDirOption, StackOption, app, cells, console, err_console, load_config
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.ops.errors import UsageError
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
 
 
@@ -45,6 +46,8 @@ def rehearse(
     Exit 0 when the load finished, validation matched and no finding is an error; exit 1 otherwise.
     """
     config = load_config(stack, project_dir)
+    report_path = report or ((state_dir or project_dir / ".rehearsal" / stack) / "rehearsal-report.json")
+    _check_report_path(report_path)
     options = RehearsalOptions(
         stack,
         project_dir,
@@ -91,7 +94,7 @@ def rehearse(
     with bars:
         result = Rehearsal(options, config, on_event).run()
     payload = result.as_dict()
-    report_path = report or ((state_dir or project_dir / ".rehearsal" / stack) / "rehearsal-report.json")
+    report_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(report_path, json.dumps(payload, indent=2, default=str))
     if as_json:
         print(json.dumps(payload, indent=2, default=str))
@@ -99,6 +102,15 @@ def rehearse(
         _summary(result, report_path)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _check_report_path(path: Path) -> None:
+    """Refuse a report path that cannot be written before the rehearsal runs, not after."""
+    if path.is_dir():
+        raise UsageError(f"--report {path} is a folder", "pass a file name, e.g. --report rehearsal.json")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--report {path}: {parent} is a file, not a folder", "pass a path inside a folder")
 
 
 def _summary(result: RehearsalResult, report_path: Path) -> None:

@@ -12,8 +12,10 @@ precision (up to 38 digits), microsecond timestamps. Nothing holds the table in 
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +30,7 @@ from dmsmig.build.column_types import declared_types
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
 from dmsmig.contract.type_paths import ColumnType
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.source_db import qualified, quote
 
 _STORAGE = {
@@ -223,17 +225,30 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start it (or reuse the running one) and return its SQLAlchemy URL."""
+        # pgserver logs whole command lines and server logs at ERROR: the one line below says it all
+        logging.getLogger("pgserver").setLevel(logging.CRITICAL)
         try:
-            import pgserver
+            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
+                warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+                import pgserver
 
             self.directory.mkdir(parents=True, exist_ok=True)
             self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
         except Exception as err:  # noqa: BLE001 - any failure to start is one line with the fix
-            raise OpsError(
-                f"the embedded PostgreSQL did not start in {self.directory}: {type(err).__name__}: {str(err)[:200]}",
-                "delete that folder and run again, or pass --database-url to use your own PostgreSQL",
+            raise UsageError(
+                f"the embedded PostgreSQL did not start in {self.directory}: {self._reason(err)}",
+                "delete that folder and run again (it holds only the rehearsal's synthetic rows), "
+                "or pass --database-url to use your own PostgreSQL",
             ) from None
         return self._server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def _reason(self, err: Exception) -> str:
+        """The server log's last line (why PostgreSQL refused), else the error's first line."""
+        log = self.directory / "log"
+        lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
+        if lines:
+            return lines[-1].strip()[:300]
+        return f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
     def stop(self) -> None:
         if self._server is not None:
