@@ -206,7 +206,7 @@ def compare_samples(
     found = batch_get(dynamodb, table, [{k: item[k] for k in key_names} for _s, item in written], key_names)
     for source_key, item in written:
         key = {k: item[k] for k in key_names}
-        got = found.get(_key_id(key))
+        got = found.get(key_id(key))
         if got is None:
             shown = {k: plain(v) for k, v in key.items()}
             findings.append(SampleFinding(source_key, "missing-item", expected=_short(shown)))
@@ -226,20 +226,21 @@ def compare_samples(
 BATCH_GET_MAX = 100  # BatchGetItem: at most 100 keys per request (DynamoDB API)
 
 
-def _key_id(key: dict) -> tuple:
+def key_id(key: dict) -> tuple:
+    """A primary key (DynamoDB JSON) as a hashable tuple."""
     return tuple(sorted((name, json.dumps(value, sort_keys=True)) for name, value in key.items()))
 
 
 def batch_get(dynamodb: Any, table: str, keys: list[dict], key_names: list[str]) -> dict[tuple, dict]:
     """Items for ``keys`` by BatchGetItem (100 per request, consistent reads, unprocessed keys retried)."""
     found: dict[tuple, dict] = {}
-    unique = list({_key_id(k): k for k in keys}.values())
+    unique = list({key_id(k): k for k in keys}.values())
     for i in range(0, len(unique), BATCH_GET_MAX):
         request: dict[str, Any] = {table: {"Keys": unique[i : i + BATCH_GET_MAX], "ConsistentRead": True}}
         for _attempt in range(10):
             response = call_with_retry(dynamodb.batch_get_item, RequestItems=request)
             for item in response.get("Responses", {}).get(table, []):
-                found[_key_id({n: item[n] for n in key_names})] = item
+                found[key_id({n: item[n] for n in key_names})] = item
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
@@ -331,17 +332,9 @@ class ValidationRun:
     table_items: int | None
 
 
-def run_validation(
-    ops: OpsContext,
-    *,
-    database_url: str | None,
-    from_secret: bool,
-    group: str | None = None,
-    samples: int = 20,
-    segments: int = DEFAULT_SEGMENTS,
-    seed: int | None = None,
-) -> ValidationRun:
-    """Validate every task group (or one) of the stack with one pass over the table."""
+def selected_groups(ops: OpsContext, group: str | None = None) -> list[tuple[Any, Any, str, list]]:
+    """(source, task group, "source/group", exported tasks) of every group, or of ``group``; the outputs
+    must hold as many tasks as the config has partitions."""
     cfg, outputs = ops.config.migration, ops.outputs
     selected = []
     for source in cfg.sources:
@@ -355,6 +348,35 @@ def run_validation(
             selected.append((source, task_group, name, exported))
     if group and not selected:
         raise UsageError(f"no task group '{group}'", f"use one of: {', '.join(outputs.task_groups)}")
+    return selected
+
+
+def group_mapping(ops: OpsContext, source: Any, task_group: Any) -> GroupMapping:
+    """What DMS writes for ``task_group``'s rows, from the stack's config."""
+    cfg = ops.config.migration
+    return GroupMapping.build(
+        task_group.spec,
+        source.engine,
+        partition_key=cfg.target.partition_key,
+        sort_key=cfg.target.sort_key,
+        task_settings=cfg.settings_for(task_group).model_dump(),
+        spec_file=f"mappings/{task_group.mapping}.yaml",
+    )
+
+
+def run_validation(
+    ops: OpsContext,
+    *,
+    database_url: str | None,
+    from_secret: bool,
+    group: str | None = None,
+    samples: int = 20,
+    segments: int = DEFAULT_SEGMENTS,
+    seed: int | None = None,
+) -> ValidationRun:
+    """Validate every task group (or one) of the stack with one pass over the table."""
+    outputs = ops.outputs
+    selected = selected_groups(ops, group)
     counts = count_partitions(
         ops.clients.dynamodb,
         outputs.table_name,
@@ -371,14 +393,7 @@ def run_validation(
             ops.clients.dynamodb,
             outputs.table_name,
             task_group.spec,
-            GroupMapping.build(
-                task_group.spec,
-                source.engine,
-                partition_key=cfg.target.partition_key,
-                sort_key=cfg.target.sort_key,
-                task_settings=cfg.settings_for(task_group).model_dump(),
-                spec_file=f"mappings/{task_group.mapping}.yaml",
-            ),
+            group_mapping(ops, source, task_group),
             task_group.ranges(),
             [t.task_id for t in exported],
             target_counts=counts.per_group.get(name),

@@ -29,6 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.rehearsal import linear_scan
 from dmsmig.rehearsal.dms_emulator import EmulatedDms
 from dmsmig.rehearsal.fullload import SourceBinding
 
@@ -119,6 +120,7 @@ def serve(port: int, config: dict) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    linear_scan.install()
     dms = build_emulator(config, f"http://127.0.0.1:{port}")
     app = combined_app(DomainDispatcherApplication(create_backend_app), DmsJsonApp(dms))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
