@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from dmsmig.cli import app
 from dmsmig.cli import cutover as cutover_cli
+from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover.driver import READS_FROM
 from dmsmig.cutover.machine import CutoverState
 from dmsmig.cutover.store import FileStateStore
@@ -309,3 +310,27 @@ def test_decommission_waits_for_the_fail_back_window_then_removes_dms_resources(
     assert done.exit_code == 0, done.output
     assert world["driver"].calls == [("decommissioned", True)]
     assert "stopping sandbox-ordersvc-orders-events-p1: stopping" in done.output
+
+
+def test_a_full_final_validation_stops_on_a_changed_attribute_that_counts_miss(world, monkeypatch):
+    import yaml
+
+    project = world["tmp"] / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.sandbox.yaml"):
+        (project / name).write_text((PROJECT_DIR / name).read_text())
+    doc = yaml.safe_load((project / "Pulumi.sandbox.yaml").read_text())
+    cutover = doc["config"]["dms-migration:migration"].setdefault("cutover", {})
+    cutover.update({"finalValidation": "full", "samples": 0})
+    (project / "Pulumi.sandbox.yaml").write_text(yaml.safe_dump(doc))
+    dynamodb, rows = world["clients"].dynamodb, world["rows"]
+    load_like_dms(dynamodb, rows)
+    key = {"PK": {"S": rows[9]["PK"]}, "SK": {"S": rows[9]["SK"]}}
+    dynamodb.update_item(
+        TableName=TABLE, Key=key, UpdateExpression="SET ConvId = :v", ExpressionAttributeValues={":v": {"S": "x"}}
+    )  # noqa: E501
+    _loads_finished(world["stubber"])
+    result = _cutover(world, "--project-dir", str(project))
+    assert result.exit_code == 13, result.output  # final-validation
+    assert "full validation: every item" in result.output and "RECORD_DIFF key 10" in result.output
+    assert "ConvId" in result.output and world["driver"].calls == []

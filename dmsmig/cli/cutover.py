@@ -31,7 +31,7 @@ from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError
-from dmsmig.ops.validation import report_json, run_validation
+from dmsmig.ops.full_validation import final_validation
 
 TakeoverOption = Annotated[
     bool,
@@ -107,14 +107,7 @@ def cutover(
         outputs=ops.outputs,
         clients=ops.clients,
         driver=make_driver(stack, project_dir),
-        validate=lambda: report_json(
-            run_validation(
-                ops,
-                database_url=database_url,
-                from_secret=from_secret,
-                samples=cfg.cutover.samples,
-            )
-        ),
+        validate=lambda: final_validation(ops, database_url, from_secret),
         source_engines=engines,
         quiesce_confirmed=confirm_quiesced,
         poll_seconds=poll_seconds,

@@ -47,7 +47,8 @@ def rehearse(
     """
     config = load_config(stack, project_dir)
     report_path = report or ((state_dir or project_dir / ".rehearsal" / stack) / "rehearsal-report.json")
-    _check_report_path(report_path)
+    if report is not None:  # the default lies in the state dir, which the rehearsal checks itself
+        _check_report_path(report)
     options = RehearsalOptions(
         stack,
         project_dir,

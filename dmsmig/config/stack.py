@@ -600,6 +600,11 @@ class Cutover(_Model):
         description="Query returning 0 when source writes have stopped; else the operator confirms.",
     )
     samples: int = Field(20, ge=0, description="Rows deep-checked per partition in the final validation.")
+    final_validation: Literal["sampled", "full"] = Field(
+        "sampled",
+        alias="finalValidation",
+        description="Final-validation gate: counts and samples, or `full` (every item, as validate --full).",
+    )
     monitor_minutes: int = Field(15, alias="monitorMinutes", ge=0, description="Alarms must stay quiet this long.")
     keep_cdc_running: bool = Field(
         True, alias="keepCdcRunning", description="Finish leaves CDC tasks running for fail-back (seed 001)."

@@ -169,6 +169,13 @@ class CutoverActions:
             for p in partitions
         ]
         failed = [line for line in evidence if not line.endswith(", ok")]
+        if report.get("mode") == "full":  # every item compared: name the first differences
+            evidence.insert(0, "full validation: every item against its source row")
+            evidence += [
+                f"{f['kind']} key {f['key']} ({f['task']})"
+                + (f": {', '.join(f['attributes'])}" if f.get("attributes") else "")
+                for f in report["failures"][:10]
+            ]
         return Gate(report["ok"], evidence, f"{len(failed)} partition(s) do not match" if failed else "")
 
     def _reads_from(self) -> str | None:

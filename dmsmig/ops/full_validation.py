@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -363,6 +364,7 @@ class PartitionResult:
             "extraItems": self.counts[EXTRA_ITEM],
             "recordDiffs": self.counts[RECORD_DIFF],
             "ok": self.ok,
+            "verdict": "ok" if self.ok else ", ".join(f"{k} {n}" for k, n in self.counts.items() if n),
         }
 
 
@@ -671,3 +673,20 @@ def finish(ops: Any, paths: list[Path], options: FullOptions, groups: list[Group
         options.recheck_seconds,
     )  # fmt: skip
     return comparison
+
+
+def final_validation(ops: Any, database_url: str | None, from_secret: bool) -> dict:
+    """The cutover's final-validation report: counts and ``cutover.samples`` per partition, or every
+    item when ``cutover.finalValidation`` is ``full``; each partition carries a ``verdict``."""
+    from dmsmig.ops.validation import report_json, run_validation
+
+    cutover = ops.config.migration.cutover
+    if cutover.final_validation == "sampled":
+        return report_json(
+            run_validation(ops, database_url=database_url, from_secret=from_secret, samples=cutover.samples)
+        )
+    options = FullOptions(database_url=database_url, from_secret=from_secret)
+    with tempfile.TemporaryDirectory(prefix="dmsmig-final-validation-") as work:
+        comparison = run_full(ops, options, Path(work))
+    assert isinstance(comparison, FullComparison)
+    return comparison.as_json()

@@ -9,8 +9,9 @@ causing data errors) is refused, so a test catches the program doing it.
 
 Two clocks: tests call :meth:`EmulatedDms.tick` (a full load advances 50 % a tick, no data);
 with a data plane (``sources``: endpoint identifier -> :class:`SourceBinding`) a started task runs
-:class:`dmsmig.rehearsal.fullload.FullLoad` in a thread over the table mappings and task settings it
-was created with, and its progress and table statistics are the load's own. The rehearsal serves
+:class:`dmsmig.rehearsal.fullload.FullLoad` over the table mappings and task settings it was
+created with (in a thread; the server runs it in a child process, :mod:`dmsmig.rehearsal.load_process`),
+and its progress and table statistics are the load's own. The rehearsal serves
 it over HTTP beside moto (:mod:`dmsmig.rehearsal.server`), so every operator command reaches it
 through ``--endpoint-url`` exactly as it reaches AWS. CDC is not emulated: a full-load-and-cdc task
 stays ``running`` at 100 % once its full load is done, as DMS reports it before changes arrive.
@@ -171,12 +172,15 @@ class EmulatedDms:
         account: str = "123456789012",
         sources: dict[str, SourceBinding] | None = None,
         make_dynamodb: Callable[[], Any] | None = None,
+        load_factory: Callable[[str, str, SourceBinding], Any] | None = None,
     ):
         tasks = tasks or []
         self.region, self.account = region, account
         self.sources = sources
         """Endpoint identifier -> where it reads; None: no data plane (tests drive :meth:`tick`)."""
         self.make_dynamodb = make_dynamodb
+        self.load_factory = load_factory
+        """Makes a started task's load (e.g. in its own process); default: :class:`FullLoad` in a thread."""
         self.endpoints: dict[str, dict] = {}
         self.connections: dict[str, dict] = {}
         """Endpoint ARN -> the last TestConnection's result."""
@@ -224,7 +228,10 @@ class EmulatedDms:
         if binding is None:
             task.status, task.failure = "failed", f"no local source for endpoint {task.source_endpoint}"
             return
-        task.load = FullLoad(task.table_mappings, task.settings, binding, self.make_dynamodb)
+        if self.load_factory is not None:
+            task.load = self.load_factory(task.table_mappings, task.settings, binding)
+        else:
+            task.load = FullLoad(task.table_mappings, task.settings, binding, self.make_dynamodb)
         threading.Thread(target=task.load.run, daemon=True, name=f"full-load-{task.identifier}").start()
 
     def _find(self, arn: str, operation: str, serverless: bool) -> EmulatedTask:

@@ -45,6 +45,8 @@ class SourceBinding:
 
     engine: Engine
     types: dict[tuple[str, str], dict[str, ColumnType]] = field(default_factory=dict)
+    url: str | None = None
+    """The engine's URL, when a load may run in another process (:mod:`dmsmig.rehearsal.load_process`)."""
 
 
 @dataclass
@@ -165,6 +167,15 @@ class FullLoadResult:
     """Stopped (StopReplicationTask) before every table was loaded."""
 
 
+def progress_percent(tables: list[TableProgress], result: FullLoadResult | None) -> int:
+    """FullLoadProgressPercent: 100 only for a load that ended and was neither stopped nor failed."""
+    if result is not None and not result.failed and not result.interrupted:
+        return 100
+    expected = sum(t.expected for t in tables)
+    done = sum(t.rows + t.error_rows for t in tables)
+    return min(99, int(100 * done / expected)) if expected else 0
+
+
 class FullLoad:
     """The full load of one task; ``progress`` and ``tables`` are read by DescribeReplicationTasks."""
 
@@ -190,11 +201,7 @@ class FullLoad:
 
     @property
     def progress_percent(self) -> int:
-        expected = sum(t.expected for t in self.tables)
-        done = sum(t.rows + t.error_rows for t in self.tables)
-        if self.result is not None and not self.result.failed and not self.result.interrupted:
-            return 100
-        return min(99, int(100 * done / expected)) if expected else 0
+        return progress_percent(self.tables, self.result)
 
     def run(self) -> FullLoadResult:
         """Load every selected table; never raises (a failure becomes the result)."""

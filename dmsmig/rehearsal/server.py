@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -32,6 +33,7 @@ from dmsmig.contract.type_paths import ColumnType
 from dmsmig.rehearsal import linear_scan
 from dmsmig.rehearsal.dms_emulator import EmulatedDms
 from dmsmig.rehearsal.fullload import SourceBinding
+from dmsmig.rehearsal.load_process import LoadProcess
 
 DMS_TARGET_PREFIX = "AmazonDMSv20160101."
 TICK_SECONDS = 0.25
@@ -99,7 +101,7 @@ def build_emulator(config: dict, endpoint_url: str) -> EmulatedDms:
             (obj["schema"], obj["table"]): {c: ColumnType(**t) for c, t in obj["columns"].items()}
             for obj in source.get("objects", [])
         }
-        sources[identifier] = SourceBinding(connect(source["url"]), types)
+        sources[identifier] = SourceBinding(connect(source["url"]), types, source["url"])
     region = config.get("region", "eu-west-1")
 
     def make_dynamodb() -> Any:
@@ -112,7 +114,10 @@ def build_emulator(config: dict, endpoint_url: str) -> EmulatedDms:
             config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64),
         )
 
-    return EmulatedDms([], region=region, sources=sources, make_dynamodb=make_dynamodb)
+    def load_factory(mappings: str, settings: str, binding: SourceBinding) -> LoadProcess:
+        return LoadProcess(mappings, settings, binding, endpoint_url, region)
+
+    return EmulatedDms([], region=region, sources=sources, make_dynamodb=make_dynamodb, load_factory=load_factory)
 
 
 def serve(port: int, config: dict) -> None:
@@ -139,6 +144,8 @@ def serve(port: int, config: dict) -> None:
         pass
     # Loads still running in their threads hold no state worth keeping (the tables live in this
     # process): exit now rather than wait on them, so a stop takes milliseconds, not the 5 s to SIGKILL.
+    for child in multiprocessing.active_children():  # loads still running
+        child.terminate()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
