@@ -24,3 +24,14 @@ def test_outputs_seam_names_the_missing_cli_and_the_file_alternative():
 def test_driver_seam_names_the_missing_cli():
     with pytest.raises(OpsError, match="the Pulumi CLI is not installed"):
         AutomationDriver("sandbox").set_and_apply("readSwitch.readsFrom", "dynamodb")
+
+
+@needs_no_cli
+@pytest.mark.parametrize("command", ["update-check", "status", "validate"])
+def test_operator_commands_without_the_cli_or_an_outputs_file_exit_with_the_usage_code(command, capsys):
+    from dmsmig.cli import main
+
+    code = main([command, "--stack", "sandbox"])
+    err = capsys.readouterr().err
+    assert code == 2, err  # README, Exit codes: 2 = usage (the fix is a flag or an install)
+    assert "the Pulumi CLI is not installed" in err and "--outputs-file" in err and "Traceback" not in err

@@ -135,8 +135,10 @@ class AutomationOutputs:
             stack = auto.select_stack(stack_name=self.stack, work_dir=str(self.work_dir))
             return {key: item.value for key, item in stack.outputs().items()}
         except FileNotFoundError:
-            raise OpsError(
-                "the Pulumi CLI is not installed", "install it, or pass --outputs-file from pulumi stack output --json"
+            raise UsageError(
+                "the Pulumi CLI is not installed, so the stack's outputs cannot be read",
+                "install it (https://www.pulumi.com/docs/install/), or pass --outputs-file from "
+                "pulumi stack output --json",
             ) from None
         except auto.errors.CommandError as err:
             raise OpsError(
