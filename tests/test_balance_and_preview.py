@@ -190,3 +190,16 @@ def test_preview_mapping_cli_samples_the_source(tmp_path):
     findings = json.loads(result.output)["findings"]
     assert result.exit_code == 1 and "missing-column" in {f["rule"] for f in findings}
     assert any("references ${SK}" in f["message"] for f in findings)
+
+
+def test_a_csv_saved_by_a_spreadsheet_with_a_bom_reads_as_csv(tmp_path):
+    path = tmp_path / "rows.csv"
+    header = list(ROW)
+    path.write_text(",".join(header) + "\n" + ",".join(str(ROW[h]) for h in header) + "\n", encoding="utf-8-sig")
+    result = runner.invoke(
+        app, ["preview-mapping", "--stack", "sandbox", "--group", "orders/events", "--rows", str(path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    item = json.loads(result.output)["items"][0]
+    assert "\\ufeffId" not in item and item["PK"] == "agg#1"
+    assert json.loads(result.output)["findings"] == []

@@ -80,6 +80,27 @@ def test_mappings_are_plain_json():
         ({"attributes": [{"name": "PK", "value": "a"}, {"name": "PK", "value": "b"}]}, "mapped twice"),
         ({"attributes": [{"name": "PK", "type": "map", "value": "x"}]}, "Input should be"),
         ({"colour": "blue"}, "Extra inputs"),
+        ({"validation": {"keyAttribute": "srcId"}}, "keyAttribute 'srcId' must carry keyColumn Id as a number"),
+        (
+            {
+                "attributes": [{"name": "PK", "value": "x"}, {"name": "srcId", "value": "${Id}"}],
+                "excludeColumns": ["Id"],
+                "validation": {"keyAttribute": "srcId"},
+            },
+            "it is now string",
+        ),
+        (
+            {"excludeColumns": ["Id"], "validation": {"keyAttribute": "Id"}},
+            "keyAttribute 'Id' must carry keyColumn Id",
+        ),
+        (
+            {
+                "attributes": [{"name": "PK", "value": "x"}, {"name": "srcId", "type": "number", "value": "${Id}"}],
+                "excludeColumns": ["Id"],
+                "validation": {"keyAttribute": "srcId", "itemFilter": {"attribute": "kind", "value": "e"}},
+            },
+            "itemFilter.attribute 'kind' is not written",
+        ),
     ],
 )
 def test_invalid_specs_are_rejected(change, message):
@@ -117,3 +138,12 @@ def test_unreadable_filters_are_reported_not_guessed():
     }
     with pytest.raises(UnreadableFilter, match="several conditions"):
         selected_spans(doc)
+
+
+def test_a_key_column_passed_through_or_mapped_as_a_number_is_a_valid_validation_key():
+    base = {"source": {"schema": "dbo", "object": "v"}, "keyColumn": "Id", "attributes": [{"name": "PK", "value": "x"}]}
+    MappingSpec.model_validate({**base, "validation": {"keyAttribute": "Id"}})  # Id is written as itself
+    mapped = [{"name": "PK", "value": "x"}, {"name": "src", "type": "number", "value": "${Id}"}]
+    MappingSpec.model_validate(
+        {**base, "attributes": mapped, "excludeColumns": ["Id"], "validation": {"keyAttribute": "src"}}
+    )

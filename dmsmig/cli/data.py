@@ -185,7 +185,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() not in (".csv", ".json"):
         raise UsageError(f"{path}: use a .csv or .json file of sample rows", "save the sample rows as .csv or .json")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError:
         raise UsageError(f"rows file {path} is not UTF-8 text", fix) from None
     if path.suffix.lower() == ".csv":

@@ -126,6 +126,34 @@ class MappingSpec(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _validation_key_carries_the_key_as_a_number(self) -> MappingSpec:
+        # validate buckets items by this attribute's number and matches it to the source key
+        if self.validation is None:
+            return self
+        name, key = self.validation.key_attribute, self.key_column
+        mapped = self.attribute(name)
+        passthrough = name == key and key not in self.exclude_columns and mapped is None
+        if passthrough or (mapped is not None and mapped.type == "number" and mapped.value == f"${{{key}}}"):
+            return self
+        raise ValueError(
+            f"validation.keyAttribute '{name}' must carry keyColumn {key} as a number: map it as "
+            f"{{name: {name}, type: number, value: '${{{key}}}'}}"
+            + (f" (it is now {mapped.type} '{mapped.value}')" if mapped is not None else " (no attribute writes it)")
+        )
+
+    @model_validator(mode="after")
+    def _item_filter_attribute_is_written(self) -> MappingSpec:
+        flt = self.validation.item_filter if self.validation else None
+        if flt is None or self.attribute(flt.attribute) is not None:
+            return self
+        if flt.attribute in self.exclude_columns or flt.attribute not in self.source_columns():
+            raise ValueError(
+                f"validation.itemFilter.attribute '{flt.attribute}' is not written by this mapping: map it, "
+                f"e.g. {{name: {flt.attribute}, value: '{flt.value}'}}"
+            )
+        return self
+
     def source_columns(self) -> list[str]:
         """Columns of the source object: the declared ones, else those the mapping names (key first)."""
         if self.columns:
