@@ -394,3 +394,37 @@ def test_readme_fact_table_is_generated_from_the_fact_table():
     text = (PROJECT_DIR / "README.md").read_text()
     section = text[text.index(FACTS_BEGIN) + len(FACTS_BEGIN) + 1 : text.index(FACTS_END)]
     assert section == markdown_table(), "run: python -m dmsmig contract-facts --write"
+
+
+def test_a_secret_looking_value_is_never_printed_back(tmp_path):
+    import shutil
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from dmsmig.cli import app
+    from dmsmig.config.stack import PROJECT_DIR
+
+    for name in ("Pulumi.yaml", "Pulumi.sandbox.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    path = tmp_path / "Pulumi.sandbox.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["dms-migration:migration"].setdefault("tags", {})["note"] = "password=hunter2{}"
+    path.write_text(yaml.safe_dump(doc))
+    for argv in (["plan"], ["plan", "--json"]):
+        result = CliRunner().invoke(app, [*argv, "--stack", "sandbox", "--project-dir", str(tmp_path)])
+        assert result.exit_code == 1, result.output
+        assert "hunter2" not in result.output and "password=<redacted>" in result.output
+
+
+def test_sensitive_members_are_shown_by_length_only():
+    from dmsmig.contract.redact import redact
+    from dmsmig.contract.shapes import request_problems
+
+    problems = request_problems(
+        "dms", "CreateEndpoint", {"EndpointIdentifier": "e", "EndpointType": "source", "EngineName": "x", "Password": 5}
+    )
+    assert problems == [
+        "Invalid type for parameter Password, value: <redacted>, type: <class 'int'>, valid types: <class 'str'>"
+    ]
+    assert redact("url?pwd=abc;token: xyz") == "url?pwd=<redacted>;token: <redacted>"

@@ -20,6 +20,7 @@ from typer import _click as click  # typer vendors click: its own Exit/Abort/Cli
 from typer.core import TyperGroup
 
 from dmsmig.config.stack import ConfigError
+from dmsmig.contract.redact import redact
 from dmsmig.cutover.machine import EXIT_LOCKED
 from dmsmig.cutover.store import LockHeld
 from dmsmig.ops.errors import EXIT_FAILED, EXIT_USAGE, OpsError, explain
@@ -145,11 +146,11 @@ def describe(err: BaseException) -> Failure:
 
 def report(failure: Failure, console: Console) -> None:
     """Print a failure: ``error:`` line, detail lines, ``fix:`` line; data is never read as markup."""
-    console.print(f"error: {failure.message}", markup=False, highlight=False, soft_wrap=True, style="red")
+    console.print(f"error: {redact(failure.message)}", markup=False, highlight=False, soft_wrap=True, style="red")
     for line in failure.details:
-        console.print(f"  - {line}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  - {redact(line)}", markup=False, highlight=False, soft_wrap=True)
     if failure.fix:
-        console.print(f"  fix: {failure.fix}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  fix: {redact(failure.fix)}", markup=False, highlight=False, soft_wrap=True)
 
 
 class BoundaryGroup(TyperGroup):

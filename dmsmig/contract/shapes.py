@@ -14,6 +14,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 from dmsmig.contract.model import service_model
+from dmsmig.contract.redact import redact, shown
 
 
 def request_problems(service: str, operation: str, params: dict[str, Any]) -> list[str]:
@@ -25,7 +26,11 @@ def request_problems(service: str, operation: str, params: dict[str, Any]) -> li
     except ParamValidationError as err:
         problems += [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
     _walk(params, shape, operation, problems)
-    return problems
+    return [redact(p) for p in problems]
+
+
+def _shown(value: str, shape: Any, path: str) -> str:
+    return shown(value, path.rsplit(".", 1)[-1], bool(getattr(shape, "metadata", {}).get("sensitive")))
 
 
 def _walk(value: Any, shape: Any, path: str, problems: list[str]) -> None:
@@ -44,12 +49,12 @@ def _walk(value: Any, shape: Any, path: str, problems: list[str]) -> None:
             _walk(item, shape.value, f"{path}.{key}", problems)
     elif kind == "string" and isinstance(value, str):
         if shape.enum and value not in shape.enum:
-            problems.append(f"{path}: {value!r} is not one of {', '.join(shape.enum)}")
+            problems.append(f"{path}: {_shown(value, shape, path)} is not one of {', '.join(shape.enum)}")
         _range(len(value), shape, path, "characters", problems)
         pattern = shape.metadata.get("pattern")
         # AWS patterns are Java regular expressions (\p{L} ...): the regex module reads them.
         if pattern and not regex.fullmatch(pattern, value, flags=regex.DOTALL):
-            problems.append(f"{path}: {value!r} does not match the pattern {pattern}")
+            problems.append(f"{path}: {_shown(value, shape, path)} does not match the pattern {pattern}")
     elif kind in ("integer", "long", "double", "float") and isinstance(value, int | float):
         _range(value, shape, path, "", problems)
 
