@@ -13,14 +13,12 @@ from dmsmig.contract import facts
 
 DMS_PRINCIPAL = "dms.amazonaws.com"
 CONTROL_TABLES = facts.DYNAMODB_CONTROL_TABLES
-# Tighter than the documented minimum (facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS), with the reasons:
-# - control tables: DMS creates awsdms_apply_exceptions / awsdms_full_load_exceptions on first run
-#   and writes failed rows there; nothing documents it dropping them, and a role that cannot drop
-#   them cannot lose that evidence, so DeleteTable is left out;
-# - target table: with TargetTablePrepMode DO_NOTHING (enforced by the policy pack) DMS leaves the
-#   pre-created table's metadata alone, so neither CreateTable nor DeleteTable is granted there.
-CONTROL_TABLE_ACTIONS = tuple(a for a in sorted(facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS) if a != "dynamodb:DeleteTable")
-TARGET_TABLE_ACTIONS = tuple(a for a in CONTROL_TABLE_ACTIONS if a not in facts.TABLE_LIFECYCLE_ACTIONS)
+# The control tables get every documented action (facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS): DMS creates
+# awsdms_apply_exceptions / awsdms_full_load_exceptions and manages them as it documents. The target
+# table gets them less the table-lifecycle actions (facts.TARGET_TABLE_LIFECYCLE_NOT_NEEDED): with
+# TargetTablePrepMode DO_NOTHING, which the policy pack enforces, DMS never creates or drops it.
+CONTROL_TABLE_ACTIONS = tuple(sorted(facts.DYNAMODB_ROLE_DOCUMENTED_ACTIONS))
+TARGET_TABLE_ACTIONS = tuple(a for a in CONTROL_TABLE_ACTIONS if a not in facts.TARGET_TABLE_LIFECYCLE_NOT_NEEDED)
 
 
 def _doc(*statements: dict[str, Any]) -> str:

@@ -155,9 +155,13 @@ DYNAMODB_ROLE_DOCUMENTED_ACTIONS = _fact(
 DYNAMODB_ROLE_ACCOUNT_ACTIONS = _fact(
     "dynamodb-role-account-actions", ("dynamodb:ListTables",), USER_GUIDE + "CHAP_Target.DynamoDB.html (Resource '*')"
 )
-# With TargetTablePrepMode DO_NOTHING DMS leaves the target table's data and metadata alone, so the
-# table-lifecycle actions are granted on the control tables (which DMS creates) and not on the target.
-TABLE_LIFECYCLE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:DeleteTable")
+TARGET_TABLE_LIFECYCLE_NOT_NEEDED = _fact(
+    "target-table-lifecycle-not-needed",
+    ("dynamodb:CreateTable", "dynamodb:DeleteTable"),
+    USER_GUIDE + "CHAP_Tasks.CustomizingTasks.TaskSettings.FullLoad.html (TargetTablePrepMode DO_NOTHING: "
+    "data and metadata of the target table are not changed), so the role is granted these on the two "
+    "control tables only, not on the pre-created target",
+)
 TARGET_TABLE_PREP_MODES = _fact(
     "target-table-prep-modes",
     ("DO_NOTHING", "TRUNCATE_BEFORE_LOAD", "DROP_AND_CREATE"),
