@@ -67,7 +67,7 @@ def build(stack: StackConfig) -> dict:
 
     # Which instance each task runs on is decided before anything is declared.
     # Serverless groups need no instance: only instance tasks are packed.
-    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance)
+    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance, lambda slot: slot[0].name)
     endpoints = cfg.network.vpc_endpoints
     network_ready = []
     if endpoints.secrets_manager or endpoints.dynamodb:

@@ -33,15 +33,29 @@ def test_source_defaults_are_inherited_and_overridden():
     assert cfg.task_count() == 8
 
 
-def test_the_250_database_example_packs_onto_two_instances():
+def test_the_250_database_example_packs_within_the_task_and_endpoint_quotas_as_the_readme_says():
     config = load_stack_config("many", PROJECT_DIR / "examples")
     assert len(config.migration.sources) == 250
     run = run_program(config, stack_name="many")
     instances = run.of_type("aws:dms/replicationInstance:ReplicationInstance")
-    assert len(instances) == 2
-    per_instance: dict[str, int] = {}
+    tasks: dict[str, int] = {}
+    endpoints: dict[str, set] = {}
     for task in run.of_type("aws:dms/replicationTask:ReplicationTask"):
-        per_instance[task.inputs["replicationInstanceArn"]] = (
-            per_instance.get(task.inputs["replicationInstanceArn"], 0) + 1
-        )
-    assert sorted(per_instance.values()) == [125, 125]
+        arn = task.inputs["replicationInstanceArn"]
+        tasks[arn] = tasks.get(arn, 0) + 1
+        endpoints.setdefault(arn, set()).update({task.inputs["sourceEndpointArn"], task.inputs["targetEndpointArn"]})
+    # CHAP_Limits: 200 tasks and 100 endpoints per replication instance; 250 sources need 3 instances
+    assert len(instances) == 3 and sorted(tasks.values()) == [83, 83, 84]
+    assert max(len(e) for e in endpoints.values()) <= 100
+    readme = (PROJECT_DIR / "README.md").read_text()
+    sizes = sorted(set(tasks.values()))
+    assert f"250 tasks → {len(instances)} instances of {'–'.join(map(str, sizes))} tasks" in readme
+    assert f"({len(run.resources):,} resources; both figures are checked" in readme
+
+
+def test_packing_adds_instances_when_the_endpoints_would_pass_100():
+    sources = [f"s{i}" for i in range(250)]
+    bins = pack(sources, 200, endpoints_of=lambda s: s)
+    assert len(bins) == 3 and all(len(set(b)) + 1 <= 100 for b in bins)
+    one_source = ["s"] * 400  # 400 partitions of one database: two endpoints an instance
+    assert len(pack(one_source, 200, endpoints_of=lambda s: s)) == 2

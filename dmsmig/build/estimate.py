@@ -107,7 +107,7 @@ def estimate(cfg: MigrationConfig) -> StackEstimate:
     if klass not in INSTANCE_FIGURES:
         raise KeyError(f"no figures for {klass}; add it to INSTANCE_FIGURES in dmsmig/estimate.py")
     gb_per_hour, usd_per_hour = INSTANCE_FIGURES[klass]
-    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance)
+    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance, lambda slot: slot[0].name)
     partitions, unknown = [], []
     for n, tasks in enumerate(bins):
         instance_id = f"{cfg.prefix}-repl-{n + 1}"

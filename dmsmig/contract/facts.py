@@ -134,6 +134,14 @@ SECRET_ROLE_PRINCIPAL = _fact(
     USER_GUIDE + "security_iam_secretsmanager.html (trust the regional DMS service principal)",
 )
 
+# Quotas per replication instance ---------------------------------------------------------------
+TASKS_PER_INSTANCE_MAX = _fact(
+    "tasks-per-replication-instance", 200, USER_GUIDE + "CHAP_Limits.html (Tasks per replication instance)"
+)
+ENDPOINTS_PER_INSTANCE_MAX = _fact(
+    "endpoints-per-replication-instance", 100, USER_GUIDE + "CHAP_Limits.html (Endpoints per replication instance)"
+)
+
 # DynamoDB target -------------------------------------------------------------------------------
 DYNAMODB_CONTROL_TABLES = _fact(
     "dynamodb-control-tables",

@@ -17,9 +17,7 @@ SECRET_IN_TEXT = re.compile(
 )
 
 # botocore's own type errors: "Invalid type for parameter Password, value: 5, type: <class 'int'>"
-BOTOCORE_VALUE = re.compile(
-    r"(?i)(parameter \S*(?:passw(?:or)?d|pwd|secret|token|key)\S*, value: )(.*?)(, type: )"
-)
+BOTOCORE_VALUE = re.compile(r"(?i)(parameter \S*(?:passw(?:or)?d|pwd|secret|token|key)\S*, value: )(.*?)(, type: )")
 
 
 def redact(text: str) -> str:
