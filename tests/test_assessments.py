@@ -162,7 +162,8 @@ def test_preflight_assess_runs_one_assessment_per_task_and_reports_each_result(w
         for name in DEFAULT_ASSESSMENTS:
             check = checks[f"assessment staging-ordersvc-orders-events-{partition} {name}"]
             assert (check["ok"], check["reason"], check["fix"]) == (True, "passed", "")
-    assert "DMS assesses the replication itself" in checks["assessment staging-ordersvc-orders-live-p1"]["reason"]
+    serverless = checks["assessment staging-ordersvc-orders-live-p1"]
+    assert serverless["reason"].startswith("NOT ASSESSED") and "PremigrationAssessmentSettings" in serverless["reason"]
     requests = [run.request for run in fake.runs.values()]
     assert len(requests) == 2  # one per task, none for the Serverless replications
     assert {r["ResultLocationBucket"] for r in requests} == {"staging-ordersvc-dmsmig-assess-123456789012"}

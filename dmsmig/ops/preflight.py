@@ -276,7 +276,10 @@ def assessment_checks(
         Check(
             f"assessment {ref.task_id}",
             True,
-            "Serverless: DMS assesses the replication itself when it starts (StartReplication)",
+            "NOT ASSESSED: DMS runs a premigration assessment of a Serverless replication only when "
+            "StartReplication carries PremigrationAssessmentSettings (botocore dms model), which `start` "
+            "does not send",
+            "run one from the DMS console (Serverless replication, Assess) before the first start",
         )
         for ref in refs
         if ref.serverless
