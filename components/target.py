@@ -72,6 +72,16 @@ class DynamoTarget(pulumi.ComponentResource):
                     projection_type=gsi.projection,
                     read_capacity=target.read_capacity if provisioned else None,
                     write_capacity=target.write_capacity if provisioned else None,
+                    # every migrated item carrying the index keys is written to the index too
+                    # (fact gsi-write-per-item): a pre-warmed table's indexes are pre-warmed alike
+                    warm_throughput=(
+                        aws.dynamodb.TableGlobalSecondaryIndexWarmThroughputArgs(
+                            read_units_per_second=target.warm_throughput.read_units_per_second,
+                            write_units_per_second=target.warm_throughput.write_units_per_second,
+                        )
+                        if target.warm_throughput
+                        else None
+                    ),
                 )
                 for gsi in target.global_secondary_indexes
             ],

@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass, field
 
 from dmsmig.build.estimate import estimate
-from dmsmig.config.stack import MigrationConfig
+from dmsmig.config.mapping_spec import MappingSpec
+from dmsmig.config.stack import GlobalSecondaryIndex, MigrationConfig
 from dmsmig.contract import facts
 
 
@@ -95,6 +96,26 @@ class MeasuredItems:
         return cls(units, f"{origin} (rehearsal of stack {stack}, {rows:,} source rows)")
 
 
+def index_writes(cfg: MigrationConfig, spec: MappingSpec) -> list[tuple[GlobalSecondaryIndex, str | None]]:
+    """The GSIs every item of ``spec`` is written to (it carries all their key attributes; fact
+    gsi-write-per-item), each with the one partition-key value all those items share, when the spec
+    fixes it (a literal template, or the ``validation.itemFilter`` on that attribute), else None."""
+    written = spec.attribute_names() | {c for c in spec.source_columns() if c not in spec.exclude_columns}
+    found = []
+    for gsi in cfg.target.global_secondary_indexes:
+        if not all(k in written for k in (gsi.partition_key, gsi.sort_key) if k):
+            continue
+        single = None
+        mapped = spec.attribute(gsi.partition_key)
+        if mapped is not None and not mapped.columns():
+            single = mapped.value
+        flt = spec.validation.item_filter if spec.validation else None
+        if flt is not None and flt.attribute == gsi.partition_key:
+            single = flt.value
+        found.append((gsi, single))
+    return found
+
+
 def load_model(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> LoadModel:
     """The stage durations of ``cfg``'s full load (task groups without ``estimate`` are left out, and named).
 
@@ -108,6 +129,8 @@ def load_model(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> L
     task_units_per_second = 0.0
     threads_seen: list[int] = []
     per_thread = 1000.0 / facts.WRITE_LATENCY_MS
+    index_units: dict[str, float] = {}
+    hot: dict[tuple[str, str, str], float] = {}
     for source in cfg.sources:
         for group in source.task_groups:
             if group.estimate is None:
@@ -124,6 +147,12 @@ def load_model(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> L
             tasks += partitions
             items += rows * partitions
             units += round(rows * row_units * partitions)
+            for gsi, single in index_writes(cfg, group.spec):
+                gsi_units = rows * partitions * (row_units if gsi.projection == "ALL" else 1)
+                index_units[gsi.name] = index_units.get(gsi.name, 0) + gsi_units
+                if single is not None:
+                    where = (gsi.name, gsi.partition_key, single)
+                    hot[where] = hot.get(where, 0) + gsi_units
             task_hours.append(rows / (threads * per_thread) / 3600)
             task_units_per_second += threads * per_thread * row_units * partitions
             if group.estimate.source_rows_per_second:
@@ -169,6 +198,30 @@ def load_model(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> L
             "facts dynamodb-on-demand-initial-writes, dynamodb-write-unit-bytes",
         ),
     ]
+    for name, gsi_units in index_units.items():
+        stages.append(
+            Stage(
+                f"GSI {name} writes",
+                f"{table_units:,} write units/s ({why}, as the table), {gsi_units / items:.1f} units/item",
+                gsi_units / table_units / 3600,
+                "facts gsi-write-per-item, dynamodb-write-unit-bytes",
+            )
+        )
+    for (name, attribute, value), gsi_units in hot.items():
+        stages.append(
+            Stage(
+                f"GSI {name} partition {attribute}={value}",
+                f"{facts.PARTITION_WRITE_UNITS:,} write units/s: every item has this one index key value",
+                gsi_units / facts.PARTITION_WRITE_UNITS / 3600,
+                "facts dynamodb-partition-write-units, gsi-write-per-item",
+            )
+        )
+        notes.append(
+            f"GSI {name}: every migrated item has {attribute}={value}, one index partition, which takes at most "
+            f"{facts.PARTITION_WRITE_UNITS:,} write units/s whatever the pre-warm, and a throttled index throttles "
+            "the table's writes: create the index after the full load (DynamoDB backfills it without throttling "
+            f"the load), or spread its key (a view column such as '{value}#' + (Id % 16), mapped into {attribute})"
+        )
     model = LoadModel(stages, items, units, table_units, task_write_units_per_second=task_units_per_second, notes=notes)
     if model.writes_faster_than_table:
         model.notes.append(

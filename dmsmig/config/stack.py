@@ -180,14 +180,25 @@ class GlobalSecondaryIndex(_Model):
     projection: Literal["ALL", "KEYS_ONLY"] = Field("ALL", description="Attributes copied into the index.")
 
 
+MAX_UNITS_PER_SECOND = 40_000_000  # far above any account quota: refuses typos, not real tables
+
+
 class WarmThroughput(_Model):
     """Pre-warmed throughput of the target table (DynamoDB warm throughput), for the load."""
 
     write_units_per_second: int | None = Field(
-        None, alias="writeUnitsPerSecond", ge=1, description="Writes/s the table serves from the start."
+        None,
+        alias="writeUnitsPerSecond",
+        ge=facts.WARM_THROUGHPUT_MIN_WRITES,
+        le=MAX_UNITS_PER_SECOND,
+        description="Writes/s the table (and each GSI) serves from the start; the provider takes 4,000 or more.",
     )
     read_units_per_second: int | None = Field(
-        None, alias="readUnitsPerSecond", ge=1, description="Reads/s the table serves from the start (validation)."
+        None,
+        alias="readUnitsPerSecond",
+        ge=facts.WARM_THROUGHPUT_MIN_READS,
+        le=MAX_UNITS_PER_SECOND,
+        description="Reads/s the table serves from the start (validation); the provider takes 12,000 or more.",
     )
 
 

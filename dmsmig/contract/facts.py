@@ -273,6 +273,22 @@ WRITE_LATENCY_MS = _fact(
     "in flight per DMS load thread)",
     confirmed=False,
 )
+_WARM_SCHEMA = (
+    "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/dynamodb/table.go "
+    "(warmThroughputSchema, bridged by pulumi-aws: table and GSI warm_throughput"
+)
+WARM_THROUGHPUT_MIN_READS = _fact(
+    "warm-throughput-min-reads", 12000, _WARM_SCHEMA + " read_units_per_second IntAtLeast(12000))"
+)
+WARM_THROUGHPUT_MIN_WRITES = _fact(
+    "warm-throughput-min-writes", 4000, _WARM_SCHEMA + " write_units_per_second IntAtLeast(4000))"
+)
+GSI_WRITE_PER_ITEM = _fact(
+    "gsi-write-per-item",
+    "a write to a table item that carries a GSI's key attributes is also written to the index, and consumes "
+    "write capacity there; an index that cannot keep up throttles the table's writes",
+    DYNAMODB_GUIDE + "GSI.ThroughputConsiderations.html (writes to a GSI)",
+)
 PARTITION_WRITE_UNITS = _fact(
     "dynamodb-partition-write-units",
     1000,
