@@ -637,7 +637,7 @@ CASES: dict[str, tuple] = {
     "outputs missing keys": ops_case(
         lambda w: (Path(w.root / "o.json").write_text('{"tableName": "t"}'), _status(w, str(w.root / "o.json")))[1],
         2,
-        "stack outputs are missing or malformed",
+        "missing or malformed",
         "taskGroups",
         "run pulumi up",
     ),

@@ -76,6 +76,20 @@ def test_plan_names_the_tasks_an_update_would_modify(tmp_path):
     assert "python -m dmsmig stop --stack sandbox" in text.output
 
 
+def test_plan_refuses_another_stacks_outputs_as_the_operator_commands_do(tmp_path):
+    from tests.conftest import built
+
+    path = tmp_path / "prod-outputs.json"
+    path.write_text(json.dumps(built("prod").outputs))
+    result = runner.invoke(app, ["plan", "--stack", "sandbox", "--outputs-file", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "belongs to stack 'prod'" in result.output and "not to --stack sandbox" in result.output
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"taskGroups": {}}')  # not outputs of any stack: the same reader says what is missing
+    result = runner.invoke(app, ["plan", "--stack", "sandbox", "--outputs-file", str(broken)])
+    assert result.exit_code == 2 and "broken.json" in result.output and "Traceback" not in result.output
+
+
 def test_plan_reports_the_aws_contract_check():
     result = runner.invoke(app, ["plan", "--stack", "prod"])
     assert result.exit_code == 0, result.output

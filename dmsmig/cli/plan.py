@@ -55,7 +55,7 @@ def plan(
     measured = _measured(rehearsal) if rehearsal is not None else None
     run = run_program(config, stack_name=stack)
     requests, problems = check_resources(run.resources)
-    modified = _modified_tasks(run.outputs, outputs_file)
+    modified = _modified_tasks(run.outputs, outputs_file, stack, config, project_dir)
     if as_json:
         from dataclasses import asdict
 
@@ -154,13 +154,19 @@ def _load_json(cfg, measured: MeasuredItems | None = None) -> dict:
     }
 
 
-def _modified_tasks(planned: dict, outputs_file: Path | None) -> list[str]:
+def _modified_tasks(planned: dict, outputs_file: Path | None, stack: str, config, project_dir: Path) -> list[str]:
+    """Tasks the update modifies, against deployed outputs read and identity-checked as the operator
+    commands read them (another stack's outputs are refused, naming both sides)."""
+    from dmsmig.config.stack import project_name
     from dmsmig.offline.plan_view import task_definition_changes
-    from dmsmig.ops.outputs import OutputsFile
+    from dmsmig.ops.context import read_outputs
+    from dmsmig.ops.outputs import verify_identity
 
     if outputs_file is None:
         return []
-    return task_definition_changes(planned, OutputsFile(outputs_file).read())
+    deployed = read_outputs(stack, outputs_file, project_dir)
+    verify_identity(deployed, project_name(project_dir), stack, config.region, str(outputs_file))
+    return task_definition_changes(planned, deployed.model_dump(by_alias=True))
 
 
 def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:

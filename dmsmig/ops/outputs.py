@@ -179,7 +179,8 @@ def load_outputs(source: OutputsSource) -> StackOutputs:
         return StackOutputs.model_validate(raw)
     except ValidationError as err:
         missing = [".".join(str(p) for p in e["loc"]) for e in err.errors()]
+        where = f"outputs file {source.path}" if isinstance(source, OutputsFile) else "the stack's outputs"
         raise UsageError(
-            f"stack outputs are missing or malformed: {', '.join(missing)}",
+            f"{where}: missing or malformed {', '.join(missing)}",
             "run pulumi up for this stack (the program exports them), or regenerate the outputs file",
         ) from None
