@@ -428,4 +428,5 @@ def test_sensitive_members_are_shown_by_length_only():
     assert problems == [
         "Invalid type for parameter Password, value: <redacted>, type: <class 'int'>, valid types: <class 'str'>"
     ]
-    assert redact("url?pwd=abc;token: xyz") == "url?pwd=<redacted>;token: <redacted>"
+    assert redact("url?pwd=abc;token:xyz") == "url?pwd=<redacted>;token:<redacted>"
+    assert redact("sources[0].secret: required key is missing") == "sources[0].secret: required key is missing"

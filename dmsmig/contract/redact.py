@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 SECRET_NAME = re.compile(r"passw(or)?d|^pwd$|secret|token|api_?key|private_?key", re.IGNORECASE)
+# "name=value", or "name:value" with no space (a key path followed by ": message" is not a value)
 SECRET_IN_TEXT = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)(\s*[=:]\s*)"
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)(\s*=\s*|:)"
     r"(?!<redacted>)([^\s'\";,}&]+)"
 )
-
 # botocore's own type errors: "Invalid type for parameter Password, value: 5, type: <class 'int'>"
 BOTOCORE_VALUE = re.compile(r"(?i)(parameter \S*(?:passw(?:or)?d|pwd|secret|token|key)\S*, value: )(.*?)(, type: )")
 
