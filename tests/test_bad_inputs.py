@@ -17,6 +17,8 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from botocore.exceptions import ConnectionClosedError, TokenRetrievalError
+from botocore.parsers import ResponseParserError
 from moto import mock_aws
 
 from dmsmig.cli import main
@@ -124,6 +126,19 @@ def ops_case(
 
 def _status(w: World, outputs: str, *extra: str) -> list[str]:
     return ["status", "--stack", "sandbox", "--outputs-file", outputs, *extra]
+
+
+class Raising:
+    """A client whose every call raises ``error``."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __getattr__(self, name: str):
+        def call(*_args, **_kwargs):
+            raise self.error
+
+        return call
 
 
 def _fake(w: World, **states) -> EmulatedDms:
@@ -759,6 +774,37 @@ CASES: dict[str, tuple] = {
         "python -m dmsmig rehearse",
     ),
     # AWS errors ----------------------------------------------------------------------------------
+    "broken AWS config file": ops_case(
+        lambda w: (
+            Path(w.root / "aws-config").write_text("[default\nregion = eu-west-1\n"),
+            w.monkeypatch.setenv("AWS_CONFIG_FILE", str(w.root / "aws-config")),
+            ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        )[-1],
+        2,
+        "aws-config cannot be parsed",
+        "AWS_CONFIG_FILE",
+    ),
+    "expired SSO login": ops_case(
+        lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs(), "--profile", "ops"],
+        2,
+        "the AWS SSO login has expired or is missing (profile 'ops')",
+        "aws sso login --profile ops",
+        clients=lambda w: clients_with(dms=Raising(TokenRetrievalError(provider="sso", error_msg="expired"))),
+    ),
+    "connection reset": ops_case(
+        lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        1,
+        "connection to AWS was reset or timed out",
+        "run the command again",
+        clients=lambda w: clients_with(dms=Raising(ConnectionClosedError(endpoint_url="https://dms"))),
+    ),
+    "an HTML answer instead of the API's JSON": ops_case(
+        lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        1,
+        "not the API's JSON/XML",
+        "HTTPS_PROXY",
+        clients=lambda w: clients_with(dms=Raising(ResponseParserError("Unable to parse response: <html>"))),
+    ),
     "unknown AWS profile": ops_case(
         lambda w: ["stop", "--stack", "sandbox", "--outputs-file", w.outputs(), "--profile", "nosuch"],
         2,
@@ -945,3 +991,19 @@ def test_data_is_never_read_as_rich_markup(world, capsys, monkeypatch):
     )
     assert code == 0, output
     assert arn in output and "sandbox-[red]x" in output
+
+
+def test_a_broken_aws_config_file_does_not_stop_the_offline_plan(tmp_path, monkeypatch, capsys):
+    """The fact table reads botocore's models through a loader, never the user's config file."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "aws-config"
+    config.write_text("[default\nregion = eu-west-1\n")
+    env = {**__import__("os").environ, "AWS_CONFIG_FILE": str(config)}
+    result = subprocess.run(
+        [sys.executable, "-m", "dmsmig", "plan", "--stack", "sandbox"],
+        capture_output=True, text=True, env=env, cwd=PROJECT_DIR, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "none refused" in result.stdout

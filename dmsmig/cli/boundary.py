@@ -23,7 +23,7 @@ from dmsmig.config.stack import ConfigError
 from dmsmig.contract.redact import redact
 from dmsmig.cutover.machine import EXIT_LOCKED
 from dmsmig.cutover.store import LockHeld
-from dmsmig.ops.errors import EXIT_FAILED, EXIT_USAGE, OpsError, explain
+from dmsmig.ops.errors import EXIT_FAILED, EXIT_USAGE, ExpiredLogin, OpsError, explain, sdk_failure, sso_fix
 
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "DMSMIG_DEBUG"
@@ -61,7 +61,16 @@ def _os(err: OSError) -> Failure:
     return Failure(EXIT_FAILED, f"{name}: {err.strerror or type(err).__name__}")
 
 
-def _botocore(err: Exception) -> Failure:
+def _option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _botocore(err: Exception, profile: str = "default") -> Failure:
     from botocore import exceptions as bce
 
     if isinstance(err, bce.ProfileNotFound):
@@ -81,6 +90,10 @@ def _botocore(err: Exception) -> Failure:
     if isinstance(err, bce.ClientError):
         explained = explain(err, "calling", err.operation_name)
         return Failure(EXIT_FAILED, explained.message, explained.fix)
+    known = sdk_failure(err, "calling", "AWS")
+    if known is not None:
+        fix = sso_fix(profile) if isinstance(known, ExpiredLogin) else known.fix
+        return Failure(known.exit_code, known.message.replace("calling AWS: ", ""), fix)
     return Failure(EXIT_FAILED, f"AWS SDK error: {type(err).__name__}: {str(err).splitlines()[0]}")
 
 
@@ -108,8 +121,9 @@ def _sqlalchemy(err: Exception) -> Failure:
     return Failure(EXIT_FAILED, f"source database: {type(err).__name__}: {first}")
 
 
-def describe(err: BaseException) -> Failure:
-    """The failure to report for ``err``: its family decides the message, fix and exit code."""
+def describe(err: BaseException, argv: list[str] | None = None) -> Failure:
+    """The failure to report for ``err``: its family decides the message, fix and exit code. ``argv``
+    (the command's own arguments) lets a message name what the command was given, e.g. --profile."""
     from botocore.exceptions import BotoCoreError, ClientError
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
@@ -118,6 +132,9 @@ def describe(err: BaseException) -> Failure:
         return _config(err)
     if isinstance(err, LockHeld):
         return Failure(EXIT_LOCKED, str(err), "wait for it to finish, or take it over with --takeover")
+    if isinstance(err, ExpiredLogin):
+        profile = err.profile or _option(argv or [], "--profile") or os.environ.get("AWS_PROFILE") or "default"
+        return Failure(err.exit_code, f"{err.message} (profile '{profile}')", sso_fix(profile))
     if isinstance(err, OpsError):
         return Failure(err.exit_code, err.message, err.fix)
     if isinstance(err, yaml.YAMLError):
@@ -129,7 +146,7 @@ def describe(err: BaseException) -> Failure:
     if isinstance(err, OSError):
         return _os(err)
     if isinstance(err, BotoCoreError | ClientError):
-        return _botocore(err)
+        return _botocore(err, _option(argv or [], "--profile") or os.environ.get("AWS_PROFILE") or "default")
     if isinstance(err, SQLAlchemyError):
         return _sqlalchemy(err)
     if isinstance(err, ValidationError):
@@ -161,6 +178,8 @@ class BoundaryGroup(TyperGroup):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        # the subcommand's own tokens (click keeps the command name apart; its public name is deprecated)
+        argv = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
@@ -168,7 +187,7 @@ class BoundaryGroup(TyperGroup):
         except Exception as err:
             if os.environ.get(DEBUG_ENV):
                 raise
-            failure = describe(err)
+            failure = describe(err, argv)
             report(failure, Console(stderr=True, emoji=False))
             raise typer.Exit(failure.code) from None
 

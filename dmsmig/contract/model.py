@@ -6,13 +6,19 @@ import re
 from functools import cache
 from typing import Any
 
-import botocore.session
+import botocore.loaders
+import botocore.model
 
 
 @cache
 def service_model(service: str) -> Any:
-    """The botocore service model of ``service`` (e.g. ``dms``), loaded once."""
-    return botocore.session.get_session().get_service_model(service)
+    """The botocore service model of ``service`` (e.g. ``dms``), loaded once from the files botocore ships.
+
+    Read through a loader, not a session: a session parses the user's AWS config file, and a broken
+    one must not stop the offline plan (or anything else) from starting.
+    """
+    loader = botocore.loaders.create_loader()
+    return botocore.model.ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
 
 def shape(service: str, name: str) -> Any:

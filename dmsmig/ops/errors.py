@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+import os
+
+from botocore.exceptions import (
+    ClientError,
+    ConfigParseError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+from botocore.parsers import ResponseParserError
 
 THROTTLING_CODES = {
     "Throttling",
@@ -43,6 +57,42 @@ class StackMismatch(UsageError):
     """Outputs (or credentials) that belong to another stack than the one asked for."""
 
 
+class ExpiredLogin(UsageError):
+    """The AWS SSO login behind the credentials expired; the boundary names the profile in the fix."""
+
+    def __init__(self, message: str, profile: str | None = None):
+        self.profile = profile
+        super().__init__(message, sso_fix(profile))
+
+
+def sso_fix(profile: str | None) -> str:
+    named = profile or os.environ.get("AWS_PROFILE") or "default"
+    return f"aws sso login --profile {named}, then run the command again"
+
+
+def sdk_failure(err: BaseException, action: str, resource: str) -> OpsError | None:
+    """The AWS SDK's own failures (credentials, config file, connection), each with its fix; None for others."""
+    if isinstance(err, ConfigParseError):
+        return UsageError(
+            f"the AWS config file {err.kwargs.get('path')} cannot be parsed",
+            "fix its syntax (e.g. an unclosed [section]), or point AWS_CONFIG_FILE at a valid file",
+        )
+    if isinstance(err, TokenRetrievalError | SSOTokenLoadError | UnauthorizedSSOTokenError):
+        return ExpiredLogin(f"{action} {resource}: the AWS SSO login has expired or is missing")
+    if isinstance(err, ConnectionClosedError | ReadTimeoutError | ConnectTimeoutError):
+        return OpsError(
+            f"{action} {resource}: the connection to AWS was reset or timed out ({type(err).__name__})",
+            "run the command again (it resumes where it stopped); check the network or proxy if it repeats",
+        )
+    if isinstance(err, ResponseParserError):
+        return OpsError(
+            f"{action} {resource}: AWS (or a proxy) answered with something that is not the API's JSON/XML "
+            "(an HTML error page?)",
+            "check --endpoint-url and any proxy between here and AWS (HTTPS_PROXY), then run it again",
+        )
+    return None
+
+
 def error_code(err: BaseException) -> str:
     if isinstance(err, ClientError):
         return err.response.get("Error", {}).get("Code", "")
@@ -57,6 +107,9 @@ def explain(err: BaseException, action: str, resource: str) -> OpsError:
     """Turn an AWS exception into an :class:`OpsError` naming the action and resource."""
     if isinstance(err, OpsError):
         return err
+    known = sdk_failure(err, action, resource)
+    if known is not None:
+        return known
     if isinstance(err, NoCredentialsError):
         return OpsError(f"{action} {resource}: no AWS credentials", "set AWS_PROFILE or run aws sso login")
     if isinstance(err, NoRegionError):
