@@ -39,12 +39,14 @@ class FakeDriver:
         self.ssm = ssm
         self.config = {READS_FROM: "source"}
         self.calls: list[tuple[str, object]] = []
+        self.targets: list[list[str] | None] = []
 
     def get(self, path):
         return self.config.get(path)
 
-    def set_and_apply(self, path, value):
+    def set_and_apply(self, path, value, only=None):
         self.calls.append((path, value))
+        self.targets.append(only)
         self.config[path] = value
         if path == READS_FROM:
             self.ssm.put_parameter(Name=PARAM, Value=value, Type="String", Overwrite=True)
@@ -154,6 +156,12 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
     assert second.exit_code == 0, second.output
     assert "[preconditions] done earlier" in second.output
     assert world["driver"].calls == [(READS_FROM, "dynamodb")]
+    # the switch may change the read-switch parameter and nothing else
+    assert world["driver"].targets == [
+        [
+            "urn:pulumi:sandbox::dms-migration::dmsmig:cutover:CutoverControl$aws:ssm/parameter:Parameter::cutover-parameter"
+        ]
+    ]
     assert world["clients"].ssm.get_parameter(Name=PARAM)["Parameter"]["Value"] == "dynamodb"
     state = FileStateStore(world["tmp"] / "state", "sandbox").load()
     assert state.finished

@@ -48,6 +48,14 @@ def make_driver(stack: str, project_dir: Path) -> StackDriver:
     return AutomationDriver(stack, project_dir)
 
 
+def _switch_targets(ops: OpsContext, stack: str) -> list[str]:
+    """The one resource a read switch (or its rollback) may change, from the program built offline."""
+    from dmsmig.offline.mock_engine import run_program
+    from dmsmig.offline.plan_view import read_switch_urns
+
+    return read_switch_urns(run_program(ops.config, stack_name=stack))
+
+
 def _store(ops: OpsContext, stack: str, local_state: Path | None) -> StateStore:
     if local_state is not None:
         return FileStateStore(local_state, stack)
@@ -107,6 +115,7 @@ def cutover(
         outputs=ops.outputs,
         clients=ops.clients,
         driver=make_driver(stack, project_dir),
+        switch_targets=_switch_targets(ops, stack),
         validate=lambda: final_validation(ops, database_url, from_secret),
         source_engines=engines,
         quiesce_confirmed=confirm_quiesced,
@@ -183,7 +192,7 @@ def rollback(
         else:
             if not yes:
                 typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
-            for line in driver.set_and_apply(READS_FROM, "source"):
+            for line in driver.set_and_apply(READS_FROM, "source", only=_switch_targets(ops, stack)):
                 _say(line)
             console.print("[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched")
         state = store.load()

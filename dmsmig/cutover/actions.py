@@ -37,6 +37,8 @@ class CutoverActions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     poll_seconds: float = 30.0
+    switch_targets: list[str] | None = None
+    """URNs the read switch may change (the read-switch parameter); anything else pending is refused."""
     dry_run: bool = False
     """Report what each gate would check and the evidence available now: write nothing, wait for nothing."""
 
@@ -260,7 +262,7 @@ class CutoverActions:
 
     def apply_effect(self, step: Step) -> list[str]:
         if step == Step.SWITCH_READS:
-            lines = self.driver.set_and_apply(READS_FROM, "dynamodb")
+            lines = self.driver.set_and_apply(READS_FROM, "dynamodb", only=self.switch_targets)
             now = self._reads_from()
             if now != "dynamodb":
                 raise OpsError(f"after pulumi up the read switch reads {now!r}, not 'dynamodb'", "check the update")
