@@ -1,6 +1,14 @@
 import pytest
 
-from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, start_action, watch_verdict
+from dmsmig.ops.decisions import (
+    StartAction,
+    StartRow,
+    TaskProgress,
+    WatchVerdict,
+    plan_starts,
+    start_action,
+    watch_verdict,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,12 +36,17 @@ def test_a_first_start_is_never_a_resume_or_reload():
 
 
 def test_max_running_counts_tasks_already_running():
-    rows = [("p1", "running", True), ("p2", "ready", False), ("p3", "ready", False), ("p4", "stopped", True)]
+    rows = [
+        StartRow("p1", "running", True),
+        StartRow("p2", "ready", False),
+        StartRow("p3", "ready", False),
+        StartRow("p4", "stopped", True),
+    ]
     assert plan_starts(rows, max_running=2) == [
         ("p1", StartAction.SKIP_RUNNING),
         ("p2", StartAction.START),
-        ("p3", StartAction.WAIT),
-        ("p4", StartAction.WAIT),
+        ("p3", StartAction.QUEUED),
+        ("p4", StartAction.QUEUED),
     ]
     assert [a for _t, a in plan_starts(rows)] == [
         StartAction.SKIP_RUNNING,
@@ -41,6 +54,28 @@ def test_max_running_counts_tasks_already_running():
         StartAction.START,
         StartAction.RESUME,
     ]
+
+
+def test_the_second_wave_starts_the_queued_tasks_and_never_restarts_finished_ones():
+    """start --max-running 2 on four tasks, run again after the first two finished."""
+    rows = [
+        StartRow("p1", "stopped", True, finished=True),
+        StartRow("p2", "stopped", True, finished=True),
+        StartRow("p3", "ready", False),
+        StartRow("p4", "ready", False),
+    ]
+    assert plan_starts(rows, max_running=2) == [
+        ("p1", StartAction.FINISHED),
+        ("p2", StartAction.FINISHED),
+        ("p3", StartAction.START),
+        ("p4", StartAction.START),
+    ]
+
+
+def test_a_stopped_full_load_serverless_replication_is_never_sent_resume_processing():
+    row = StartRow("s1", "stopped", True, serverless_full_load=True)
+    assert plan_starts([row]) == [("s1", StartAction.NEEDS_RELOAD)]
+    assert plan_starts([row], reload=True) == [("s1", StartAction.RELOAD)]
 
 
 def _progress(**kw) -> TaskProgress:

@@ -124,7 +124,7 @@ def test_start_of_named_partitions_and_max_running(dms, tmp_path):
         {"ReplicationTaskArn": arns[1], "StartReplicationTaskType": "start-replication"},
     )
     result = _run(tmp_path, "start", "--task", "p2", "--task", "p3", "--max-running", "1")
-    assert [r["action"] for r in json.loads(result.output)] == ["start-replication", "not-startable"]
+    assert [r["action"] for r in json.loads(result.output)] == ["start-replication", "queued"]
 
 
 def test_reload_target_needs_confirmation(dms, tmp_path):

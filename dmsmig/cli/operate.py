@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -38,7 +39,6 @@ from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import (
     ACTIVE,
-    RESUMABLE,
     StartAction,
     TaskProgress,
     WatchVerdict,
@@ -186,12 +186,22 @@ def start(
         bool, typer.Option("--reload-target", help="Reload stopped tasks from scratch (asks to confirm).")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    until_done: Annotated[
+        bool,
+        typer.Option("--until-done", help="Keep the queue going: start queued tasks as slots free, until all loaded."),
+    ] = False,
+    interval: Annotated[float, typer.Option(min=0, max=3600, help="With --until-done: seconds between checks.")] = 30,
+    timeout: Annotated[float, typer.Option(min=0, help="With --until-done: give up after seconds (exit 3).")] = 86400,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:
-    """Start tasks: start-replication when new, resume-processing when stopped; running ones are left alone."""
+    """Start tasks: start-replication when new, resume-processing when stopped; running ones are left alone.
+
+    Finished full loads are never started again. With --max-running K the rest wait as `queued`;
+    --until-done keeps starting them as running ones finish, printing progress, until every load is done.
+    """
 
     def decide(rows):
         plan = plan_starts(rows, reload=reload_target, max_running=max_running)
@@ -203,8 +213,70 @@ def start(
         return plan
 
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    results = dms_ops.apply_start_plan(ops.clients.dms, [t for _g, t in ops.outputs.tasks(group, task)], decide)
+    refs = [t for _g, t in ops.outputs.tasks(group, task)]
+    results = dms_ops.apply_start_plan(ops.clients.dms, refs, decide)
     _print_actions(as_json, results, f"start {stack}")
+    if not until_done:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = dms_ops.collect_progress(ops.clients.dms, ops.clients.cloudwatch, refs)
+        verdict = watch_verdict(progress)
+        _progress_line(as_json, progress, verdict, time.monotonic() - (deadline - timeout))
+        if verdict != WatchVerdict.IN_PROGRESS:
+            break
+        if time.monotonic() >= deadline:
+            err_console.print(f"timed out after {timeout:.0f}s with loads still queued or running", markup=False)
+            raise typer.Exit(3)
+        time.sleep(interval)
+        started = [
+            r for r in dms_ops.apply_start_plan(ops.clients.dms, refs, decide) if StartAction(r["action"]).starts
+        ]
+        if started:
+            _print_actions(as_json, started, f"start {stack}: next in the queue")
+    if verdict == WatchVerdict.FAILED:
+        raise typer.Exit(1)
+
+
+def _progress_line(as_json: bool, progress: list[TaskProgress], verdict: WatchVerdict, elapsed: float = 0) -> None:
+    """One line (or JSON object) per check: what runs, what is queued, what is done, rate and ETA."""
+    counts = {
+        "done": sum(1 for p in progress if p.full_load_done),
+        "running": sum(1 for p in progress if p.status in ACTIVE and not p.full_load_done),
+        "queued": sum(1 for p in progress if p.status == "ready"),
+        "failed": sum(1 for p in progress if p.failed),
+    }
+    rows = sum(p.rows_loaded for p in progress)
+    percent = sum(p.progress_percent for p in progress) / len(progress) if progress else 0
+    rate = rows / elapsed if elapsed > 0 else None
+    eta = elapsed * (100 - percent) / percent if 0 < percent < 100 and elapsed > 0 else None
+    if as_json:
+        doc = {"verdict": verdict.value, **counts, "rowsLoaded": rows, "percent": round(percent, 1)}
+        doc.update(
+            elapsedSeconds=round(elapsed, 1), rowsPerSecond=rate and round(rate, 1), etaSeconds=eta and round(eta)
+        )
+        doc["tasks"] = [
+            {"task": p.task_id, "status": p.status, "percent": p.progress_percent, "rows": p.rows_loaded}
+            for p in progress
+        ]
+        print(json.dumps(doc), flush=True)
+        return
+    timing = f"; {elapsed:,.0f} s elapsed" if elapsed else ""
+    timing += f", {rate:,.0f} rows/s" if rate else ""
+    timing += f", ETA {eta / 60:,.0f} min" if eta else ""
+    console.print(
+        f"{verdict.value}: {counts['done']} done, {counts['running']} running, {counts['queued']} queued, "
+        f"{counts['failed']} failed; {rows:,} rows loaded ({percent:.0f} %){timing}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def only_queued_left(progress: list[TaskProgress]) -> list[str]:
+    """Tasks waiting in the queue (never started) when nothing runs any more: watching will not move them."""
+    if any(p.status in ACTIVE or p.status in ("starting", "stopping", "modifying") for p in progress):
+        return []
+    return [p.task_id for p in progress if p.status == "ready" and not p.full_load_done]
 
 
 @app.command()
@@ -221,12 +293,17 @@ def resume(
     """Resume stopped or failed tasks with resume-processing; never starts new tasks or reloads."""
 
     def decide(rows):
-        return [
-            (task_id, StartAction.RESUME if status in RESUMABLE and started else start_action(status, started))
-            if status in RESUMABLE | ACTIVE
-            else (task_id, StartAction.WAIT)
-            for task_id, status, started in rows
-        ]
+        plan = []
+        for r in rows:
+            action = start_action(r.status, r.started_before, False, r.finished, r.serverless_full_load)
+            keep = action in (
+                StartAction.RESUME,
+                StartAction.SKIP_RUNNING,
+                StartAction.FINISHED,
+                StartAction.NEEDS_RELOAD,
+            )
+            plan.append((r.task_id, action if keep else StartAction.WAIT))
+        return plan
 
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     results = dms_ops.apply_start_plan(ops.clients.dms, [t for _g, t in ops.outputs.tasks(group, task)], decide)
@@ -288,33 +365,55 @@ def watch(
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
 ) -> None:
-    """Live view until every full load completes (exit 0) or a task fails (exit 1)."""
+    """Live view until every full load completes (exit 0) or a task fails (exit 1).
+
+    Not on a terminal (CI, a log file), a line every interval instead of redrawn bars; --json, one
+    JSON object a line. When only queued (never-started) tasks remain and nothing runs, it stops
+    waiting and says to start them (exit 3).
+    """
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
+    live = console.is_terminal and not as_json
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
     )
     ids: dict[str, int] = {}
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     verdict = WatchVerdict.IN_PROGRESS
     progress: list[TaskProgress] = []
-    with Live(bars, console=console, refresh_per_second=4, transient=False):
+    queued: list[str] = []
+    with Live(bars, console=console, refresh_per_second=4, transient=False) if live else nullcontext():
         while True:
             progress = _collect(ops, group, task)
-            for p in progress:
-                info = f"{p.status} rows={p.rows_loaded:,}" + (
-                    f" errored={p.tables_errored}" if p.tables_errored else ""
-                )
-                if p.task_id not in ids:
-                    ids[p.task_id] = bars.add_task(p.task_id, total=100, info=info)
-                bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
+            if live:
+                for p in progress:
+                    info = f"{p.status} rows={p.rows_loaded:,}" + (
+                        f" errored={p.tables_errored}" if p.tables_errored else ""
+                    )
+                    if p.task_id not in ids:
+                        ids[p.task_id] = bars.add_task(p.task_id, total=100, info=info)
+                    bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
             verdict = watch_verdict(progress)
-            if verdict != WatchVerdict.IN_PROGRESS or time.monotonic() >= deadline:
+            if not live:
+                _progress_line(as_json, progress, verdict, time.monotonic() - started)
+            queued = only_queued_left(progress) if verdict == WatchVerdict.IN_PROGRESS else []
+            if verdict != WatchVerdict.IN_PROGRESS or queued or time.monotonic() >= deadline:
                 break
             time.sleep(interval)
-    console.print(_status_table(progress, f"watch {stack}: {verdict.value}"))
+    if not as_json:
+        console.print(_status_table(progress, f"watch {stack}: {verdict.value}"))
     if verdict == WatchVerdict.FAILED:
         raise typer.Exit(1)
+    if queued:
+        err_console.print(
+            f"{len(queued)} task(s) queued and none running ({', '.join(queued[:5])}): nothing will move them; "
+            f"python -m dmsmig start --stack {stack} (or --until-done to keep the queue going)",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
     if verdict == WatchVerdict.IN_PROGRESS:
         err_console.print(f"timed out after {timeout:.0f}s with loads still running; watch again to continue")
         raise typer.Exit(3)

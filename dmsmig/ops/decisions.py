@@ -25,38 +25,67 @@ class StartAction(StrEnum):
     RESUME = "resume-processing"
     RELOAD = "reload-target"
     SKIP_RUNNING = "already-running"
+    FINISHED = "already-loaded"
+    """A full-load task whose load finished (FULL_LOAD_ONLY_FINISHED): never started again."""
+    QUEUED = "queued"
+    """Startable, held back by ``max_running``: a later ``start`` (or ``start --until-done``) starts it."""
+    NEEDS_RELOAD = "needs-reload-target"
+    """A stopped full-load Serverless replication: resume-processing does not apply to it (botocore dms
+    model, StartReplication.StartReplicationType); only reload-target loads it again."""
     WAIT = "not-startable"
 
+    @property
+    def starts(self) -> bool:
+        return self in (StartAction.START, StartAction.RESUME, StartAction.RELOAD)
 
-def start_action(status: str, started_before: bool, reload: bool = False) -> StartAction:
+
+@dataclass(frozen=True)
+class StartRow:
+    """What a start decision needs to know about one task or Serverless replication."""
+
+    task_id: str
+    status: str
+    started_before: bool
+    finished: bool = False
+    """A full-load task stopped because its full load finished."""
+    serverless_full_load: bool = False
+
+
+def start_action(
+    status: str, started_before: bool, reload: bool = False, finished: bool = False, serverless_full_load: bool = False
+) -> StartAction:
     """The one valid call for a task in ``status`` (``started_before``: it has a start date)."""
     if status in ACTIVE:
         return StartAction.SKIP_RUNNING
+    if finished and not reload:
+        return StartAction.FINISHED
     if status in STARTABLE_FIRST and not started_before:
         return StartAction.START
     if status in RESUMABLE or (status in STARTABLE_FIRST and started_before):
-        return StartAction.RELOAD if reload else StartAction.RESUME
+        if reload:
+            return StartAction.RELOAD
+        return StartAction.NEEDS_RELOAD if serverless_full_load else StartAction.RESUME
     return StartAction.WAIT
 
 
 def plan_starts(
-    tasks: list[tuple[str, str, bool]], reload: bool = False, max_running: int | None = None
+    rows: list[StartRow], reload: bool = False, max_running: int | None = None
 ) -> list[tuple[str, StartAction]]:
-    """For ``(task_id, status, started_before)`` rows, the action per task.
+    """The action per task: a queue when ``max_running`` is set.
 
-    With ``max_running``, tasks beyond that many running (counting already running ones) get
-    WAIT so the source database is not flooded.
+    Finished full loads are never started again and never take a slot; running ones take theirs;
+    the others start in order while slots are free, and the rest are QUEUED for a later ``start``.
     """
-    running = sum(1 for _t, status, _s in tasks if status in ACTIVE)
+    running = sum(1 for r in rows if r.status in ACTIVE)
     plan = []
-    for task_id, status, started_before in tasks:
-        action = start_action(status, started_before, reload)
-        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
+    for row in rows:
+        action = start_action(row.status, row.started_before, reload, row.finished, row.serverless_full_load)
+        if action.starts:
             if max_running is not None and running >= max_running:
-                action = StartAction.WAIT
+                action = StartAction.QUEUED
             else:
                 running += 1
-        plan.append((task_id, action))
+        plan.append((row.task_id, action))
     return plan
 
 

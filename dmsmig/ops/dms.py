@@ -13,7 +13,7 @@ from typing import Any
 
 from dmsmig.build.metrics import unit_metric_dimensions
 from dmsmig.contract import facts
-from dmsmig.ops.decisions import StartAction, TaskProgress
+from dmsmig.ops.decisions import StartAction, StartRow, TaskProgress
 from dmsmig.ops.errors import OpsError, explain
 from dmsmig.ops.outputs import TaskRef
 from dmsmig.ops.retry import call_with_retry
@@ -213,19 +213,35 @@ def progress(dms: Any, cloudwatch: Any, ref: TaskRef, described: dict) -> TaskPr
 def apply_start_plan(dms: Any, refs: list[TaskRef], decide: Any) -> list[dict]:
     """Describe ``refs``, let ``decide(rows)`` choose an action per task, and issue the start calls.
 
-    ``rows`` are ``(task_id, status, started_before)``; the result has, per task, its status before,
+    ``rows`` are :class:`StartRow`; the result has, per task, its status before,
     the action and the status DMS reports after.
     """
     described = describe_tasks(dms, refs)
-    rows = [(t.task_id, described[t.arn]["Status"], started_before(described[t.arn])) for t in refs]
+    rows = [start_row(t, described[t.arn]) for t in refs]
     by_id = {t.task_id: t for t in refs}
     results = []
-    for (task_id, action), (_tid, status, _started) in zip(decide(rows), rows):
-        new_status = status
-        if action in (StartAction.START, StartAction.RESUME, StartAction.RELOAD):
+    for (task_id, action), row in zip(decide(rows), rows):
+        new_status = row.status
+        if action.starts:
             new_status = apply_start(dms, by_id[task_id], action)
-        results.append({"task": task_id, "was": status, "action": action.value, "status": new_status})
+        results.append({"task": task_id, "was": row.status, "action": action.value, "status": new_status})
     return results
+
+
+def start_row(ref: TaskRef, described: dict) -> StartRow:
+    """What a start decision needs from a task's (or replication's) description."""
+    full_load = (described.get("MigrationType") or ref.migration_type) == facts.FULL_LOAD_ONLY
+    stopped = described["Status"] == "stopped"
+    done = "FULL_LOAD_ONLY_FINISHED" in (described.get("StopReason") or "")
+    if ref.serverless:  # its stop reason after a full load is not documented: stopped at 100 % is done
+        done = done or (described.get("ReplicationTaskStats") or {}).get("FullLoadProgressPercent") == 100
+    return StartRow(
+        ref.task_id,
+        described["Status"],
+        started_before(described),
+        finished=full_load and stopped and done,
+        serverless_full_load=ref.serverless and full_load,
+    )
 
 
 def collect_progress(dms: Any, cloudwatch: Any, refs: list[TaskRef]) -> list[TaskProgress]:
