@@ -223,3 +223,27 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_rehearsal(tm
     err = capsys.readouterr().err
     assert code == 2 and "--report" in err and "Traceback" not in err
     assert not (tmp_path / "s").exists()  # nothing was started
+
+
+def test_a_database_url_without_the_specs_object_or_column_is_one_line_and_exit_2(tmp_path, capsys, postgres_url):
+    from sqlalchemy import create_engine
+
+    code = main(["rehearse", "--stack", "sandbox", "--database-url", postgres_url, "--state-dir", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--database-url has no" in err and "vw_Dynamodbmigration" in err and "Traceback" not in err
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:  # the object exists but lacks a column the spec names
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS dbo")
+        conn.exec_driver_sql('CREATE TABLE dbo."vw_Dynamodbmigration" ("Id" bigint, "PK" text)')
+    try:
+        code = main(
+            ["rehearse", "--stack", "sandbox", "--database-url", postgres_url, "--state-dir", str(tmp_path / "b")]
+        )
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "lacks column(s)" in err and "SK" in err and "mappings/order_events.yaml" in err
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql('DROP TABLE dbo."vw_Dynamodbmigration"')
+    assert not (tmp_path / "b" / "local-aws.pid").exists()
