@@ -354,6 +354,23 @@ CASES: dict[str, tuple] = {
         lambda m: m["sources"].append(copy.deepcopy(m["sources"][0])),
         "migration.sources[1].name: 'orders' is used twice",
     ),
+    "sources null": config_case(_set(["sources"], None), "migration.sources: Input should be a valid list"),
+    "tags null": config_case(_set(["tags"], None), "migration.tags: Input should be a valid dictionary"),
+    "partition key beyond a bigint": config_case(
+        _set([*GROUP, "partitions"], {"count": 4, "min": 1, "max": 10**30}),
+        "partitions.max: Input should be less than or equal to 9223372036854775807",
+    ),
+    "estimate rows beyond a bigint": config_case(
+        _set([*GROUP, "estimate"], {"rows": 10**30}), "estimate.rows", "9223372036854775807"
+    ),
+    "average row bytes beyond an item": config_case(
+        _set([*GROUP, "estimate"], {"rows": 1, "averageRowBytes": 10**9}), "averageRowBytes", "409600"
+    ),
+    "unknown key beside the migration object": file_case(
+        lambda w: w.write({**w.raw(), "config": {**w.raw()["config"], "dms-migration:migrationz": {}}}),
+        "dms-migration:migrationz: unknown key",
+        "move it inside the migration object",
+    ),
     "no sources": config_case(_set(["sources"], []), "migration.sources", "at least 1 item"),
     "cdc-only migration type": config_case(
         _set([*GROUP, "migrationType"], "cdc-only"), "migrationType: 'cdc-only' is not a DMS migration type", "use cdc"

@@ -188,3 +188,25 @@ def test_readme_config_reference_is_current():
 
     readme = (PROJECT_DIR / "README.md").read_text()
     assert markdown() in readme, "run: python -m dmsmig config-reference --update-readme"
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run():
+    from dmsmig.config.stack import ConfigError
+
+    raw = raw_migration()
+    raw["environment"] = "qa"
+    raw["target"]["tableNam"] = "x"
+    group = raw["sources"][0]["taskGroups"][0]
+    group["mapping"] = "no_such_mapping"
+    group["partitions"] = {"boundaries": [5, 3]}
+    raw["sources"][0]["password"] = "x"
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    keys = [p.split(":", 1)[0] for p in caught.value.problems]
+    assert keys == [
+        "migration.sources[0].password",
+        "migration.environment",
+        "migration.target.tableNam",
+        "migration.sources[0].taskGroups[0].mapping",
+        "migration.sources[0].taskGroups[0].partitions.boundaries",
+    ]

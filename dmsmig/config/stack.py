@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -309,18 +309,25 @@ class SecretRef(_Model):
         return self
 
 
+# Partition keys are integer key columns: at most a 64-bit BIGINT (SQL Server, PostgreSQL; Oracle NUMBER(19)).
+KEY_MIN, KEY_MAX = -(2**63), 2**63 - 1
+
+
 class Partitions(_Model):
     """Explicit inner boundaries, or a count with min/max for equal-width ranges."""
 
-    boundaries: list[int] | None = Field(
+    boundaries: list[Annotated[int, Field(ge=KEY_MIN, le=KEY_MAX)]] | None = Field(
         None, description="Inner boundaries b1<b2<...: ranges (-inf,b1), [b1,b2), ..., [bn,+inf)."
     )
     count: int | None = Field(
         None, ge=1, le=200, description="Number of equal-width ranges over min..max (unset: one task, no filter)."
     )
-    min: int | None = Field(None, description="Smallest expected key (with count > 1).")
+    min: int | None = Field(None, ge=KEY_MIN, le=KEY_MAX, description="Smallest expected key (with count > 1).")
     max: int | None = Field(
-        None, description="Largest expected key (with count > 1); larger keys still land in the last range."
+        None,
+        ge=KEY_MIN,
+        le=KEY_MAX,
+        description="Largest expected key (with count > 1); larger keys still land in the last range.",
     )
 
     @model_validator(mode="after")
@@ -355,12 +362,19 @@ class Partitions(_Model):
 class Estimate(_Model):
     """Expected size of a task group's source object, for the plan's duration and cost estimate."""
 
-    rows: int = Field(ge=0, description="Rows in the source object (plan-partitions writes it).")
-    average_row_bytes: int = Field(1024, alias="averageRowBytes", ge=1, description="Average row size in bytes.")
+    rows: int = Field(ge=0, le=KEY_MAX, description="Rows in the source object (plan-partitions writes it).")
+    average_row_bytes: int = Field(
+        1024,
+        alias="averageRowBytes",
+        ge=1,
+        le=409_600,
+        description="Average row size in bytes (an item: 400 KB at most).",
+    )
     source_rows_per_second: int | None = Field(
         None,
         alias="sourceRowsPerSecond",
         ge=1,
+        le=1_000_000_000,
         description="Rows/s the source delivers to all partitions together (measured); unset: not modelled.",
     )
 
@@ -947,7 +961,8 @@ def _find_password_keys(value: Any, path: str) -> list[str]:
 
 def _find_password_attributes(raw: Any) -> list[str]:
     problems = []
-    for si, source in enumerate(raw.get("sources", []) if isinstance(raw, dict) else []):
+    sources = raw.get("sources") if isinstance(raw, dict) else None
+    for si, source in enumerate(sources if isinstance(sources, list) else []):
         attrs = source.get("extraConnectionAttributes") if isinstance(source, dict) else None
         if isinstance(attrs, str) and re.search(r"(^|;)\s*(password|pwd)\s*=", attrs, re.IGNORECASE):
             problems.append(
@@ -962,12 +977,15 @@ def parse_migration(raw: Any, region: str, source: str = "stack config") -> Stac
     if not isinstance(raw, dict):
         raise ConfigError([f"{CONFIG_KEY}: must be a mapping of keys (see the README config reference)"], source)
     problems = _find_password_keys(raw, CONFIG_KEY) + _find_password_attributes(raw)
+    try:
+        config = StackConfig.model_validate({"region": region, "migration": raw})
+    except ValidationError as err:
+        # every problem in one run: the password findings, then the model's (less those at the same keys)
+        flagged = {p.split(":", 1)[0] for p in problems}
+        problems += [f for f in (_format_error(e, "") for e in err.errors()) if f.split(":", 1)[0] not in flagged]
     if problems:
         raise ConfigError(problems, source)
-    try:
-        return StackConfig.model_validate({"region": region, "migration": raw})
-    except ValidationError as err:
-        raise ConfigError([_format_error(e, "") for e in err.errors()], source) from None
+    return config
 
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -1036,6 +1054,12 @@ def config_from_map(config: dict[str, Any], project: str, source: str) -> StackC
     beside = _passwords_beside_migration(config, key)
     if beside:
         raise ConfigError(beside, source)
+    unknown = [k for k in config if str(k).startswith(f"{project}:") and k != key]
+    if unknown:
+        raise ConfigError(
+            [f"{k}: unknown key; this program reads only {key} (move it inside the migration object)" for k in unknown],
+            source,
+        )
     if key not in config:
         raise ConfigError([f"{key}: missing; add the migration object to {source}"], source)
     if not region:
