@@ -822,6 +822,28 @@ CASES: dict[str, tuple] = {
         "HTTPS_PROXY",
         clients=lambda w: clients_with(dms=Raising(ResponseParserError("Unable to parse response: <html>"))),
     ),
+    "endpoint URL without a scheme": ops_case(
+        lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs(), "--endpoint-url", "localhost:4566"],
+        2,
+        "--endpoint-url 'localhost:4566' is not an http(s) URL with a host",
+    ),
+    "endpoint URL in the environment with a bad port": ops_case(
+        lambda w: (
+            w.monkeypatch.setenv("DMSMIG_AWS_ENDPOINT_URL", "http://127.0.0.1:99999"),
+            ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        )[-1],
+        2,
+        "DMSMIG_AWS_ENDPOINT_URL 'http://127.0.0.1:99999' has an invalid port",
+    ),
+    "retry wait that is not a number": ops_case(
+        lambda w: (
+            w.monkeypatch.setenv("DMSMIG_RETRY_WAIT", "soon"),
+            ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        )[-1],
+        2,
+        "DMSMIG_RETRY_WAIT='soon' is not a number of seconds from 0 to 60",
+        clients=lambda w: _fake(w),
+    ),
     "unknown AWS profile": ops_case(
         lambda w: ["stop", "--stack", "sandbox", "--outputs-file", w.outputs(), "--profile", "nosuch"],
         2,

@@ -5,11 +5,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 
+from dmsmig.ops.errors import UsageError
+
 ENDPOINT_ENV = "DMSMIG_AWS_ENDPOINT_URL"
+
+
+def check_endpoint_url(url: str, where: str) -> str:
+    """``url`` when it is an http(s) URL with a host (what botocore accepts), else a UsageError naming ``where``."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(
+            f"{where} {url!r} is not an http(s) URL with a host",
+            "e.g. http://127.0.0.1:5000 (the URL a rehearsal --keep prints)",
+        )
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise UsageError(f"{where} {url!r} has an invalid port", "use a port from 1 to 65535") from None
+    return url
 
 
 @dataclass
@@ -28,7 +46,10 @@ class AwsClients:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.endpoint_url = self.endpoint_url or os.environ.get(ENDPOINT_ENV) or None
+        if self.endpoint_url:
+            check_endpoint_url(self.endpoint_url, "--endpoint-url")
+        elif os.environ.get(ENDPOINT_ENV):
+            self.endpoint_url = check_endpoint_url(os.environ[ENDPOINT_ENV], ENDPOINT_ENV)
         if self.session is None:
             self.session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
 

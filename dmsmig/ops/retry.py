@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
-from dmsmig.ops.errors import is_throttling
+from dmsmig.ops.errors import UsageError, is_throttling
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
@@ -17,7 +17,17 @@ MAX_SECONDS = 60.0
 
 def _wait_multiplier() -> float:
     # Tests set DMSMIG_RETRY_WAIT=0 so a throttling scenario runs instantly.
-    return float(os.environ.get("DMSMIG_RETRY_WAIT", "0.5"))
+    text = os.environ.get("DMSMIG_RETRY_WAIT", "0.5")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_SECONDS:
+        raise UsageError(
+            f"DMSMIG_RETRY_WAIT={text!r} is not a number of seconds from 0 to {MAX_SECONDS:.0f}",
+            "unset it (default 0.5) or set e.g. DMSMIG_RETRY_WAIT=1",
+        )
+    return value
 
 
 def call_with_retry(fn: Callable[..., T], *args, **kwargs) -> T:
