@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from dmsmig.ops.errors import UsageError
+
 
 class Step(StrEnum):
     PRECONDITIONS = "preconditions"
@@ -31,6 +33,7 @@ ORDER = list(Step)
 EXIT_CODES = {step: 10 + i for i, step in enumerate(ORDER)}  # distinct exit code per failed step
 EXIT_LOCKED = 20
 EXIT_STATE_MISMATCH = 17
+STATE_FORMAT = 2  # 2 adds 'format'; format 1 (no key) reads the same
 
 
 class Status(StrEnum):
@@ -100,6 +103,7 @@ class CutoverState:
     def to_json(self) -> str:
         return json.dumps(
             {
+                "format": STATE_FORMAT,
                 "stack": self.stack,
                 "fingerprint": self.fingerprint,
                 "rolled_back": self.rolled_back,
@@ -111,17 +115,34 @@ class CutoverState:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> CutoverState:
-        raw = json.loads(text)
-        steps = {k: StepRecord(**{**v, "status": Status(v["status"])}) for k, v in raw["steps"].items()}
-        return cls(
-            raw["stack"],
-            raw["fingerprint"],
-            steps,
-            raw.get("rolled_back", False),
-            raw.get("history", []),
-            raw.get("previous_runs", []),
-        )
+    def from_json(cls, text: str, where: str = "the cutover state") -> CutoverState:
+        """The state saved by :meth:`to_json`; a truncated, foreign or newer-format one is a UsageError naming
+        ``where`` (the file or the control-table item)."""
+        try:
+            raw = json.loads(text)
+            version = raw.get("format", 1)
+            if version > STATE_FORMAT:
+                raise UsageError(
+                    f"{where} is from a newer dmsmig (state format {version}, this one reads {STATE_FORMAT})",
+                    "run the cutover with the dmsmig version that wrote it",
+                )
+            steps = {k: StepRecord(**{**v, "status": Status(v["status"])}) for k, v in raw["steps"].items()}
+            return cls(
+                raw["stack"],
+                raw["fingerprint"],
+                steps,
+                raw.get("rolled_back", False),
+                raw.get("history", []),
+                raw.get("previous_runs", []),
+            )
+        except UsageError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise UsageError(
+                f"{where} cannot be read as a cutover state ({type(err).__name__}: {str(err)[:80]}): truncated, "
+                "edited, or from another tool",
+                "restore it from a copy, or move it aside and start a new run with cutover --restart",
+            ) from None
 
 
 def fingerprint(document: dict) -> str:

@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 
 from dmsmig.config.atomic import write_atomic
 from dmsmig.cutover.machine import EXIT_LOCKED, CutoverState
-from dmsmig.ops.errors import OpsError, error_code
+from dmsmig.ops.errors import OpsError, UsageError, error_code
 from dmsmig.ops.retry import call_with_retry
 
 LEASE_SECONDS = 120
@@ -89,8 +89,18 @@ class FileStateStore:
     def owner_path(self) -> Path:
         return self.directory / f"{self.stack}.owner"
 
+    def __post_init__(self) -> None:
+        if self.directory.exists() and not self.directory.is_dir():
+            raise UsageError(f"--local-state {self.directory} is a file", "pass a folder (it is created if missing)")
+
     def load(self) -> CutoverState | None:
-        return CutoverState.from_json(self.path.read_text()) if self.path.exists() else None
+        if not self.path.exists():
+            return None
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            text = "\x00"  # not text: reported as unreadable below, naming the file
+        return CutoverState.from_json(text, str(self.path))
 
     def save(self, state: CutoverState) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -141,7 +151,8 @@ class DynamoStateStore:
         item = call_with_retry(
             self.dynamodb.get_item, TableName=self.table, Key={"pk": {"S": f"{self.stack}#state"}}, ConsistentRead=True
         ).get("Item")
-        return CutoverState.from_json(item["state"]["S"]) if item else None
+        where = f"the cutover state item {self.stack}#state in table {self.table}"
+        return CutoverState.from_json(item["state"]["S"], where) if item else None
 
     def save(self, state: CutoverState) -> None:
         if self._lost:
