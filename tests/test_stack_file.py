@@ -117,3 +117,50 @@ def test_duplicate_keys_in_a_mapping_spec_are_refused_with_both_lines(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_mapping_spec("x", tmp_path)
     assert caught.value.problems == ["x.yaml: key 'keyColumn' is set twice, at line 1 and line 2; keep one"]
+
+
+@pytest.mark.parametrize("share", ["alias", "merge"])
+def test_writing_through_a_yaml_alias_changes_only_that_source(project, share):
+    """Two sources sharing task groups by an anchor: setting one source's partitions must leave the
+    other's as they were. A merge key (<<:) is refused by name: sourceDefaults is the way to share."""
+    doc = yaml.safe_load((project / "Pulumi.sandbox.yaml").read_text())
+    migration = doc["config"]["dms-migration:migration"]
+    first = migration["sources"][0]
+    groups = yaml.safe_dump(first["taskGroups"], default_flow_style=False)
+    first_text = yaml.safe_dump({k: v for k, v in first.items() if k not in ("taskGroups", "name", "databaseName")})
+    if share == "alias":
+        second = {k: v for k, v in first.items() if k not in ("taskGroups", "name", "databaseName")}
+        sources = f"""
+          - name: orders
+            databaseName: A
+            taskGroups: &groups
+{textwrap.indent(groups, " " * 14)}
+{textwrap.indent(first_text, " " * 12)}
+          - name: billing
+            databaseName: B
+            taskGroups: *groups
+{textwrap.indent(yaml.safe_dump(second), " " * 12)}"""
+    else:
+        sources = f"""
+          - &base
+            name: orders
+            databaseName: A
+            taskGroups:
+{textwrap.indent(groups, " " * 14)}
+{textwrap.indent(first_text, " " * 12)}
+          - <<: *base
+            name: billing
+            databaseName: B"""
+    del migration["sources"]
+    head = yaml.safe_dump(doc, sort_keys=False).rstrip()
+    text = head + "\n" + "    sources:" + textwrap.dedent(sources).replace("\n", "\n    ") + "\n"
+    text = text.replace("\n    \n", "\n")
+    (project / "Pulumi.sandbox.yaml").write_text(text)
+    if share == "merge":
+        with pytest.raises(ConfigError, match="merge key"):
+            load_stack_config("sandbox", project)
+        return
+    before = _boundaries(project, "sandbox", "billing")
+    set_task_group_keys("sandbox", "orders", "events", {"partitions": {"boundaries": [10, 20]}}, project)
+    assert _boundaries(project, "sandbox", "orders") == [10, 20]
+    assert _boundaries(project, "sandbox", "billing") == before != [10, 20]

@@ -121,7 +121,31 @@ def _group_node(migration: dict, source: str, group: str, file_name: str) -> dic
         if not inherited:
             raise ConfigError([f"{CONFIG_KEY}.sources[{source}].taskGroups: none declared or inherited"], file_name)
         src["taskGroups"] = copy.deepcopy(inherited)
-    grp = next((g for g in src["taskGroups"] if isinstance(g, dict) and g.get("name") == group), None)
-    if grp is None:
+    groups = _own(src, "taskGroups")
+    index = next((i for i, g in enumerate(groups) if isinstance(g, dict) and g.get("name") == group), None)
+    if index is None:
         raise ConfigError([f"{CONFIG_KEY}.sources[{source}].taskGroups: no group named '{group}'"], file_name)
-    return grp
+    return _own(groups, index)
+
+
+def _shared(parent: Any, key: Any) -> bool:
+    """True when ``parent[key]`` may also be somewhere else: an anchored node (``&x``, aliased as ``*x``),
+    or a key a mapping takes from a merge (``<<: *x``)."""
+    node = parent[key]
+    anchor = getattr(node, "anchor", None)
+    if anchor is not None and anchor.value is not None:
+        return True
+    if isinstance(parent, CommentedMap) and getattr(parent, "merge", None):
+        return key not in parent._ok  # ruamel: _ok holds the keys the mapping itself writes
+    return False
+
+
+def _own(parent: Any, key: Any) -> Any:
+    """``parent[key]``, first replaced by a private copy when it is shared, so an edit changes only this
+    place (another source aliasing the same node keeps its settings)."""
+    if _shared(parent, key):
+        private = copy.deepcopy(parent[key])
+        if getattr(private, "anchor", None) is not None:
+            private.anchor.value = None
+        parent[key] = private
+    return parent[key]

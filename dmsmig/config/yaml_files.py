@@ -49,6 +49,14 @@ def parse_yaml(text: str, name: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if "2002:merge" in problem:
+            raise ConfigError(
+                [
+                    f"{name}: a YAML merge key (<<:) at {where} is not read here: put shared source settings "
+                    "in migration.sourceDefaults (or repeat them)"
+                ],
+                name,
+            ) from None
         raise ConfigError([f"{name}: not valid YAML at {where} ({problem}); fix the syntax there"], name) from None
 
 
