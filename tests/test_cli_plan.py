@@ -115,3 +115,18 @@ def test_plan_with_a_rehearsal_report_uses_its_measured_write_units(tmp_path):
     assert any(
         "orders/events 3" in n and "rehearsal of stack sandbox, 20,000 source rows" in n for n in measured["notes"]
     )
+
+
+def test_every_command_takes_json():
+    """The README promises --json on every command: the doc generators included."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    missing = [
+        name for name, command in group.commands.items() if not any("--json" in p.opts for p in command.params)
+    ]
+    assert missing == []
+    facts = json.loads(runner.invoke(app, ["contract-facts", "--json"]).output)
+    assert {"name", "value", "source"} <= set(facts[0])
+    keys = json.loads(runner.invoke(app, ["config-reference", "--json"]).output)
+    assert keys[0]["key"] == "environment" and "|" in keys[0]["type"] and "\\\\" not in keys[0]["type"]

@@ -181,6 +181,19 @@ def test_dry_run_changes_nothing_and_writes_no_state(world):
     assert not (world["tmp"] / "state" / "sandbox.json").exists()
 
 
+def test_dry_run_json_is_one_object_with_every_line(world):
+    import json
+
+    load_like_dms(world["clients"].dynamodb, world["rows"])
+    _loads_finished(world["stubber"])
+    _tasks_stopped(world["stubber"])
+    result = _cutover(world, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["ok"] is True and doc["dryRun"] is True and doc["stoppedAt"] is None
+    assert any(line.startswith("[switch-reads] (dry run)") for line in doc["lines"])
+
+
 def test_a_second_operator_is_refused_while_a_run_holds_the_lock(world):
     store = FileStateStore(world["tmp"] / "state", "sandbox")
     with store.lock():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -92,6 +93,7 @@ def cutover(
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the cutover: preconditions, quiesce, final validation, switch reads, monitor, finish.
 
@@ -124,16 +126,37 @@ def cutover(
     )
     retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
     holder = _holder_to_take_over(store, stack, takeover, yes) if not dry_run else None
-    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, holder)
+    out = _Output(as_json)
+    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, holder, out.say)
+    result = {"stack": stack, "ok": outcome.ok, "dryRun": dry_run, "stoppedAt": outcome.stopped_at}
     if outcome.ok:
-        console.print("[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]")
+        out.done(
+            "[green]dry run: every gate passes[/green]" if dry_run else "[green]cutover complete[/green]", **result
+        )
         return
-    err_console.print(f"[red]stopped at {outcome.stopped_at}:[/red] {escape(outcome.reason)}", soft_wrap=True)
+    if as_json:
+        out.done("", **result, reason=outcome.reason, exitCode=outcome.exit_code)
+    else:
+        err_console.print(f"[red]stopped at {outcome.stopped_at}:[/red] {escape(outcome.reason)}", soft_wrap=True)
     raise typer.Exit(outcome.exit_code)
 
 
-def _say(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+class _Output:
+    """Text lines as they happen, or with --json one JSON object at the end holding them."""
+
+    def __init__(self, as_json: bool):
+        self.as_json, self.lines = as_json, []
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        if not self.as_json:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def done(self, text: str, **result: object) -> None:
+        if self.as_json:
+            print(json.dumps({**result, "lines": self.lines}, indent=2, default=str))
+        else:
+            console.print(text)
 
 
 def _holder_to_take_over(store: StateStore, stack: str, takeover: bool, yes: bool) -> str | None:
@@ -151,11 +174,12 @@ def _holder_to_take_over(store: StateStore, stack: str, takeover: bool, yes: boo
     return holder
 
 
-def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, takeover=None) -> machine.Outcome:
+def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, takeover=None, say=None) -> machine.Outcome:
+    say = say or _Output(False).say
     fingerprint = _fingerprint(ops)
     if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
         state = store.load() or CutoverState(stack, fingerprint)
-        return machine.run(state, actions, lambda s: None, dry_run=True, say=_say)
+        return machine.run(state, actions, lambda s: None, dry_run=True, say=say)
     max_age = timedelta(minutes=ops.config.migration.cutover.evidence_max_age_minutes)
     with store.lock(takeover=takeover):
         state = store.load()
@@ -169,7 +193,7 @@ def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, take
                 "review them, then re-run with --force (or --restart after a rollback)"
             )
             raise typer.Exit(EXIT_STATE_MISMATCH)
-        return machine.run(state, actions, store.save, retry_command=retry, say=_say, evidence_max_age=max_age)
+        return machine.run(state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age)
 
 
 @app.command()
@@ -181,25 +205,29 @@ def rollback(
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """Flip reads back to the source; tasks and data stay exactly as they are."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     driver = make_driver(stack, project_dir)
     store = _store(ops, stack, local_state)
+    out = _Output(as_json)
     with store.lock():
-        if driver.get(READS_FROM) == "source":
-            console.print("reads already come from the source; nothing to roll back")
+        changed = driver.get(READS_FROM) != "source"
+        if not changed:
+            text = "reads already come from the source; nothing to roll back"
         else:
             if not yes:
                 typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
             for line in driver.set_and_apply(READS_FROM, "source", only=_switch_targets(ops, stack)):
-                _say(line)
-            console.print("[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched")
+                out.say(line)
+            text = "[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched"
         state = store.load()
         if state is not None:
             state.rolled_back = True
             state.history.append(f"{machine._now()} rolled back")
             store.save(state)
+    out.done(text, stack=stack, readsFrom="source", changed=changed)
 
 
 @app.command()
@@ -212,10 +240,12 @@ def decommission(
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """After the fail-back window: stop every task and remove the DMS resources (the table stays)."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     store = _store(ops, stack, local_state)
+    out = _Output(as_json)
     with store.lock():
         state = store.load()
         if not force and (state is None or not state.finished or state.rolled_back):
@@ -236,10 +266,14 @@ def decommission(
         described = dms_ops.describe_tasks(ops.clients.dms, refs)
         for ref in refs:
             if described[ref.arn]["Status"] in ("running", "starting"):
-                _say(f"stopping {ref.task_id}: {dms_ops.stop_task(ops.clients.dms, ref)}")
+                out.say(f"stopping {ref.task_id}: {dms_ops.stop_task(ops.clients.dms, ref)}")
         for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
-            _say(line)
-        console.print("[green]decommissioned[/green]: DMS resources removed, table and read switch kept")
+            out.say(line)
+    out.done(
+        "[green]decommissioned[/green]: DMS resources removed, table and read switch kept",
+        stack=stack,
+        decommissioned=True,
+    )
 
 
 @app.command("cutover-status")

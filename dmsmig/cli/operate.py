@@ -454,6 +454,7 @@ def reload_tables(
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
+    as_json: JsonOption = False,
 ) -> None:
     """Reload tables of one running task (ReloadTables, data-reload); other states get the documented path."""
     tables = []
@@ -472,7 +473,10 @@ def reload_tables(
         raise OpsError(*refusal)
     for schema, table_name in tables:
         dms_ops.reload_table(ops.clients.dms, ref, schema, table_name)
-        console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", markup=False)
+        if not as_json:
+            console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", markup=False)
+    if as_json:
+        print(json.dumps({"task": ref.task_id, "reloadRequested": [f"{s}.{t}" for s, t in tables]}))
 
 
 @app.command("update-check")

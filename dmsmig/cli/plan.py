@@ -222,10 +222,19 @@ def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
 @app.command("config-reference")
 def config_reference(
     update_readme: Annotated[bool, typer.Option("--update-readme", help="Rewrite the table in README.md.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the stack config reference (Markdown) generated from the config models."""
-    from dmsmig.config.reference import BEGIN, END, markdown
+    from dmsmig.config.reference import BEGIN, END, markdown, rows
 
+    if as_json:
+
+        def plain(cell: str) -> str:  # the rows are Markdown cells
+            return cell.replace("\\|", "|").strip("`")
+
+        keys = [{"key": plain(k), "type": plain(t), "default": plain(d), "description": e} for k, t, d, e in rows()]
+        print(json.dumps(keys, indent=2))
+        return
     if not update_readme:
         print(markdown())
         return
@@ -241,10 +250,16 @@ def contract_facts(
     write: Annotated[
         bool, typer.Option("--write", help="Regenerate the policy pack's aws_facts.json and the README table.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the AWS fact table (Markdown): each fact the program relies on and where AWS states it."""
-    from dmsmig.contract.facts import markdown_table, policy_pack_facts
+    from dataclasses import asdict
 
+    from dmsmig.contract.facts import FACTS, markdown_table, policy_pack_facts
+
+    if as_json:
+        print(json.dumps([asdict(f) for f in FACTS.values()], indent=2, default=list))
+        return
     if not write:
         print(markdown_table())
         return
