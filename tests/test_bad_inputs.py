@@ -354,6 +354,9 @@ CASES: dict[str, tuple] = {
         lambda m: m["sources"].append(copy.deepcopy(m["sources"][0])),
         "migration.sources[1].name: 'orders' is used twice",
     ),
+    "instance class with a typo": config_case(
+        _set(["replication", "instanceClass"], "dms.t3.medum"), "migration.replication.instanceClass"
+    ),
     "sources null": config_case(_set(["sources"], None), "migration.sources: Input should be a valid list"),
     "tags null": config_case(_set(["tags"], None), "migration.tags: Input should be a valid dictionary"),
     "partition key beyond a bigint": config_case(

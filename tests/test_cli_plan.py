@@ -122,9 +122,7 @@ def test_every_command_takes_json():
     import typer.main
 
     group = typer.main.get_command(app)
-    missing = [
-        name for name, command in group.commands.items() if not any("--json" in p.opts for p in command.params)
-    ]
+    missing = [name for name, command in group.commands.items() if not any("--json" in p.opts for p in command.params)]
     assert missing == []
     facts = json.loads(runner.invoke(app, ["contract-facts", "--json"]).output)
     assert {"name", "value", "source"} <= set(facts[0])

@@ -129,7 +129,15 @@ def _deploy_fakes(clients, with_secret=True):
     return config
 
 
-def _stub_dms_for_preflight(stubber, outputs, connection_status="successful"):
+ORDERABLE = {
+    "OrderableReplicationInstances": [
+        {"ReplicationInstanceClass": "dms.t3.medium", "EngineVersion": v} for v in ("3.5.2", "3.5.3", "3.5.4")
+    ]
+    + [{"ReplicationInstanceClass": "dms.r5.large", "EngineVersion": "3.5.4"}]
+}
+
+
+def _stub_dms_for_preflight(stubber, outputs, connection_status="successful", orderable=ORDERABLE):
     stubber.add_response(
         "describe_replication_instances",
         {
@@ -142,6 +150,7 @@ def _stub_dms_for_preflight(stubber, outputs, connection_status="successful"):
             ]
         },
     )
+    stubber.add_response("describe_orderable_replication_instances", orderable, {})
     arns = task_arns()
     stubber.add_response(
         "describe_replication_tasks",
@@ -170,6 +179,7 @@ def test_preflight_passes_when_everything_is_in_place(aws, tmp_path):
     assert [c.name for c in checks if not c.ok] == []
     assert {c.name for c in checks} >= {
         "instance sandbox-ordersvc-repl-1",
+        "orderable dms.t3.medium 3.5.4",
         "secret orders",
         "role orders reads secret",
         "table order-events-sandbox",
@@ -275,3 +285,33 @@ def test_preflight_names_a_role_policy_that_does_not_cover_the_secret(aws, tmp_p
         checks = run_preflight(clients, outputs, config, connection_timeout=5, poll=0, sleep=lambda s: None)
     [role] = [c for c in checks if c.name == "role orders reads secret"]
     assert not role.ok and role.reason == "its policy does not allow GetSecretValue on the secret"
+
+
+@pytest.mark.parametrize(
+    ("offers", "reason", "fix"),
+    [
+        (
+            [("dms.t3.medium", "3.5.2"), ("dms.t3.medium", "3.5.3")],
+            "engine version 3.5.4 is not offered",
+            "3.5.2, 3.5.3",
+        ),
+        (
+            [("dms.t3.large", "3.5.4"), ("dms.r5.large", "3.5.4")],
+            "instance class dms.t3.medium is not offered",
+            "dms.t3.large",
+        ),
+    ],
+)
+def test_preflight_names_an_instance_class_or_engine_version_the_region_does_not_offer(offers, reason, fix):
+    from dmsmig.ops.preflight import orderable_check
+
+    class Offers:
+        def describe_orderable_replication_instances(self, **_kwargs):
+            return {
+                "OrderableReplicationInstances": [
+                    {"ReplicationInstanceClass": c, "EngineVersion": v} for c, v in offers
+                ]
+            }
+
+    check = orderable_check(Offers(), load_stack_config("sandbox").migration, "eu-west-1")
+    assert not check.ok and reason in check.reason and "eu-west-1" in check.reason and fix in check.fix

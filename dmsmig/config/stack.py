@@ -135,8 +135,9 @@ class Replication(_Model):
     instance_class: str = Field(
         "dms.t3.medium",
         alias="instanceClass",
-        pattern=r"^dms\.[a-z0-9]+\.[a-z0-9]+$",
-        description="DMS instance class (t3.medium < 100 GB, r5.large to 1 TB, r5.2xlarge beyond).",
+        pattern=r"^dms\.[a-z][a-z0-9]*\.(micro|small|medium|large|[0-9]*xlarge)$",
+        description="DMS instance class (t3.medium < 100 GB, r5.large to 1 TB, r5.2xlarge beyond); preflight "
+        "checks it is orderable with engineVersion in the region.",
     )
     allocated_storage: int = Field(50, alias="allocatedStorage", ge=5, le=6144, description="GiB.")
     engine_version: str = Field(

@@ -59,6 +59,47 @@ def _instance_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     return checks
 
 
+def orderable_check(dms: Any, config: MigrationConfig, region: str) -> Check:
+    """The instance class and engine version can be ordered in the region (DescribeOrderableReplicationInstances)."""
+    klass, version = config.replication.instance_class, config.replication.engine_version
+    name = f"orderable {klass} {version}"
+    versions: set[str] = set()
+    classes: set[str] = set()
+    marker = None
+    try:
+        while True:
+            page = call_with_retry(
+                dms.describe_orderable_replication_instances, **({"Marker": marker} if marker else {})
+            )
+            for offer in page.get("OrderableReplicationInstances", []):
+                classes.add(offer.get("ReplicationInstanceClass", ""))
+                if offer.get("ReplicationInstanceClass") == klass:
+                    versions.add(offer.get("EngineVersion", ""))
+            marker = page.get("Marker")
+            if not marker:
+                break
+    except Exception as err:
+        e = explain(err, "listing", "orderable replication instances")
+        return Check(name, False, e.message, e.fix or "")
+    if version in versions:
+        return Check(name, True, f"orderable in {region}")
+    if versions:
+        newest = sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()))[-3:]
+        return Check(
+            name,
+            False,
+            f"engine version {version} is not offered for {klass} in {region}",
+            f"set replication.engineVersion to one offered: {', '.join(newest)} (newest last)",
+        )
+    similar = sorted(c for c in classes if c.split(".")[1:2] == klass.split(".")[1:2])[:6]
+    return Check(
+        name,
+        False,
+        f"instance class {klass} is not offered in {region}",
+        "set replication.instanceClass to one offered" + (f", e.g. {', '.join(similar)}" if similar else ""),
+    )
+
+
 def _connection_checks(
     dms: Any, outputs: StackOutputs, timeout: float, poll: float, sleep: Callable[[float], None]
 ) -> list[Check]:
@@ -331,6 +372,8 @@ def run_preflight(
     """Every check, in the order an operator would fix them."""
     secret_arns: dict[str, str] = {}
     checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
+    if outputs.instance_arns:
+        checks.append(orderable_check(clients.dms, config, getattr(clients, "region", "the region")))
     checks += _secret_checks(clients.secrets, config, secret_arns, stack)
     checks += _role_checks(clients.iam, secret_arns, config)
     checks += _table_checks(clients.dynamodb, outputs, config)
