@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dmsmig.build.estimate import INSTANCE_FIGURES
 from dmsmig.contract import facts
 from dmsmig.contract.shapes import request_problems
 from dmsmig.rehearsal.fullload import FullLoad, SourceBinding
@@ -392,6 +393,17 @@ class EmulatedDms:
                 for arn in self.instance_arns
             ]
         }
+
+    def describe_orderable_replication_instances(self, **params: Any) -> dict:
+        """Stated choice: every class of the estimate's instance table is offered at engine versions
+        3.5.2 to 3.5.4 (a real region's list differs; preflight against AWS reads the real one)."""
+        self._check("DescribeOrderableReplicationInstances", params)
+        offers = [
+            {"ReplicationInstanceClass": klass, "EngineVersion": version, "ReleaseStatus": "prod"}
+            for klass in sorted(INSTANCE_FIGURES)
+            for version in ("3.5.2", "3.5.3", "3.5.4")
+        ]
+        return {"OrderableReplicationInstances": offers}
 
     def test_connection(self, **params: Any) -> dict:
         """With a data plane the test is real: a source endpoint's database answers ``SELECT 1``, the
