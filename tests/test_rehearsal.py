@@ -26,7 +26,7 @@ pgserver = pytest.importorskip("pgserver")
 
 
 def _rehearse(tmp_path: Path, stack: str = "sandbox", rows: int = 300, prepare=None, project_dir: Path = PROJECT_DIR):
-    options = RehearsalOptions(stack, project_dir, rows=rows, state_dir=tmp_path / "state", prepare=prepare, samples=5)
+    options = RehearsalOptions(stack, project_dir, rows=rows, state_dir=tmp_path / "state", prepare=prepare)
     try:
         return Rehearsal(options, load_stack_config(stack, project_dir), lambda *_: None).run()
     except Exception as err:
@@ -98,6 +98,10 @@ def test_planted_faults_each_give_their_finding_and_fail_the_rehearsal(tmp_path)
     # DataErrorPolicy LOG_ERROR: the two rows DynamoDB would refuse are counted and the load goes on
     assert sum(t["error_rows"] for t in result.tasks) == 2
     assert result.verdict == "done"
+    # validate --full names each row whose item is missing: the two DMS refused, and the collided one
+    missing = {f["key"]: f.get("reason", "") for f in result.validation["failures"] if f["kind"] == "MISSING_TARGET"}
+    assert set(missing) == {ids[0], ids[1], ids[2]} and result.validation["failureCount"] == 3
+    assert "item-too-large" in missing[ids[1]] and "number-too-precise" in missing[ids[2]]
 
 
 @pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mssql+pymssql", "oracle+oracledb"])

@@ -120,7 +120,7 @@ def _summary(result: RehearsalResult, report_path: Path) -> None:
     for t in result.tasks:
         load.add_row(*cells(t["task_id"], t["status"], f"{t['rows_loaded']:,}", t["error_rows"]))
     console.print(load)
-    checked = Table("group", "task", "source rows", "items", "verdict", title="validate")
+    checked = Table("group", "task", "source rows", "items", "verdict", title="validate --full (every item)")
     for group, reports in result.validation.get("groups", {}).items():
         for r in reports:
             style = "green" if r["ok"] else "red"

@@ -162,8 +162,12 @@ class ShardStore:
 
 
 # --- the two passes -------------------------------------------------------------------------------
+NOT_WRITTEN = "__not_written__"
+
+
 def _not_written(rules: str) -> dict:
-    return {"__not_written__": {"S": rules}}
+    """The stand-in item of a row DMS refuses: never equal to an item a Scan returns."""
+    return {NOT_WRITTEN: {"S": rules}}
 
 
 def source_pass(
@@ -567,7 +571,7 @@ def explain_and_recheck(
             want = source.get(f.key)
             if f.primary_key:
                 primary[n] = json.loads(f.primary_key)
-            elif want is not None and "__not_written__" not in want:
+            elif want is not None and NOT_WRITTEN not in want:
                 primary[n] = {k: want[k] for k in key_names}
             else:
                 primary[n] = None

@@ -3,7 +3,7 @@
 Steps, each through the code the operator commands run: build the program offline, create the
 source objects and rows, start the local AWS and create the stack's resources in it from the
 program's declared resources, ``start`` the tasks (the same start decisions), ``watch`` them to the
-end of the full load, ``validate`` (counts per partition and sampled items), and analyse every
+end of the full load, ``validate --full`` (every item against its source row), and analyse every
 source row through every task's generated mappings. Everything it started is stopped on the way
 out, Ctrl-C included, unless ``keep``.
 """
@@ -26,9 +26,9 @@ from dmsmig.ops.aws import AwsClients
 from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, watch_verdict
 from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.ops.full_validation import FullOptions, run_full
 from dmsmig.ops.preflight import run_local_preflight
 from dmsmig.ops.source_db import connect, qualified
-from dmsmig.ops.validation import report_json, run_validation
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
 from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
@@ -47,7 +47,6 @@ class RehearsalOptions:
     port: int | None = None
     keep: bool = False
     timeout: float = 1800
-    samples: int = 20
     prepare: Callable[[Any], None] | None = None
     """Called with the source engine after the rows are written (tests plant faults here)."""
 
@@ -267,11 +266,10 @@ class Rehearsal:
         self._timed("full load", t)
 
         t = time.monotonic()
-        try:
-            validation = run_validation(
-                ops, database_url=url, from_secret=False, samples=options.samples, seed=options.seed
-            )
-            self.result.validation = report_json(validation)
+        try:  # every item against its source row, as `validate --full` does
+            comparison = run_full(ops, FullOptions(database_url=url), self.state_dir)
+            assert not isinstance(comparison, Path)
+            self.result.validation = comparison.as_json()
         except UsageError as err:  # e.g. two groups whose items cannot be told apart: a finding, not a crash
             self.result.validation = {"ok": False, "error": err.message}
             self.result.analysis.finding("not-validatable", "error", "validate", err.message, err.fix or "").add(None)

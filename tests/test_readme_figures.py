@@ -1,0 +1,30 @@
+"""The README's figures about the shipped stacks come from the program: checked here so they cannot drift."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.contract.check import check_resources
+from tests.conftest import built
+
+README = (PROJECT_DIR / "README.md").read_text()
+
+
+@pytest.mark.parametrize("stack", ["sandbox", "prod"])
+def test_resource_and_component_counts(stack):
+    run = built(stack)
+    cloud = sum(1 for r in run.resources if r.custom)
+    components = sum(1 for r in run.resources if not r.custom and r.type != "pulumi:pulumi:Stack")
+    found = re.search(rf"\*\*{stack}: (\d+)\s+(?:cloud\s+)?resources in (\d+) components\*\*", README)
+    assert found, f"the README states {stack}'s resource counts"
+    assert (int(found.group(1)), int(found.group(2))) == (cloud, components)
+
+
+def test_contract_request_count_and_policy_check_resource_counts():
+    requests, problems = check_resources(built("sandbox").resources)
+    assert problems == [] and f"AWS contract: {len(requests)} requests … none refused" in README
+    sandbox, prod = len(built("sandbox").resources), len(built("prod").resources)
+    assert f"sandbox 0.38 s ({sandbox} resources), prod 0.40 s ({prod})" in README
