@@ -462,13 +462,24 @@ CASES: dict[str, tuple] = {
     "sentinel unknown source": config_case(
         _set(
             ["cutover"],
-            {"sentinel": {"source": "billing", "insertSql": "INSERT :token", "key": {"PK": "a", "SK": "b"}}},
+            {
+                "sentinel": {
+                    "source": "billing",
+                    "insertSql": "INSERT :token",
+                    "deleteSql": "DELETE :token",
+                    "key": {"PK": "a", "SK": "b"},
+                }
+            },
         ),
         "migration.cutover.sentinel.source: 'billing' is not a source",
     ),
     "sentinel without token": config_case(
         _set(["cutover"], {"sentinel": {"source": "orders", "insertSql": "INSERT 1", "key": {"PK": "a", "SK": "b"}}}),
         "cutover.sentinel.insertSql: must use the :token parameter",
+    ),
+    "sentinel without a delete": config_case(
+        _set(["cutover"], {"sentinel": {"source": "orders", "insertSql": "INSERT :token", "key": {"PK": "a"}}}),
+        "cutover.sentinel.deleteSql",
     ),
     "evidence age zero": config_case(
         _set(["cutover"], {"evidenceMaxAgeMinutes": 0}),

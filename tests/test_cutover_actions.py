@@ -94,6 +94,7 @@ def _cdc_actions(tmp_path, dynamodb, engine, sentinel):
 SENTINEL = {
     "source": "orders",
     "insertSql": "INSERT INTO OrderEvents (AggregateId, EventTimestamp) VALUES ('sentinel', :token)",
+    "deleteSql": "DELETE FROM OrderEvents WHERE AggregateId = 'sentinel' AND EventTimestamp = :token",
     "key": {"PK": "agg#sentinel", "SK": "evt#{token}"},
     "timeoutSeconds": 30,
 }
@@ -193,3 +194,31 @@ def test_a_dry_run_of_the_drain_gate_writes_no_sentinel_and_does_not_wait(tmp_pa
     assert gate.ok and "would write one sentinel row at source orders" in gate.evidence[0]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM OrderEvents")).scalar() == 0
+
+
+def test_finish_removes_the_sentinel_row_at_the_source_and_its_item(tmp_path, cdc_world):
+    from dmsmig.cutover.machine import CutoverState, Memo
+    from dmsmig.rehearsal.dms_emulator import emulator_for_stack
+
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+
+    def cdc_delivers(_seconds):
+        with engine.connect() as conn:
+            token = conn.execute(text("SELECT EventTimestamp FROM OrderEvents")).scalar()
+        dynamodb.put_item(
+            TableName="order-events-sandbox", Item={"PK": {"S": "agg#sentinel"}, "SK": {"S": f"evt#{token}"}}
+        )
+
+    actions.sleep = cdc_delivers
+    state = CutoverState("sandbox", "f")
+    assert actions.gate(Step.DRAINED, Memo(state.record(Step.DRAINED).data)).ok
+    token = state.record(Step.DRAINED).data["sentinelToken"]
+    dms = emulator_for_stack(actions.outputs.model_dump(by_alias=True))
+    actions.clients = type("Clients", (), {"dynamodb": dynamodb, "dms": dms})()
+    lines = actions.apply_effect(Step.FINISH, state)
+    assert any(f"sentinel {token}: 1 row(s) deleted at source orders" in line for line in lines)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM OrderEvents")).scalar() == 0
+    key = {"PK": {"S": "agg#sentinel"}, "SK": {"S": f"evt#{token}"}}
+    assert "Item" not in dynamodb.get_item(TableName="order-events-sandbox", Key=key)

@@ -29,7 +29,7 @@ class FakeWorld:
     def effect_in_place(self, step: Step) -> bool:
         return self.effects[step] > 0
 
-    def apply_effect(self, step: Step) -> list[str]:
+    def apply_effect(self, step: Step, state=None) -> list[str]:
         self.effects[step] += 1
         if self.crash_after_effect == step:
             self.crash_after_effect = None

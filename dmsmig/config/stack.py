@@ -601,12 +601,17 @@ class Sentinel(_Model):
 
     source: str = Field(description="Name of the source to write it to (a CDC task group's source).")
     insert_sql: str = Field(alias="insertSql", description="INSERT with a :token parameter, into a CDC-captured table.")
+    delete_sql: str = Field(
+        alias="deleteSql",
+        description="DELETE of that row by :token; the cutover's finish step runs it (the row lives at the "
+        "source from cdc-drained until finish) and deletes its item in DynamoDB.",
+    )
     key: dict[str, str] = Field(
         description="DynamoDB key of the resulting item; {token} is replaced, e.g. evt#{token}."
     )
     timeout_seconds: int = Field(300, alias="timeoutSeconds", ge=0, description="How long to wait for it.")
 
-    @field_validator("insert_sql")
+    @field_validator("insert_sql", "delete_sql")
     @classmethod
     def _has_token(cls, value: str) -> str:
         if ":token" not in value:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from dmsmig.config.stack import StackConfig
 from dmsmig.cutover.driver import READS_FROM, StackDriver
-from dmsmig.cutover.machine import Gate, Memo, Step
+from dmsmig.cutover.machine import CutoverState, Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.decisions import TaskProgress
 from dmsmig.ops.errors import OpsError, error_code, explain
@@ -153,6 +153,18 @@ class CutoverActions:
                 )
             self.sleep(min(5.0, max(0.1, sentinel.timeout_seconds - waited)))
 
+    def _remove_sentinel(self, token: str | None) -> list[str]:
+        """Delete the marker row this run wrote at the source (cutover.sentinel.deleteSql) and its item."""
+        sentinel = self.config.migration.cutover.sentinel
+        if sentinel is None or token is None:
+            return []
+        engine = self.source_engines()[sentinel.source]
+        with engine.begin() as conn:
+            deleted = conn.execute(text(sentinel.delete_sql), {"token": token}).rowcount
+        key = {name: {"S": template.replace("{token}", token)} for name, template in sentinel.key.items()}
+        call_with_retry(self.clients.dynamodb.delete_item, TableName=self.outputs.table_name, Key=key)
+        return [f"sentinel {token}: {deleted} row(s) deleted at source {sentinel.source}, its item deleted in DynamoDB"]
+
     def _cdc_latency_now(self) -> list[str]:
         return [
             f"now: {p.task_id} {p.status}, CDC latency source/target "
@@ -260,7 +272,7 @@ class CutoverActions:
             return all(d["Status"] not in ("running", "starting") for d in described.values())
         return True
 
-    def apply_effect(self, step: Step) -> list[str]:
+    def apply_effect(self, step: Step, state: CutoverState | None = None) -> list[str]:
         if step == Step.SWITCH_READS:
             lines = self.driver.set_and_apply(READS_FROM, "dynamodb", only=self.switch_targets)
             now = self._reads_from()
@@ -274,5 +286,6 @@ class CutoverActions:
             for ref in refs:
                 if described[ref.arn]["Status"] in ("running", "starting"):
                     lines.append(f"stopping {ref.task_id}: {dms_ops.stop_task(self.clients.dms, ref)}")
-            return lines or ["no running task to stop"]
+            drained = state.record(Step.DRAINED).data if state is not None else {}
+            return (lines or ["no running task to stop"]) + self._remove_sentinel(drained.get("sentinelToken"))
         return []

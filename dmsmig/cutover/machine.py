@@ -165,7 +165,9 @@ class Actions(Protocol):
 
     def effect_in_place(self, step: Step) -> bool: ...
 
-    def apply_effect(self, step: Step) -> list[str]: ...
+    def apply_effect(self, step: Step, state: CutoverState) -> list[str]:
+        """Apply ``step``'s change; ``state`` holds what earlier gates recorded (e.g. the sentinel token)."""
+        ...
 
 
 SIDE_EFFECT_STEPS = {Step.SWITCH_READS, Step.FINISH}
@@ -267,7 +269,7 @@ def run(
             elif dry_run:
                 out(f"[{step}] (dry run) would apply the change")
             else:
-                for line in actions.apply_effect(step):
+                for line in actions.apply_effect(step, state):
                     out(f"[{step}] {line}")
                 record.effect_applied = True
         if not dry_run:
