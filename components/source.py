@@ -58,9 +58,7 @@ class SourceEndpoint(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-secret-read",
             role=role.id,
-            policy=self.secret_arn.apply(
-                lambda arn: iam_docs.secret_read_policy(arn, src.secret.kms_key_arn)
-            ),
+            policy=self.secret_arn.apply(lambda arn: iam_docs.secret_read_policy(arn, src.secret.kms_key_arn)),
             opts=child,
         )
         endpoint = aws.dms.Endpoint(

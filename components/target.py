@@ -33,7 +33,7 @@ def _attribute_definitions(cfg: MigrationConfig) -> list[aws.dynamodb.TableAttri
     for gsi in cfg.target.global_secondary_indexes:
         names += [n for n in (gsi.partition_key, gsi.sort_key) if n]
     unique = list(dict.fromkeys(names))
-    return [aws.dynamodb.TableAttributeArgs(name=n, type="S") for n in unique]
+    return [aws.dynamodb.TableAttributeArgs(name=n, type=cfg.target.attribute_type(n)) for n in unique]
 
 
 class DynamoTarget(pulumi.ComponentResource):

@@ -213,3 +213,34 @@ def test_tasks_are_packed_onto_as_many_instances_as_needed():
     for task in run.of_type(TASK):
         per_instance.setdefault(task.inputs["replicationInstanceArn"], []).append(task)
     assert sorted(len(v) for v in per_instance.values()) == [2, 2, 3]
+
+
+def test_number_keys_are_declared_with_their_type_and_must_match_the_mapping(tmp_path, monkeypatch):
+    from dmsmig.config import mapping_spec
+    from dmsmig.config.stack import ConfigError
+    from tests.conftest import raw_migration, stack_from
+
+    raw = raw_migration()
+    raw["target"]["attributeTypes"] = {"SK": "N"}
+    with pytest.raises(
+        ConfigError, match=r"target.attributeTypes.SK: N, but mappings/order_events.yaml writes SK as a string"
+    ):
+        stack_from(raw)
+    raw["target"]["attributeTypes"] = {"SK": "B"}
+    with pytest.raises(ConfigError, match="DMS writes no binary attribute"):
+        stack_from(raw)
+
+    specs = tmp_path / "mappings"
+    specs.mkdir()
+    for path in mapping_spec.MAPPINGS_DIR.glob("*.yaml"):
+        (specs / path.name).write_text(path.read_text())
+    spec = specs / "order_events.yaml"
+    spec.write_text(
+        spec.read_text().replace('{name: SK, type: string, value: "${SK}"}', '{name: SK, type: number, value: "${Id}"}')
+    )
+    monkeypatch.setattr(mapping_spec, "MAPPINGS_DIR", specs)
+    raw["target"]["attributeTypes"] = {"SK": "N"}
+    run = run_program(stack_from(raw))
+    table = target_table(run)
+    assert {"name": "SK", "type": "N"} in table.inputs["attributes"]
+    assert {"name": "PK", "type": "S"} in table.inputs["attributes"]

@@ -173,11 +173,11 @@ class Replication(_Model):
 
 
 class GlobalSecondaryIndex(_Model):
-    """A global secondary index of the target table (string keys)."""
+    """A global secondary index of the target table (key types from target.attributeTypes, S by default)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Index name.")
-    partition_key: str = Field(alias="partitionKey", description="Attribute of the index partition key (string).")
-    sort_key: str | None = Field(None, alias="sortKey", description="Attribute of the index sort key (string).")
+    partition_key: str = Field(alias="partitionKey", description="Attribute of the index partition key.")
+    sort_key: str | None = Field(None, alias="sortKey", description="Attribute of the index sort key.")
     projection: Literal["ALL", "KEYS_ONLY"] = Field("ALL", description="Attributes copied into the index.")
 
 
@@ -208,10 +208,14 @@ class Target(_Model):
 
     table_name: str = Field(alias="tableName", pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="Table name.")
     partition_key: str = Field(
-        "PK", alias="partitionKey", description="Partition key attribute (string); the mapping must write it."
+        "PK",
+        alias="partitionKey",
+        description="Partition key attribute (attributeTypes: S by default); the mapping must write it.",
     )
     sort_key: str | None = Field(
-        "SK", alias="sortKey", description="Sort key attribute (string); null for none; the mapping must write it."
+        "SK",
+        alias="sortKey",
+        description="Sort key attribute (S by default); null for none; the mapping must write it.",
     )
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field(
         "PAY_PER_REQUEST", alias="billingMode", description="On-demand avoids throttling during the load (seed 000)."
@@ -234,6 +238,16 @@ class Target(_Model):
         alias="warmThroughput",
         description="Pre-warm the table for the load (plan says how much and when; charged by DynamoDB).",
     )
+    attribute_types: dict[str, Literal["S", "N", "B"]] = Field(
+        default_factory=dict,
+        alias="attributeTypes",
+        description="Types of key attributes (table and GSI keys) that are not strings, e.g. {SK: N}; the mapping "
+        "must write them with that type (a number attribute for N).",
+    )
+
+    def attribute_type(self, name: str) -> str:
+        """The DynamoDB type of key attribute ``name`` (S unless attributeTypes says otherwise)."""
+        return self.attribute_types.get(name, "S")
 
     @model_validator(mode="after")
     def _capacity_matches_billing(self) -> Target:
@@ -757,6 +771,25 @@ class MigrationConfig(_Model):
                         raise _at(
                             f"{where}.mapping",
                             f"mappings/{group.mapping}.yaml has no attribute '{key}', the table's key; add it",
+                        )
+                gsi_keys = {k for g in self.target.global_secondary_indexes for k in (g.partition_key, g.sort_key) if k}
+                for key in sorted(key_names | gsi_keys):
+                    mapped, declared = spec.attribute(key), self.target.attribute_type(key)
+                    if mapped is None:
+                        continue
+                    if declared == "B":
+                        raise _at(
+                            f"target.attributeTypes.{key}",
+                            f"B (binary): mappings/{group.mapping}.yaml writes {key} from a template, and DMS writes "
+                            "no binary attribute to DynamoDB; declare S or N",
+                        )
+                    wrote = "N" if mapped.type == "number" else "S"
+                    if wrote != declared:
+                        raise _at(
+                            f"target.attributeTypes.{key}",
+                            f"{declared}, but mappings/{group.mapping}.yaml writes {key} as a {mapped.type}: DynamoDB "
+                            f"refuses such an item; declare {wrote} or map it with type "
+                            f"{'number' if declared == 'N' else 'string'}",
                         )
                 if spec.source.object_type == "view" and group.engine == "serverless":
                     raise _at(

@@ -132,7 +132,7 @@ class CutoverActions:
                 conn.execute(text(sentinel.insert_sql), {"token": token})
             memo.data.update(sentinelToken=token, sentinelWrittenAt=datetime.now(UTC).isoformat(timespec="seconds"))
             memo.checkpoint()
-        key = {name: {"S": template.replace("{token}", token)} for name, template in sentinel.key.items()}
+        key = self._sentinel_key(token)
         started = self.clock()
         while True:
             item = call_with_retry(
@@ -153,6 +153,13 @@ class CutoverActions:
                 )
             self.sleep(min(5.0, max(0.1, sentinel.timeout_seconds - waited)))
 
+    def _sentinel_key(self, token: str) -> dict:
+        """The sentinel item's key, each attribute with the table's type for it."""
+        sentinel = self.config.migration.cutover.sentinel
+        assert sentinel is not None
+        target = self.config.migration.target
+        return {n: {target.attribute_type(n): t.replace("{token}", token)} for n, t in sentinel.key.items()}
+
     def _remove_sentinel(self, token: str | None) -> list[str]:
         """Delete the marker row this run wrote at the source (cutover.sentinel.deleteSql) and its item."""
         sentinel = self.config.migration.cutover.sentinel
@@ -161,7 +168,7 @@ class CutoverActions:
         engine = self.source_engines()[sentinel.source]
         with engine.begin() as conn:
             deleted = conn.execute(text(sentinel.delete_sql), {"token": token}).rowcount
-        key = {name: {"S": template.replace("{token}", token)} for name, template in sentinel.key.items()}
+        key = self._sentinel_key(token)
         call_with_retry(self.clients.dynamodb.delete_item, TableName=self.outputs.table_name, Key=key)
         return [f"sentinel {token}: {deleted} row(s) deleted at source {sentinel.source}, its item deleted in DynamoDB"]
 
