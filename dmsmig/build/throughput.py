@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from dmsmig.build.estimate import estimate
 from dmsmig.config.mapping_spec import MappingSpec
-from dmsmig.config.stack import GlobalSecondaryIndex, MigrationConfig
+from dmsmig.config.stack import MigrationConfig
+from dmsmig.config.target import GlobalSecondaryIndex
 from dmsmig.contract import facts
 
 
