@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from botocore.exceptions import ConnectionClosedError, TokenRetrievalError
+from botocore.exceptions import ClientError, ConnectionClosedError, TokenRetrievalError
 from botocore.parsers import ResponseParserError
 from moto import mock_aws
 
@@ -821,6 +821,19 @@ CASES: dict[str, tuple] = {
         "the AWS SSO login has expired or is missing (profile 'ops')",
         "aws sso login --profile ops",
         clients=lambda w: clients_with(dms=Raising(TokenRetrievalError(provider="sso", error_msg="expired"))),
+    ),
+    "expired credentials": ops_case(
+        lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],
+        2,
+        "describing 4 task(s): the AWS credentials are expired or invalid (ExpiredTokenException)",
+        "aws sso login",
+        clients=lambda w: clients_with(
+            dms=Raising(
+                ClientError(
+                    {"Error": {"Code": "ExpiredTokenException", "Message": "expired"}}, "DescribeReplicationTasks"
+                )
+            )
+        ),
     ),
     "connection reset": ops_case(
         lambda w: ["status", "--stack", "sandbox", "--outputs-file", w.outputs()],

@@ -244,3 +244,10 @@ def test_number_keys_are_declared_with_their_type_and_must_match_the_mapping(tmp
     table = target_table(run)
     assert {"name": "SK", "type": "N"} in table.inputs["attributes"]
     assert {"name": "PK", "type": "S"} in table.inputs["attributes"]
+
+
+def test_a_pre_warmed_tables_indexes_are_pre_warmed_alike():
+    table = target_table(built("prod"))
+    assert table.inputs["warmThroughput"]["writeUnitsPerSecond"] == 22000
+    for index in table.inputs["globalSecondaryIndexes"]:
+        assert index["warmThroughput"] == table.inputs["warmThroughput"]

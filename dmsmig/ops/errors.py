@@ -29,6 +29,17 @@ THROTTLING_CODES = {
 }
 
 
+CREDENTIAL_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+}
+
+
 # Exit codes of every command (README, "Exit codes"); the cutover gates use 10-17, a held lock 20.
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -119,6 +130,12 @@ def explain(err: BaseException, action: str, resource: str) -> OpsError:
     code = error_code(err)
     detail = err.response.get("Error", {}).get("Message", "")
     operation = err.operation_name
+    if code in CREDENTIAL_CODES:
+        return UsageError(
+            f"{action} {resource}: the AWS credentials are expired or invalid ({code})",
+            "refresh them: aws sso login --profile <profile> for SSO, or new access keys (check AWS_PROFILE, "
+            "--profile and AWS_ACCESS_KEY_ID)",
+        )
     if code in ("AccessDenied", "AccessDeniedException", "AccessDeniedFault", "UnauthorizedOperation"):
         return OpsError(
             f"{action} {resource}: access denied for {operation} ({detail})",
