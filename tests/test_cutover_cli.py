@@ -4,6 +4,7 @@ parameter the way `pulumi up` of the program would)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 
 import pytest
@@ -168,6 +169,22 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
 
     third = _cutover(world)  # everything done: a re-run changes nothing
     assert third.exit_code == 0 and world["driver"].calls == [(READS_FROM, "dynamodb")]
+
+    # who ran each step is recorded, and the evidence report shows it
+    assert all(r.by.startswith("arn:aws:iam::") and "@" in r.by for r in state.steps.values())
+    status = ["cutover-status", "--stack", "sandbox", "--outputs-file", str(outputs_file(world["tmp"]))]
+    status += ["--local-state", str(world["tmp"] / "state"), "--json"]
+    data = json.loads(runner.invoke(app, status).output)
+    assert data["finished"] and data["readsMoved"]["by"].startswith("arn:aws:iam::")
+    assert [p["sourceRows"] for p in data["validation"]["groups"]["orders/events"]] == [120, 0, 0, 0]
+    report = world["tmp"] / "out" / "cutover.html"
+    shown = runner.invoke(app, [*status[:-1], "--report", str(report)])
+    assert shown.exit_code == 0, shown.output
+    page = report.read_text()
+    assert page.count("<svg") == 3  # three charts, inline
+    assert not any(tag in page for tag in ("<script", "<link", "src=", "url(http")), "the report loads nothing"
+    for section in ("identity", "timeline", "gates", "validation", "progress", "cdc-latency", "reads", "previous-runs"):
+        assert f'<section id="{section}">' in page
 
 
 def test_dry_run_changes_nothing_and_writes_no_state(world):

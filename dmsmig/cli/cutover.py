@@ -23,6 +23,7 @@ from dmsmig.cli.common import (
     console,
     err_console,
 )
+from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover import machine
 from dmsmig.cutover.actions import CutoverActions
@@ -30,8 +31,9 @@ from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, 
 from dmsmig.cutover.machine import EXIT_STATE_MISMATCH, CutoverState, Step
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
 from dmsmig.ops import dms as dms_ops
+from dmsmig.ops.aws import operator_description
 from dmsmig.ops.context import OpsContext, source_engine
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.full_validation import final_validation
 
 TakeoverOption = Annotated[
@@ -176,6 +178,7 @@ def _holder_to_take_over(store: StateStore, stack: str, takeover: bool, yes: boo
 
 def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, takeover=None, say=None) -> machine.Outcome:
     say = say or _Output(False).say
+    who = operator_description(ops.clients)
     fingerprint = _fingerprint(ops)
     if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
         state = store.load() or CutoverState(stack, fingerprint)
@@ -193,7 +196,9 @@ def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, take
                 "review them, then re-run with --force (or --restart after a rollback)"
             )
             raise typer.Exit(EXIT_STATE_MISMATCH)
-        return machine.run(state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age)
+        return machine.run(
+            state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
+        )
 
 
 @app.command()
@@ -224,8 +229,10 @@ def rollback(
             text = "[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched"
         state = store.load()
         if state is not None:
+            who, at = operator_description(ops.clients), machine._now()
             state.rolled_back = True
-            state.history.append(f"{machine._now()} rolled back")
+            state.rollbacks.append({"at": at, "by": who, "readsWereFrom": "dynamodb" if changed else "source"})
+            state.history.append(f"{at} rolled back by {who}")
             store.save(state)
     out.done(text, stack=stack, readsFrom="source", changed=changed)
 
@@ -281,22 +288,41 @@ def cutover_status(
     stack: StackOption,
     outputs_file: OutputsFileOption = None,
     local_state: LocalStateOption = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the evidence report (one self-contained HTML file) here.")
+    ] = None,
     profile: ProfileOption = None,
     endpoint_url: EndpointOption = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the recorded cutover state: each step's status, time and evidence."""
+    """Show the recorded cutover: each step's status, who ran it, when, and its evidence; --report for the board."""
+    from dmsmig.cutover.report import render_html, report_data
+
+    if report is not None and report.is_dir():
+        raise UsageError(f"--report {report} is a folder", "pass a file name, e.g. --report cutover.html")
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     state = _store(ops, stack, local_state).load()
     if state is None:
-        console.print(f"no cutover recorded for {stack}")
+        if as_json:
+            print(json.dumps({"stack": stack, "recorded": False}))
+        else:
+            console.print(f"no cutover recorded for {stack}")
         return
+    identity = ops.outputs.identity.model_dump() if ops.outputs.identity else {"stack": stack}
+    data = report_data(state, identity)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(report, render_html(data))
     if as_json:
-        print(state.to_json())
+        print(json.dumps(data, indent=2, default=str))
         return
-    for step in Step:
-        record = state.record(step)
-        console.print(f"{step.value:18} {record.status.value:8} {record.at} {record.reason}", markup=False)
+    for step in data["steps"]:
+        console.print(
+            f"{step['step']:18} {step['status']:8} {step['ended'] or step['started']} {step['by']} {step['reason']}",
+            markup=False,
+        )
     if state.rolled_back:
         console.print("rolled back: start a new run with cutover --restart")
+    if report is not None:
+        console.print(f"evidence report: {report}", markup=False)

@@ -20,6 +20,24 @@ from dmsmig.ops.errors import OpsError, error_code, explain
 from dmsmig.ops.outputs import StackOutputs, TaskRef
 from dmsmig.ops.retry import call_with_retry
 
+MAX_SAMPLES = 500
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _sample(p: TaskProgress) -> dict:
+    """One task's progress and CDC latency at a moment, as the evidence report draws it."""
+    return {
+        "task": p.task_id,
+        "status": p.status,
+        "percent": p.progress_percent,
+        "rows": p.rows_loaded,
+        "cdcLatencySource": p.cdc_latency_source,
+        "cdcLatencyTarget": p.cdc_latency_target,
+    }
+
 
 @dataclass
 class CutoverActions:
@@ -48,12 +66,12 @@ class CutoverActions:
         try:
             if step == Step.DRAINED:
                 return self._drained(memo)
+            if step in (Step.PRECONDITIONS, Step.VALIDATION, Step.MONITOR):
+                return {Step.PRECONDITIONS: self._preconditions, Step.VALIDATION: self._validation,
+                        Step.MONITOR: self._monitor}[step](memo)  # fmt: skip
             return {
-                Step.PRECONDITIONS: self._preconditions,
                 Step.QUIESCED: self._quiesced,
-                Step.VALIDATION: self._validation,
                 Step.SWITCH_READS: self._switch_evidence,
-                Step.MONITOR: self._monitor,
                 Step.FINISH: self._finish_evidence,
             }[step]()
         except OpsError as err:
@@ -64,10 +82,13 @@ class CutoverActions:
         described = dms_ops.describe_tasks(self.clients.dms, [t for _g, t in selected])
         return [dms_ops.progress(self.clients.dms, self.clients.cloudwatch, t, described[t.arn]) for _g, t in selected]
 
-    def _preconditions(self) -> Gate:
+    def _preconditions(self, memo: Memo) -> Gate:
         limit = self.config.migration.cutover.cdc_latency_max_seconds
         evidence, problems = [], []
-        for p in self._tasks():
+        tasks = self._tasks()
+        memo.data["threshold"] = {"cdcLatencyMaxSeconds": limit}
+        memo.data["samples"] = [{"at": _now_iso(), "tasks": [_sample(p) for p in tasks]}]
+        for p in tasks:
             line = f"{p.task_id}: {p.status}, {p.progress_percent}% loaded, {p.rows_loaded:,} rows"
             if p.migration_type != "full-load":
                 line += f", CDC latency source/target {p.cdc_latency_source}/{p.cdc_latency_target}s"
@@ -172,6 +193,20 @@ class CutoverActions:
         call_with_retry(self.clients.dynamodb.delete_item, TableName=self.outputs.table_name, Key=key)
         return [f"sentinel {token}: {deleted} row(s) deleted at source {sentinel.source}, its item deleted in DynamoDB"]
 
+    def _task_samples(self) -> dict:
+        """CDC latency of each CDC task now (CloudWatch only), for the evidence report; a failure to read it
+        never fails a gate."""
+        try:
+            tasks = []
+            for _g, ref in self.outputs.tasks():
+                if ref.migration_type == "full-load":
+                    continue
+                source, target = dms_ops.cdc_latency(self.clients.cloudwatch, ref)
+                tasks.append({"task": ref.task_id, "cdcLatencySource": source, "cdcLatencyTarget": target})
+            return {"tasks": tasks}
+        except Exception as err:  # noqa: BLE001 - evidence is best effort while a gate waits
+            return {"tasks": [], "error": f"{type(err).__name__}: {str(err)[:120]}"}
+
     def _cdc_latency_now(self) -> list[str]:
         return [
             f"now: {p.task_id} {p.status}, CDC latency source/target "
@@ -181,8 +216,15 @@ class CutoverActions:
             if p.migration_type != "full-load"
         ]
 
-    def _validation(self) -> Gate:
+    def _validation(self, memo: Memo) -> Gate:
         report = self.validate()
+        memo.data["validation"] = {  # what the evidence report draws: per partition, and the first differences
+            "mode": report.get("mode", "sampled"),
+            "ok": report["ok"],
+            "groups": report["groups"],
+            "failureCount": report.get("failureCount"),
+            "failures": report.get("failures", [])[:20],
+        }
         evidence = [
             f"{group} {p['task']}: source {p['sourceRows']:,}, target "
             f"{'-' if p['targetItems'] is None else format(p['targetItems'], ',')}, {p['verdict']}"
@@ -227,7 +269,7 @@ class CutoverActions:
             firing += [a["AlarmName"] for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
         return firing
 
-    def _monitor(self) -> Gate:
+    def _monitor(self, memo: Memo) -> Gate:
         minutes = self.config.migration.cutover.monitor_minutes
         if self.dry_run:
             firing = self._alarms_in_alarm()
@@ -241,9 +283,14 @@ class CutoverActions:
             )
         deadline = self.clock() + minutes * 60
         checks = 0
+        samples = memo.data.setdefault("samples", [])
+        memo.data["threshold"] = {"monitorMinutes": minutes, "alarms": len(self.outputs.alarm_names)}
         while True:
             checks += 1
             firing = self._alarms_in_alarm()
+            samples.append({"at": _now_iso(), "alarmsInAlarm": len(firing), **self._task_samples()})
+            del samples[:-MAX_SAMPLES]
+            memo.checkpoint()
             if firing:
                 return Gate(
                     False,

@@ -60,7 +60,11 @@ class StepRecord:
     reason: str = ""
     effect_applied: bool = False
     data: dict = field(default_factory=dict)
-    """What a gate recorded for this attempt (e.g. the sentinel token it wrote)."""
+    """What a gate recorded for this attempt (e.g. the sentinel token it wrote, samples while it waited)."""
+    started: str = ""
+    """When this attempt of the step began (``at`` is when it ended)."""
+    by: str = ""
+    """Who ran it: the AWS caller identity and user@host."""
 
 
 @dataclass
@@ -74,6 +78,8 @@ class CutoverState:
     history: list[str] = field(default_factory=list)
     previous_runs: list[dict] = field(default_factory=list)
     """Earlier runs of this stack (archived by ``--restart``), oldest first."""
+    rollbacks: list[dict] = field(default_factory=list)
+    """Each rollback of this run: when and by whom."""
 
     def record(self, step: Step) -> StepRecord:
         return self.steps[step.value]
@@ -93,6 +99,7 @@ class CutoverState:
         archived = {
             "fingerprint": self.fingerprint,
             "rolled_back": self.rolled_back,
+            "rollbacks": self.rollbacks,
             "history": self.history,
             "steps": self._steps_json(),
         }
@@ -109,6 +116,7 @@ class CutoverState:
                 "rolled_back": self.rolled_back,
                 "history": self.history,
                 "previous_runs": self.previous_runs,
+                "rollbacks": self.rollbacks,
                 "steps": self._steps_json(),
             },
             sort_keys=True,
@@ -134,6 +142,7 @@ class CutoverState:
                 raw.get("rolled_back", False),
                 raw.get("history", []),
                 raw.get("previous_runs", []),
+                raw.get("rollbacks", []),
             )
         except UsageError:
             raise
@@ -221,11 +230,13 @@ def run(
     say: Callable[[str], None] = lambda line: None,
     evidence_max_age: timedelta | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    operator: Callable[[], str] = lambda: "",
 ) -> Outcome:
     """Advance ``state`` through the remaining steps until one's gate fails or all are done.
 
     ``dry_run`` evaluates every remaining gate and says what would change, saving nothing and
-    applying nothing (later gates may then see the world before earlier effects).
+    applying nothing (later gates may then see the world before earlier effects). ``operator`` names
+    who runs it (AWS caller identity and user@host), recorded with each step and in the history.
     """
     lines: list[str] = []
     first_failure: tuple[Step, str] | None = None
@@ -246,7 +257,8 @@ def run(
             continue
         if not dry_run:
             record.status, record.at = Status.STARTED, _now()
-            state.history.append(f"{record.at} {step} started")
+            record.started, record.by = record.at, operator()
+            state.history.append(f"{record.at} {step} started" + (f" by {record.by}" if record.by else ""))
             save(state)
         gate = actions.gate(step, Memo(record.data, (lambda: None) if dry_run else (lambda: save(state))))
         for line in gate.evidence:

@@ -98,3 +98,19 @@ class AwsClients:
     @property
     def s3(self) -> Any:
         return self.client("s3")
+
+
+def operator_description(clients: Any) -> str:
+    """Who runs a command: the AWS caller identity's ARN and user@host (the ARN alone may be a shared role)."""
+    import getpass
+    import socket
+
+    try:
+        arn = clients.sts.get_caller_identity()["Arn"]
+    except Exception:  # noqa: BLE001 - the record says it could not tell, the run goes on
+        arn = "unknown AWS caller"
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = "unknown"
+    return f"{arn} ({user}@{socket.gethostname()})"
