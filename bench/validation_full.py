@@ -13,7 +13,7 @@ Items read from DynamoDB per validation are reported against the items in the ta
 Memory, at 200,000 and 1,000,000 rows: moto serialises every scanned item through its generic
 response serializer (about 1,500 items/s here), so a million-item scan takes hours; the memory runs
 therefore scan a stand-in table that pages the mapped source rows as a Scan would (500 items a page,
-nothing held), and tracemalloc gives validate --full's peak Python allocation (N = 16, one segment).
+nothing held), each validation in a fresh process, and its peak RSS growth (VmHWM) is reported.
 Run: python -m bench.validation_full [rows ...]   (moto runs; default 200000)
      python -m bench.validation_full --memory     (stand-in table, 200,000 and 1,000,000 rows)
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -174,53 +173,80 @@ class PagedTable:
         }
 
 
-def memory(sizes: list[int]) -> None:
+def peak_rss_mib() -> float:
+    """VmHWM of this process, MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_child(url: str, rows: int) -> None:
+    """In a fresh process: one validate --full (N = 16, one segment) over the stand-in table; prints JSON."""
+    import json
+
     config = load_stack_config("sandbox", PROJECT_DIR)
     _where, plan = object_plans(config)[0]
     mapping = GroupMapping.build(plan.spec, plan.engine, partition_key="PK", sort_key="SK", task_settings=None)
+    engine = connect(url)
+    key = quote(engine, plan.spec.key_column)
+    with engine.connect() as conn:
+        low, high = conn.exec_driver_sql(
+            f"SELECT min({key}), max({key}) FROM {qualified(engine, plan.spec.source)}"
+        ).one()
+    ranges = ranges_from_boundaries(equal_width_boundaries(16, low, high + 1))
+    group = GroupPlan("orders/events", plan.spec, mapping, ranges, [f"p{i}" for i in range(16)])
+    baseline = peak_rss_mib()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "shard.sqlite"
+        run_shard(
+            lambda _g: engine, PagedTable(engine, plan, mapping), TABLE, [group], Shard(), out,
+            key_names=["PK", "SK"], segments=1, identity={"stack": "bench"},
+        )  # fmt: skip
+        comparison = compare_shards([out], [group], 10_000)
+    print(json.dumps({"rows": rows, "read": comparison.items_read, "ok": comparison.ok,
+                      "seconds": time.perf_counter() - started, "growth": peak_rss_mib() - baseline}))  # fmt: skip
+
+
+def memory(sizes: list[int]) -> None:
+    import json
+    import subprocess
+
+    config = load_stack_config("sandbox", PROJECT_DIR)
+    _where, plan = object_plans(config)[0]
     found = []
     with tempfile.TemporaryDirectory() as work_dir:
-        work = Path(work_dir)
-        postgres = EmbeddedPostgres(work / "pgdata")
+        postgres = EmbeddedPostgres(Path(work_dir) / "pgdata")
         try:
-            engine = connect(postgres.start())
+            url = postgres.start()
+            engine = connect(url)
             for rows in sizes:
                 create_objects(engine, [plan])
                 fill(engine, plan, rows, seed=7)
-                key = quote(engine, plan.spec.key_column)
-                with engine.connect() as conn:
-                    low, high = conn.exec_driver_sql(
-                        f"SELECT min({key}), max({key}) FROM {qualified(engine, plan.spec.source)}"
-                    ).one()
-                ranges = ranges_from_boundaries(equal_width_boundaries(16, low, high + 1))
-                group = GroupPlan("orders/events", plan.spec, mapping, ranges, [f"p{i}" for i in range(16)])
-                table = PagedTable(engine, plan, mapping)
-                tracemalloc.start()
-                tracemalloc.reset_peak()
-                base = tracemalloc.get_traced_memory()[0]
-                started = time.perf_counter()
-                out = work / "shard.sqlite"
-                run_shard(
-                    lambda _g: engine, table, TABLE, [group], Shard(), out,
-                    key_names=["PK", "SK"], segments=1, identity={"stack": "bench"},
-                )  # fmt: skip
-                comparison = compare_shards([out], [group], 10_000)
-                seconds = time.perf_counter() - started
-                peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
-                tracemalloc.stop()
-                found.append((rows, comparison.items_read, comparison.ok, seconds, peak))
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.validation_full", "--memory-child", url, str(rows)],
+                    check=True, capture_output=True, text=True,
+                ).stdout  # fmt: skip
+                found.append(json.loads(out.strip().splitlines()[-1]))
         finally:
             postgres.stop()
-    first = found[0][4]
+    first = found[0]["growth"]
     print_table(
-        "validate --full peak Python allocation (tracemalloc), N = 16, stand-in table, one run",
-        ["rows", "items read", "ok", "seconds (traced)", "peak MiB", "vs first"],
-        [[f"{r:,}", f"{i:,}", ok, f"{t:.0f}", f"{m:.1f}", f"{m / first:.2f}"] for r, i, ok, t, m in found],
-    )
+        "validate --full peak RSS growth (VmHWM), N = 16, stand-in table, each in a fresh process, one run",
+        ["rows", "items read", "ok", "seconds", "peak growth MiB", "vs first"],
+        [
+            [f"{r['rows']:,}", f"{r['read']:,}", r["ok"], f"{r['seconds']:.0f}", f"{r['growth']:.1f}",
+             f"{r['growth'] / first:.2f}"]
+            for r in found
+        ],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--memory"]:
         memory([200_000, 1_000_000])
+    elif sys.argv[1:2] == ["--memory-child"]:
+        memory_child(sys.argv[2], int(sys.argv[3]))
     else:
         main([int(a) for a in sys.argv[1:]] or [200_000])
