@@ -83,9 +83,9 @@ class MeasuredItems:
     @classmethod
     def from_report(cls, report: object, origin: str) -> MeasuredItems:
         """The figures of a ``rehearse`` JSON report; ValueError names the key that is wrong."""
-        by_group = report.get("itemSizeByGroup") if isinstance(report, dict) else None
-        if not isinstance(by_group, dict):
+        if not isinstance(report, dict) or not isinstance(report.get("itemSizeByGroup"), dict):
             raise ValueError("itemSizeByGroup is missing: not a report written by `rehearse`")
+        by_group: dict = report["itemSizeByGroup"]
         units = {}
         for group, figures in by_group.items():
             value = figures.get("writeUnitsPerItem") if isinstance(figures, dict) else None
@@ -93,7 +93,8 @@ class MeasuredItems:
                 raise ValueError(f"itemSizeByGroup.{group}.writeUnitsPerItem must be a number from 1 to 400")
             units[group] = float(value)
         stack = report.get("stack", "?")
-        rows = sum(v for v in (report.get("sourceRows") or {}).values() if isinstance(v, int))
+        counts = report.get("sourceRows")
+        rows = sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
         return cls(units, f"{origin} (rehearsal of stack {stack}, {rows:,} source rows)")
 
 
