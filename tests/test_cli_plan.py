@@ -54,11 +54,11 @@ def test_plan_on_missing_stack_lists_the_existing_ones(project_copy):
 
 def test_plan_with_an_instance_class_missing_from_the_figures_still_plans(project_copy):
     config = raw_stack("sandbox")
-    config["dms-migration:migration"]["replication"]["instanceClass"] = "dms.c9.huge"
+    config["dms-migration:migration"]["replication"]["instanceClass"] = "dms.c9.4xlarge"
     (project_copy / "Pulumi.odd.yaml").write_text(yaml.safe_dump({"config": config}))
     result = runner.invoke(app, ["plan", "--stack", "odd", "--project-dir", str(project_copy)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "no figures for dms.c9.huge" in result.output and "no instance cost" in result.output
+    assert "no figures for dms.c9.4xlarge" in result.output and "no instance cost" in result.output
 
 
 def test_plan_names_the_tasks_an_update_would_modify(tmp_path):

@@ -24,6 +24,6 @@ def test_groups_without_an_estimate_are_named_not_guessed():
 
 def test_an_unknown_instance_class_names_the_table_to_extend():
     raw = raw_migration("sandbox")
-    raw["replication"]["instanceClass"] = "dms.c9.huge"
+    raw["replication"]["instanceClass"] = "dms.c9.4xlarge"
     with pytest.raises(KeyError, match="INSTANCE_FIGURES"):
         estimate(stack_from(raw).migration)
