@@ -69,8 +69,8 @@ def test_a_whole_load_start_watch_stop_resume_uses_only_legal_calls(monkeypatch,
     assert [r["action"] for r in json.loads(started.output)] == [
         "start-replication",
         "start-replication",
-        "not-startable",
-        "not-startable",
+        "queued",
+        "queued",
     ]
     fake.tick()  # starting -> running
     stopped = _run(tmp_path, "stop", "--task", "p1", "--json")
