@@ -173,16 +173,20 @@ def test_ctrl_c_during_the_load_stops_everything_it_started_and_a_rerun_passes(t
     assert process.stderr is not None
     for line in process.stderr:
         seen.append(line)
-        if "local AWS (moto + emulated DMS) at" in line:
+        if line.startswith("preflight:"):  # printed just before the tasks start
             break
     if process.poll() is not None:
         pytest.skip("the rehearsal ended before the load: " + "".join(seen)[-300:])
     local_pid = int((state / "local-aws.pid").read_text().split()[0])
     postgres_pid = int((state / "pgdata" / "postmaster.pid").read_text().split()[0])
     assert _alive(local_pid) and _alive(postgres_pid)
-    time.sleep(1)  # the tasks have started loading (100,000 rows take a minute or more)
+    time.sleep(2)  # the tasks are loading now (100,000 rows take a minute or more)
     process.send_signal(signal.SIGINT)
-    rest = process.communicate(timeout=120)[1]
+    try:
+        rest = process.communicate(timeout=180)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the rehearsal did not stop within 180 s of Ctrl-C: " + "".join(seen)[-500:])
     assert process.returncode == 130, rest[-500:]
     assert "Traceback" not in rest
     assert not _alive(local_pid) and not _alive(postgres_pid)
