@@ -86,7 +86,7 @@ def rehearse(
             err_console.print(
                 f"preflight: {len(ran) - len(failed)} of {len(ran)} local checks passed"
                 + "".join(f"; FAILED {c.name}: {c.reason}" for c in failed)
-                + f" ({len(data) - len(ran)} not run locally: secrets, role, VPC endpoints, assessments)",
+                + f" ({len(data) - len(ran)} not run locally: {', '.join(c.name for c in data if c not in ran)})",
                 markup=False,
             )
         elif kind == "local":

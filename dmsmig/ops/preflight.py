@@ -182,7 +182,7 @@ def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     return checks
 
 
-def _table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig) -> list[Check]:
+def _table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig, warm: bool = True) -> list[Check]:
     try:
         table = call_with_retry(dynamodb.describe_table, TableName=outputs.table_name)["Table"]
     except Exception as err:
@@ -195,7 +195,7 @@ def _table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig)
         )
     ]
     wanted = config.target.warm_throughput.write_units_per_second if config.target.warm_throughput else None
-    if wanted:
+    if wanted and warm:
         checks.append(warm_throughput_check(outputs.table_name, table.get("WarmThroughput") or {}, wanted))
     return checks
 
@@ -408,6 +408,7 @@ NOT_LOCAL = (
     ("DMS role", "IAM: the local AWS creates no roles, so the role's policy is checked by `plan`'s policies only"),
     ("VPC endpoints", "no VPC locally"),
     ("assessments", "premigration assessments run only in DMS"),
+    ("warm throughput", "the local DynamoDB does not model warm throughput (preflight against AWS checks it)"),
 )
 
 
@@ -415,7 +416,7 @@ def run_local_preflight(clients: Any, outputs: StackOutputs, config: MigrationCo
     """The checks that apply to a rehearsal's local AWS (instances, table, tasks, connections), and the
     ones that do not, listed as passed with the reason they were not run."""
     checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
-    checks += _table_checks(clients.dynamodb, outputs, config)
+    checks += _table_checks(clients.dynamodb, outputs, config, warm=False)
     checks += _task_checks(clients.dms, outputs)
     if outputs.instance_arns:
         checks += _connection_checks(clients.dms, outputs, timeout=30, poll=0.2, sleep=time.sleep)
