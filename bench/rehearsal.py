@@ -19,14 +19,13 @@ Run: python -m bench.rehearsal [rows]   (default 200,000; then the memory runs a
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from bench.common import print_table
+from bench.common import peak_rss_mib, per_size_in_fresh_process, print_table
 from dmsmig.build.dms_semantics import map_row
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
 from dmsmig.offline.mock_engine import run_program
@@ -35,14 +34,6 @@ from dmsmig.rehearsal.fullload import BATCH_MAX, FullLoad, SourceBinding
 from dmsmig.rehearsal.local_aws import LocalAws, provision
 from dmsmig.rehearsal.run import object_plans, server_config, task_plans
 from dmsmig.rehearsal.source import EmbeddedPostgres, create_objects, fill
-
-
-def peak_rss_mib(pid: int) -> float:
-    """VmHWM of process ``pid`` (0: this process), MiB."""
-    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main(rows: int = 200_000) -> None:
@@ -183,26 +174,7 @@ def load_only(url: str, rows: int) -> None:
 
 
 def memory(row_counts: list[int]) -> None:
-    config = load_stack_config("sandbox", PROJECT_DIR)
-    _where, plan = object_plans(config)[0]
-    results = []
-    with tempfile.TemporaryDirectory() as work:
-        postgres = EmbeddedPostgres(Path(work) / "pgdata")
-        try:
-            url = postgres.start()
-            engine = connect(url)
-            for rows in row_counts:
-                create_objects(engine, [plan])
-                fill(engine, plan, rows, seed=7)
-                out = subprocess.run(
-                    [sys.executable, "-m", "bench.rehearsal", "--load-only", url, str(rows)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-                results.append(json.loads(out.strip().splitlines()[-1]))
-        finally:
-            postgres.stop()
+    results = per_size_in_fresh_process("bench.rehearsal", "--load-only", row_counts)
     first = results[0]["peak"] - results[0]["baseline"]
     print_table(
         "one task's full load into a dropping target, each in a fresh process, one run",

@@ -31,7 +31,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from bench.common import print_table
+from bench.common import peak_rss_mib, per_size_in_fresh_process, print_table
 from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
@@ -173,14 +173,6 @@ class PagedTable:
         }
 
 
-def peak_rss_mib() -> float:
-    """VmHWM of this process, MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def memory_child(url: str, rows: int) -> None:
     """In a fresh process: one validate --full (N = 16, one segment) over the stand-in table; prints JSON."""
     import json
@@ -210,27 +202,7 @@ def memory_child(url: str, rows: int) -> None:
 
 
 def memory(sizes: list[int]) -> None:
-    import json
-    import subprocess
-
-    config = load_stack_config("sandbox", PROJECT_DIR)
-    _where, plan = object_plans(config)[0]
-    found = []
-    with tempfile.TemporaryDirectory() as work_dir:
-        postgres = EmbeddedPostgres(Path(work_dir) / "pgdata")
-        try:
-            url = postgres.start()
-            engine = connect(url)
-            for rows in sizes:
-                create_objects(engine, [plan])
-                fill(engine, plan, rows, seed=7)
-                out = subprocess.run(
-                    [sys.executable, "-m", "bench.validation_full", "--memory-child", url, str(rows)],
-                    check=True, capture_output=True, text=True,
-                ).stdout  # fmt: skip
-                found.append(json.loads(out.strip().splitlines()[-1]))
-        finally:
-            postgres.stop()
+    found = per_size_in_fresh_process("bench.validation_full", "--memory-child", sizes)
     first = found[0]["growth"]
     print_table(
         "validate --full peak RSS growth (VmHWM), N = 16, stand-in table, each in a fresh process, one run",
