@@ -223,8 +223,12 @@ class EmbeddedPostgres:
         self.directory = directory
         self._server: Any = None
 
-    def start(self) -> str:
-        """Start it (or reuse the running one) and return its SQLAlchemy URL."""
+    def start(self, logical: bool = False) -> str:
+        """Start it (or reuse the running one) and return its SQLAlchemy URL.
+
+        ``logical``: with ``wal_level = logical`` for the emulated CDC (set once per data folder with
+        ALTER SYSTEM, which takes a restart).
+        """
         # pgserver logs whole command lines and server logs at ERROR: the one line below says it all
         logging.getLogger("pgserver").setLevel(logging.CRITICAL)
         try:
@@ -234,6 +238,10 @@ class EmbeddedPostgres:
 
             self.directory.mkdir(parents=True, exist_ok=True)
             self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
+            if logical and self._server.psql("SHOW wal_level;").split()[2] != "logical":
+                self._server.psql("ALTER SYSTEM SET wal_level = logical;")
+                self._server.cleanup()
+                self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
         except Exception as err:  # noqa: BLE001 - any failure to start is one line with the fix
             raise UsageError(
                 f"the embedded PostgreSQL did not start in {self.directory}: {self._reason(err)}",
