@@ -77,7 +77,7 @@ def world(tmp_path, monkeypatch):
             )
         driver = FakeDriver(clients.ssm)
         monkeypatch.setattr(ops_context, "make_clients", lambda region, profile, endpoint: clients)
-        monkeypatch.setattr(cutover_cli, "make_driver", lambda stack, project_dir: driver)
+        monkeypatch.setattr(cutover_cli, "make_driver", lambda stack, project_dir, *_: driver)
         rows = source_rows(120)
         url = make_source(tmp_path / "source.db", rows)
         with stubber:

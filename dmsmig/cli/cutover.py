@@ -25,13 +25,13 @@ from dmsmig.cli.common import (
 )
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
-from dmsmig.cutover import machine
 from dmsmig.cutover.actions import CutoverActions
-from dmsmig.cutover.driver import DECOMMISSIONED, READS_FROM, AutomationDriver, StackDriver
-from dmsmig.cutover.machine import EXIT_STATE_MISMATCH, CutoverState, Step
+from dmsmig.cutover.driver import DECOMMISSIONED, AutomationDriver, StackDriver
+from dmsmig.cutover.local_driver import driver_for
+from dmsmig.cutover.machine import Step
+from dmsmig.cutover.runbook import roll_back, run_cutover
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
 from dmsmig.ops import dms as dms_ops
-from dmsmig.ops.aws import operator_description
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.full_validation import final_validation
@@ -46,9 +46,11 @@ LocalStateOption = Annotated[
 ]
 
 
-def make_driver(stack: str, project_dir: Path) -> StackDriver:
-    """The Pulumi seam (replaced in tests)."""
-    return AutomationDriver(stack, project_dir)
+def make_driver(stack: str, project_dir: Path, ops: OpsContext | None = None) -> StackDriver:
+    """The Pulumi seam (replaced in tests); a rehearsal's outputs against its local AWS get the local driver."""
+    if ops is None:
+        return AutomationDriver(stack, project_dir)
+    return driver_for(stack, project_dir, ops.outputs, ops.endpoint_url, ops.clients.ssm)
 
 
 def _switch_targets(ops: OpsContext, stack: str) -> list[str]:
@@ -63,12 +65,6 @@ def _store(ops: OpsContext, stack: str, local_state: Path | None) -> StateStore:
     if local_state is not None:
         return FileStateStore(local_state, stack)
     return DynamoStateStore(ops.clients.dynamodb, ops.config.migration.cutover_table, stack)
-
-
-def _fingerprint(ops: OpsContext) -> str:
-    """What a run depends on: the migration config without the read switch, and the task ARNs."""
-    document = ops.config.migration.model_dump(mode="json", by_alias=True, exclude={"read_switch"})
-    return machine.fingerprint({"config": document, "tasks": [t.arn for _g, t in ops.outputs.tasks()]})
 
 
 @app.command()
@@ -118,7 +114,7 @@ def cutover(
         config=ops.config,
         outputs=ops.outputs,
         clients=ops.clients,
-        driver=make_driver(stack, project_dir),
+        driver=make_driver(stack, project_dir, ops),
         switch_targets=_switch_targets(ops, stack),
         validate=lambda: final_validation(ops, database_url, from_secret),
         source_engines=engines,
@@ -129,7 +125,18 @@ def cutover(
     retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
     holder = _holder_to_take_over(store, stack, takeover, yes) if not dry_run else None
     out = _Output(as_json)
-    outcome = _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, holder, out.say)
+    outcome = run_cutover(
+        ops,
+        store,
+        actions,
+        stack,
+        dry_run=dry_run,
+        restart=restart,
+        force=force,
+        retry=retry,
+        takeover=holder,
+        say=out.say,
+    )
     result = {"stack": stack, "ok": outcome.ok, "dryRun": dry_run, "stoppedAt": outcome.stopped_at}
     if outcome.ok:
         out.done(
@@ -176,31 +183,6 @@ def _holder_to_take_over(store: StateStore, stack: str, takeover: bool, yes: boo
     return holder
 
 
-def _run_locked(ops, store, actions, stack, dry_run, restart, force, retry, takeover=None, say=None) -> machine.Outcome:
-    say = say or _Output(False).say
-    who = operator_description(ops.clients)
-    fingerprint = _fingerprint(ops)
-    if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
-        state = store.load() or CutoverState(stack, fingerprint)
-        return machine.run(state, actions, lambda s: None, dry_run=True, say=say)
-    max_age = timedelta(minutes=ops.config.migration.cutover.evidence_max_age_minutes)
-    with store.lock(takeover=takeover):
-        state = store.load()
-        if state is None:
-            state = CutoverState(stack, fingerprint)
-        elif restart and state.rolled_back:
-            state = state.restarted(fingerprint)
-        elif state.fingerprint != fingerprint and not force:
-            err_console.print(
-                "the stack's migration config or tasks changed since this cutover started; "
-                "review them, then re-run with --force (or --restart after a rollback)"
-            )
-            raise typer.Exit(EXIT_STATE_MISMATCH)
-        return machine.run(
-            state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
-        )
-
-
 @app.command()
 def rollback(
     stack: StackOption,
@@ -214,26 +196,25 @@ def rollback(
 ) -> None:
     """Flip reads back to the source; tasks and data stay exactly as they are."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    driver = make_driver(stack, project_dir)
-    store = _store(ops, stack, local_state)
     out = _Output(as_json)
-    with store.lock():
-        changed = driver.get(READS_FROM) != "source"
-        if not changed:
-            text = "reads already come from the source; nothing to roll back"
-        else:
-            if not yes:
-                typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
-            for line in driver.set_and_apply(READS_FROM, "source", only=_switch_targets(ops, stack)):
-                out.say(line)
-            text = "[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched"
-        state = store.load()
-        if state is not None:
-            who, at = operator_description(ops.clients), machine._now()
-            state.rolled_back = True
-            state.rollbacks.append({"at": at, "by": who, "readsWereFrom": "dynamodb" if changed else "source"})
-            state.history.append(f"{at} rolled back by {who}")
-            store.save(state)
+
+    def confirm() -> None:
+        if not yes:
+            typer.confirm(f"Switch {stack} reads back to the source?", abort=True)
+
+    changed = roll_back(
+        ops,
+        _store(ops, stack, local_state),
+        make_driver(stack, project_dir, ops),
+        _switch_targets(ops, stack),
+        confirm,
+        out.say,
+    )
+    text = (
+        "[green]reads switched back to the source[/green]; tasks and DynamoDB data untouched"
+        if changed
+        else "reads already come from the source; nothing to roll back"
+    )
     out.done(text, stack=stack, readsFrom="source", changed=changed)
 
 
@@ -274,7 +255,7 @@ def decommission(
         for ref in refs:
             if described[ref.arn]["Status"] in ("running", "starting"):
                 out.say(f"stopping {ref.task_id}: {dms_ops.stop_task(ops.clients.dms, ref)}")
-        for line in make_driver(stack, project_dir).set_and_apply(DECOMMISSIONED, True):
+        for line in make_driver(stack, project_dir, ops).set_and_apply(DECOMMISSIONED, True):
             out.say(line)
     out.done(
         "[green]decommissioned[/green]: DMS resources removed, table and read switch kept",

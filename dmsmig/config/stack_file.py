@@ -73,6 +73,40 @@ def set_task_group_keys(
     A group the source inherits from ``sourceDefaults`` is copied into the source first, so the
     update applies to that source only.
     """
+
+    def change(migration: dict, file_name: str) -> None:
+        grp = _group_node(migration, source, group, file_name)
+        for name, value in updates.items():
+            if isinstance(value, dict):
+                node = CommentedMap()
+                for k, v in value.items():
+                    node[k] = _flow(v) if isinstance(v, list) else v
+                grp[name] = node
+            else:
+                grp[name] = value
+
+    return _edit(stack, project_dir, change)
+
+
+def set_migration_value(stack: str, path: str, value: Any, project_dir: Path = PROJECT_DIR) -> str:
+    """Set ``migration.<path>`` (dotted, e.g. ``readSwitch.readsFrom``), creating missing maps, as
+    ``pulumi config set --path`` does; returns the new text."""
+
+    def change(migration: dict, _file_name: str) -> None:
+        node = migration
+        *parents, last = path.split(".")
+        for name in parents:
+            if not isinstance(node.get(name), dict):
+                node[name] = CommentedMap()
+            node = _own(node, name)
+        node[last] = value
+
+    return _edit(stack, project_dir, change)
+
+
+def _edit(stack: str, project_dir: Path, change: Any) -> str:
+    """Read ``Pulumi.<stack>.yaml`` under its lock, apply ``change(migration, file name)``, validate the
+    whole result and write it atomically; returns the new text."""
     path = project_dir / f"Pulumi.{stack}.yaml"
     key = f"{project_name(project_dir)}:{CONFIG_KEY}"
     with stack_file_lock(path):
@@ -91,15 +125,7 @@ def set_task_group_keys(
         migration = (document.get("config") or {}).get(key) if isinstance(document, dict) else None
         if not isinstance(migration, dict):
             raise ConfigError([f"{path.name}: no '{key}' object to edit"], path.name)
-        grp = _group_node(migration, source, group, path.name)
-        for name, value in updates.items():
-            if isinstance(value, dict):
-                node = CommentedMap()
-                for k, v in value.items():
-                    node[k] = _flow(v) if isinstance(v, list) else v
-                grp[name] = node
-            else:
-                grp[name] = value
+        change(migration, path.name)
         buffer = io.StringIO()
         yaml.dump(document, buffer)
         new_text = buffer.getvalue()

@@ -58,6 +58,11 @@ class OpsContext:
             verify_identity(self._outputs, project_name(project_dir), stack, self.config.region, where)
         self._profile, self._endpoint_url = profile, endpoint_url
 
+    @property
+    def endpoint_url(self) -> str | None:
+        """The --endpoint-url the commands send AWS calls to (None: AWS itself)."""
+        return self._endpoint_url
+
     @cached_property
     def clients(self) -> AwsClients:
         """AWS clients for the stack's region, made on first use (a data command may need none)."""

@@ -13,8 +13,11 @@ with a data plane (``sources``: endpoint identifier -> :class:`SourceBinding`) a
 created with (in a thread; the server runs it in a child process, :mod:`dmsmig.rehearsal.load_process`),
 and its progress and table statistics are the load's own. The rehearsal serves
 it over HTTP beside moto (:mod:`dmsmig.rehearsal.server`), so every operator command reaches it
-through ``--endpoint-url`` exactly as it reaches AWS. CDC is not emulated: a full-load-and-cdc task
-stays ``running`` at 100 % once its full load is done, as DMS reports it before changes arrive.
+through ``--endpoint-url`` exactly as it reaches AWS. A ``full-load-and-cdc`` or ``cdc`` task whose source
+can decode its WAL (``SourceBinding.cdc``, the rehearsal's embedded PostgreSQL) runs its change stream
+(:mod:`dmsmig.rehearsal.cdc`) in the same child process after the full load, until it is stopped; a
+resumed task continues from its slot. Elsewhere (threads, a ``--database-url``) CDC is not emulated:
+the task stays ``running`` at 100 % once its full load is done, as DMS reports it before changes arrive.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dmsmig.build.estimate import INSTANCE_FIGURES
+from dmsmig.build.metrics import unit_metric_dimensions
 from dmsmig.contract import facts
 from dmsmig.contract.shapes import request_problems
 from dmsmig.rehearsal.fullload import FullLoad, SourceBinding
@@ -50,6 +54,7 @@ class EmulatedTask:
     source_endpoint: str = ""
     load: FullLoad | None = None
     failure: str = ""
+    instance_arn: str = ""
 
     def sync_from_load(self) -> None:
         """Take progress and table statistics from the running full load."""
@@ -58,6 +63,18 @@ class EmulatedTask:
             return
         self.progress = load.progress_percent
         self.tables = [t.statistics() for t in load.tables]
+        cdc = getattr(load, "cdc", None)
+        if cdc is not None:
+            for table in self.tables:
+                name = (table["SchemaName"], table["TableName"])
+                table["Inserts"], table["Updates"] = cdc.inserts.get(name, 0), cdc.updates.get(name, 0)
+                table["Deletes"] = cdc.deletes.get(name, 0)
+                table["AppliedInserts"], table["AppliedUpdates"] = table["Inserts"], table["Updates"]
+                table["AppliedDeletes"] = table["Deletes"]
+        if getattr(load, "cdc_failure", "") and self.status == "running":
+            self.status, self.failure = "failed", load.cdc_failure
+            self.stop_reason = "Stop Reason FATAL_ERROR Error Level FATAL"
+            return
         if load.result is None or self.status != "running":
             return
         if load.result.failed:
@@ -173,7 +190,7 @@ class EmulatedDms:
         account: str = "123456789012",
         sources: dict[str, SourceBinding] | None = None,
         make_dynamodb: Callable[[], Any] | None = None,
-        load_factory: Callable[[str, str, SourceBinding], Any] | None = None,
+        load_factory: Callable[[str, str, SourceBinding, dict | None, list | None], Any] | None = None,
     ):
         tasks = tasks or []
         self.region, self.account = region, account
@@ -214,26 +231,41 @@ class EmulatedDms:
         return f"arn:aws:dms:{self.region}:{self.account}:{kind}:{resource_id}"
 
     def _launch(self, task: EmulatedTask) -> None:
-        """With a data plane, run the task's full load in a thread (once per start or reload)."""
+        """With a data plane, run the task's full load in a thread (once per start or reload), then its CDC."""
         if self.sources is None or self.make_dynamodb is None:
             return
+        endpoint = self.endpoints.get(task.source_endpoint, {})
+        binding = self.sources.get(endpoint.get("EndpointIdentifier", ""))
+        with_cdc = task.migration_type != facts.FULL_LOAD_ONLY and binding is not None and binding.cdc
+        cdc_only = task.migration_type == "cdc"
         if task.load is not None:
             if task.load.result is None:
                 return  # still loading
             if not task.load.result.interrupted and task.calls[-1:] != ["reload-target"]:
-                return  # resume after a finished load: nothing to load again
+                if not with_cdc or getattr(task.load, "cdc_running", False):
+                    return  # resume after a finished load: nothing to load again
+                cdc_only = True  # a stopped CDC task resumes its change stream from its slot
             # a stopped load resumes by loading its tables again from the start (stated choice: the
             # User Guide does not say where a resumed full load restarts; PutItem makes it idempotent)
-        endpoint = self.endpoints.get(task.source_endpoint, {})
-        binding = self.sources.get(endpoint.get("EndpointIdentifier", ""))
         if binding is None:
             task.status, task.failure = "failed", f"no local source for endpoint {task.source_endpoint}"
             return
         if self.load_factory is not None:
-            task.load = self.load_factory(task.table_mappings, task.settings, binding)
+            cdc = None
+            if with_cdc:
+                cdc = {"taskId": task.identifier, "dimensions": self._dimensions(task), "cdcOnly": cdc_only}
+            earlier = task.load.tables if task.load is not None and cdc_only else None
+            task.load = self.load_factory(task.table_mappings, task.settings, binding, cdc, earlier)
         else:
             task.load = FullLoad(task.table_mappings, task.settings, binding, self.make_dynamodb)
         threading.Thread(target=task.load.run, daemon=True, name=f"full-load-{task.identifier}").start()
+
+    def _dimensions(self, task: EmulatedTask) -> dict[str, str]:
+        """The task's AWS/DMS metric dimensions, as :func:`dmsmig.build.metrics.unit_metric_dimensions` reads them."""
+        resource_id = task.arn.rsplit(":", 1)[-1]
+        if isinstance(task, EmulatedReplication):
+            return unit_metric_dimensions("serverless", None, resource_id)
+        return unit_metric_dimensions("instance", task.instance_arn.rsplit(":", 1)[-1], resource_id)
 
     def _find(self, arn: str, operation: str, serverless: bool) -> EmulatedTask:
         """The task (or, ``serverless``, the replication) with ``arn``; the other kind is not found, as in DMS."""
@@ -360,6 +392,7 @@ class EmulatedDms:
             table_mappings=params["TableMappings"],
             settings=params.get("ReplicationTaskSettings", ""),
             source_endpoint=params["SourceEndpointArn"],
+            instance_arn=params["ReplicationInstanceArn"],
         )
         self.tasks[arn] = task
         return {"ReplicationTask": task.describe()}

@@ -47,6 +47,8 @@ class SourceBinding:
     types: dict[tuple[str, str], dict[str, ColumnType]] = field(default_factory=dict)
     url: str | None = None
     """The engine's URL, when a load may run in another process (:mod:`dmsmig.rehearsal.load_process`)."""
+    cdc: bool = False
+    """The source decodes its WAL (the rehearsal's embedded PostgreSQL): CDC tasks run a change stream."""
 
 
 @dataclass

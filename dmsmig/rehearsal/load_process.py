@@ -16,37 +16,50 @@ import os
 import queue
 import signal
 import threading
+import time
 from typing import Any
 
 from dmsmig.build.dms_semantics import parse_table_mappings
+from dmsmig.rehearsal.cdc import CdcStatistics, ChangeStream, run_stream
 from dmsmig.rehearsal.fullload import FullLoad, FullLoadResult, SourceBinding, TableProgress, progress_percent
 
 REPORT_SECONDS = 0.5
+METRIC_SECONDS = 1.0
 
 
-def _child(args: dict, messages: Any, stop: Any) -> None:
+def _client(args: dict, service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    return boto3.client(
+        service,
+        region_name=args["region"],
+        endpoint_url=args["endpoint_url"],
+        aws_access_key_id="rehearsal",
+        aws_secret_access_key="rehearsal",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64),
+    )
+
+
+def _child(args: dict, messages: Any, stop: Any) -> None:
     from dmsmig.ops.source_db import connect
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the rehearsal, which stops the server
     parent = os.getppid()
-
-    def make_dynamodb() -> Any:
-        return boto3.client(
-            "dynamodb",
-            region_name=args["region"],
-            endpoint_url=args["endpoint_url"],
-            aws_access_key_id="rehearsal",
-            aws_secret_access_key="rehearsal",
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64),
-        )
-
+    engine = connect(args["url"])
     load = FullLoad(
-        args["mappings"], args["settings"], SourceBinding(connect(args["url"]), args["types"]), make_dynamodb
+        args["mappings"], args["settings"], SourceBinding(engine, args["types"]), lambda: _client(args, "dynamodb")
     )
     load.stop_requested = stop
+    cdc = args.get("cdc")
+    stream = None
+    if cdc is not None:  # the slot exists before the full load reads: changes made during it are kept
+        stream = ChangeStream(cdc["taskId"], load.rules, engine, args["types"], load.lob, _client(args, "dynamodb"))
+        try:
+            stream.prepare()
+        except Exception as err:  # noqa: BLE001 - the task fails with the reason, as DMS reports it
+            messages.put(("result", (load.tables, FullLoadResult(True, f"CDC cannot start: {err}"[:500]))))
+            return
     done = threading.Event()
 
     def report() -> None:
@@ -55,10 +68,46 @@ def _child(args: dict, messages: Any, stop: Any) -> None:
                 stop.set()
             messages.put(("tables", load.tables))
 
-    threading.Thread(target=report, daemon=True).start()
-    result = load.run()
-    done.set()
+    if cdc is not None and cdc.get("cdcOnly"):
+        result = FullLoadResult()
+    else:
+        threading.Thread(target=report, daemon=True).start()
+        result = load.run()
+        done.set()
     messages.put(("result", (load.tables, result)))
+    if stream is None or result.failed or result.interrupted:
+        return
+    _follow(stream, args, cdc, messages, stop, parent)
+
+
+def _follow(stream: ChangeStream, args: dict, cdc: dict, messages: Any, stop: Any, parent: int) -> None:
+    """Apply changes until stopped; report statistics and publish the latency metrics every second."""
+    cloudwatch = _client(args, "cloudwatch")
+    dimensions = [{"Name": k, "Value": v} for k, v in cdc["dimensions"].items()]
+    published = 0.0
+
+    def report(stats: CdcStatistics) -> None:
+        nonlocal published
+        if os.getppid() != parent:
+            stop.set()
+        messages.put(("cdc", stats))
+        if time.monotonic() - published >= METRIC_SECONDS:
+            published = time.monotonic()
+            cloudwatch.put_metric_data(
+                Namespace="AWS/DMS",
+                MetricData=[
+                    {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": "Seconds"}
+                    for name, value in (
+                        ("CDCLatencySource", stats.latency_source),
+                        ("CDCLatencyTarget", stats.latency_target),
+                    )
+                ],
+            )
+
+    try:
+        run_stream(stream, stop.is_set, report)
+    except Exception as err:  # noqa: BLE001 - e.g. the slot was dropped: the task fails, naming it
+        messages.put(("cdc-failed", f"CDC stopped: {type(err).__name__}: {str(err).splitlines()[0]}"[:500]))
 
 
 class LoadProcess:
@@ -71,15 +120,22 @@ class LoadProcess:
         source: SourceBinding,
         endpoint_url: str,
         region: str,
-    ):  # noqa: E501
+        cdc: dict | None = None,
+        tables: list[TableProgress] | None = None,
+    ):
+        """``cdc``: the task's change stream (``taskId``, metric ``dimensions``, ``cdcOnly`` to skip the full
+        load when a stopped CDC task resumes); ``tables``: the statistics of its earlier full load."""
         if source.url is None:
             raise ValueError("a load in another process needs the source's URL")
         context = multiprocessing.get_context("spawn")
         self._context = context
         self.stop_requested = context.Event()
         self._messages = context.Queue()
-        self.tables = [TableProgress(r.schema, r.table) for r in parse_table_mappings(table_mappings)]
+        self.tables = tables or [TableProgress(r.schema, r.table) for r in parse_table_mappings(table_mappings)]
         self.result: FullLoadResult | None = None
+        self.cdc: CdcStatistics | None = None
+        self.cdc_failure = ""
+        self.cdc_running = False
         self._args = {
             "mappings": table_mappings,
             "settings": settings,
@@ -87,6 +143,7 @@ class LoadProcess:
             "types": source.types,
             "endpoint_url": endpoint_url,
             "region": region,
+            "cdc": cdc,
         }
 
     @property
@@ -94,21 +151,29 @@ class LoadProcess:
         return progress_percent(self.tables, self.result)
 
     def run(self) -> FullLoadResult:
-        """Start the child and follow it to its end; never raises (a dead child is a failed load)."""
+        """Start the child and follow it to its end (the change stream's too); never raises."""
         process = self._context.Process(
             target=_child, args=(self._args, self._messages, self.stop_requested), daemon=True
         )
         process.start()
-        while self.result is None:
-            try:
-                kind, payload = self._messages.get(timeout=REPORT_SECONDS * 2)
-            except queue.Empty:
-                if not process.is_alive():
-                    self.result = FullLoadResult(True, f"the load process ended with exit code {process.exitcode}")
-                continue
-            if kind == "tables":
-                self.tables = payload
-            else:
-                self.tables, self.result = payload
-        process.join(10)
+        self.cdc_running = self._args["cdc"] is not None
+        try:
+            while self.result is None or (self.cdc_running and process.is_alive()):
+                try:
+                    kind, payload = self._messages.get(timeout=REPORT_SECONDS * 2)
+                except queue.Empty:
+                    if not process.is_alive() and self.result is None:
+                        self.result = FullLoadResult(True, f"the load process ended with exit code {process.exitcode}")
+                    continue
+                if kind == "tables":
+                    self.tables = payload
+                elif kind == "cdc":
+                    self.cdc = payload
+                elif kind == "cdc-failed":
+                    self.cdc_failure = payload
+                else:
+                    self.tables, self.result = payload
+            process.join(10)
+        finally:
+            self.cdc_running = False
         return self.result

@@ -101,7 +101,7 @@ def build_emulator(config: dict, endpoint_url: str) -> EmulatedDms:
             (obj["schema"], obj["table"]): {c: ColumnType(**t) for c, t in obj["columns"].items()}
             for obj in source.get("objects", [])
         }
-        sources[identifier] = SourceBinding(connect(source["url"]), types, source["url"])
+        sources[identifier] = SourceBinding(connect(source["url"]), types, source["url"], bool(source.get("cdc")))
     region = config.get("region", "eu-west-1")
 
     def make_dynamodb() -> Any:
@@ -114,8 +114,10 @@ def build_emulator(config: dict, endpoint_url: str) -> EmulatedDms:
             config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64),
         )
 
-    def load_factory(mappings: str, settings: str, binding: SourceBinding) -> LoadProcess:
-        return LoadProcess(mappings, settings, binding, endpoint_url, region)
+    def load_factory(
+        mappings: str, settings: str, binding: SourceBinding, cdc: dict | None, tables: list | None
+    ) -> LoadProcess:
+        return LoadProcess(mappings, settings, binding, endpoint_url, region, cdc, tables)
 
     return EmulatedDms([], region=region, sources=sources, make_dynamodb=make_dynamodb, load_factory=load_factory)
 

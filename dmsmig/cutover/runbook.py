@@ -1,0 +1,87 @@
+"""The cutover and the rollback as one unit each: lock, state, machine, record. The CLI and the rehearsal call these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from dmsmig.cutover import machine
+from dmsmig.cutover.driver import READS_FROM, StackDriver
+from dmsmig.cutover.machine import EXIT_STATE_MISMATCH, CutoverState
+from dmsmig.cutover.store import StateStore
+from dmsmig.ops.aws import operator_description
+from dmsmig.ops.context import OpsContext
+from dmsmig.ops.errors import OpsError
+
+
+class StateMismatch(OpsError):
+    """The recorded run was made under other settings or tasks."""
+
+    exit_code = EXIT_STATE_MISMATCH
+
+
+def fingerprint_of(ops: OpsContext) -> str:
+    """What a run depends on: the migration config without the read switch, and the task ARNs."""
+    document = ops.config.migration.model_dump(mode="json", by_alias=True, exclude={"read_switch"})
+    return machine.fingerprint({"config": document, "tasks": [t.arn for _g, t in ops.outputs.tasks()]})
+
+
+def run_cutover(
+    ops: OpsContext,
+    store: StateStore,
+    actions: machine.Actions,
+    stack: str,
+    *,
+    dry_run: bool = False,
+    restart: bool = False,
+    force: bool = False,
+    retry: str = "",
+    takeover: str | None = None,
+    say: Callable[[str], None] = lambda line: None,
+) -> machine.Outcome:
+    """Load or start the run, then advance it under the cutover lock (a dry run: no lock, nothing saved)."""
+    who = operator_description(ops.clients)
+    fingerprint = fingerprint_of(ops)
+    if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
+        preview = store.load() or CutoverState(stack, fingerprint)
+        return machine.run(preview, actions, lambda s: None, dry_run=True, say=say)
+    max_age = timedelta(minutes=ops.config.migration.cutover.evidence_max_age_minutes)
+    with store.lock(takeover=takeover):
+        state = store.load()
+        if state is None:
+            state = CutoverState(stack, fingerprint)
+        elif restart and state.rolled_back:
+            state = state.restarted(fingerprint)
+        elif state.fingerprint != fingerprint and not force:
+            raise StateMismatch(
+                "the stack's migration config or tasks changed since this cutover started",
+                "review them, then re-run with --force (or --restart after a rollback)",
+            )
+        return machine.run(
+            state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
+        )
+
+
+def roll_back(
+    ops: OpsContext,
+    store: StateStore,
+    driver: StackDriver,
+    targets: list[str],
+    confirm: Callable[[], None] = lambda: None,
+    say: Callable[[str], None] = lambda line: None,
+) -> bool:
+    """Switch reads back to the source (one resource) and record the rollback; False when they already were."""
+    with store.lock():
+        changed = driver.get(READS_FROM) != "source"
+        if changed:
+            confirm()
+            for line in driver.set_and_apply(READS_FROM, "source", only=targets):
+                say(line)
+        state = store.load()
+        if state is not None:
+            who, at = operator_description(ops.clients), machine._now()
+            state.rolled_back = True
+            state.rollbacks.append({"at": at, "by": who, "readsWereFrom": "dynamodb" if changed else "source"})
+            state.history.append(f"{at} rolled back by {who}")
+            store.save(state)
+    return changed
