@@ -121,6 +121,7 @@ def cutover(
         quiesce_confirmed=confirm_quiesced,
         poll_seconds=poll_seconds,
         dry_run=dry_run,
+        waiting=(lambda line: None) if as_json else (lambda line: err_console.print(line, markup=False)),
     )
     retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
     holder = _holder_to_take_over(store, stack, takeover, yes) if not dry_run else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,10 @@ from dmsmig.cli.common import JsonOption, ProjectDirOption, StackOption, app, ce
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.errors import UsageError
+from dmsmig.rehearsal.cutover_rehearsal import FAULTS
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
+
+Fault = StrEnum("Fault", {f.replace("-", "_"): f for f in FAULTS})  # type: ignore[misc]
 
 
 @app.command()
@@ -37,13 +41,30 @@ def rehearse(
         bool, typer.Option("--keep", help="Leave the local AWS and PostgreSQL running afterwards.")
     ] = False,
     timeout: Annotated[float, typer.Option(min=1, max=86400, help="Give up on the full load after seconds.")] = 1800,
+    change_rate: Annotated[
+        float, typer.Option("--change-rate", min=0, max=10_000, help="Source writes a second while CDC runs (0: none).")
+    ] = 20.0,
+    cutover: Annotated[
+        bool, typer.Option("--cutover/--no-cutover", help="Rehearse cutover, rollback and restart after the load.")
+    ] = True,
+    monitor_seconds: Annotated[
+        float, typer.Option("--monitor-seconds", min=0, max=3600, help="The rehearsal's monitor window.")
+    ] = 3.0,
+    plant_fault: Annotated[
+        Fault | None,
+        typer.Option("--plant-fault", help="Plant a fault before the cutover and see which gate stops it."),
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report here.")] = None,
     project_dir: ProjectDirOption = PROJECT_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Run the stack's full load locally: embedded PostgreSQL, emulated DMS, local DynamoDB; then the findings.
 
-    Exit 0 when the load finished, validation matched and no finding is an error; exit 1 otherwise.
+    Then the cutover, a rollback and a restarted cutover through the same code the commands run
+    (CDC groups get their changes from the embedded PostgreSQL's logical decoding).
+    Exit 0 when the load finished, every gate passed, the rollback put reads back, validation
+    matched and no finding is an error; a gate's own exit code (10-16) when the cutover stopped
+    there; exit 1 otherwise.
     """
     config = load_config(stack, project_dir)
     report_path = report or ((state_dir or project_dir / ".rehearsal" / stack) / "rehearsal-report.json")
@@ -59,6 +80,10 @@ def rehearse(
         port=port,
         keep=keep,
         timeout=timeout,
+        change_rate=change_rate,
+        cutover=cutover,
+        monitor_seconds=monitor_seconds,
+        fault=plant_fault.value if plant_fault is not None else None,
     )
     bars = Progress(
         TextColumn("{task.description}"),
@@ -89,6 +114,8 @@ def rehearse(
                 + f" ({len(data) - len(ran)} not run locally: {', '.join(c.name for c in data if c not in ran)})",
                 markup=False,
             )
+        elif kind == "cutover":
+            err_console.print(f"cutover: {data}", markup=False, soft_wrap=True)
         elif kind == "local":
             err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
 
@@ -102,7 +129,35 @@ def rehearse(
     else:
         _summary(result, report_path)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(result.exit_code)
+
+
+def _cutover_summary(result: RehearsalResult) -> None:
+    cut = result.cutover
+    if cut is None:
+        console.print(f"cutover: not rehearsed ({result.cutover_skipped})", markup=False)
+        return
+    steps = []
+    for phase in cut.phases:
+        if "lines" in phase:
+            state = "passed every gate" if phase["ok"] else f"STOPPED at {phase['stoppedAt']}"
+            steps.append(f"{phase['phase']} {state}")
+        elif phase["phase"] == "rollback":
+            steps.append(f"rollback: reads from {phase['readsFrom']}")
+        else:
+            steps.append(f"start: {', '.join(sorted(set(phase['actions'].values())))}")
+    changes = cut.changes
+    if changes:
+        steps.append(f"source changes {changes['inserts']}/{changes['updates']}/{changes['deletes']} (ins/upd/del)")
+    console.print(
+        "cutover: "
+        + "; ".join(steps)
+        + f"; reads now from {cut.reads_from}"
+        + (f"; exit {cut.exit_code}: {cut.reason}" if not cut.ok else "")
+        + (f"; evidence report {cut.report}" if cut.report else ""),
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _check_report_path(path: Path) -> None:
@@ -126,7 +181,10 @@ def _summary(result: RehearsalResult, report_path: Path) -> None:
             style = "green" if r["ok"] else "red"
             target = "-" if r["targetItems"] is None else f"{r['targetItems']:,}"
             checked.add_row(*cells(group, r["task"], f"{r['sourceRows']:,}", target, Text(r["verdict"], style=style)))
-    console.print(checked)
+    if "skipped" in result.validation:
+        console.print(f"validate --full: not run ({result.validation['skipped']})", markup=False)
+    else:
+        console.print(checked)
     findings = Table("level", "finding", "where", "rows", "examples", "fix", title="findings")
     for f in data["findings"]:
         style = "red" if f["level"] == "error" else "yellow"
@@ -159,6 +217,7 @@ def _summary(result: RehearsalResult, report_path: Path) -> None:
             markup=False,
             soft_wrap=True,
         )
+    _cutover_summary(result)
     verdict = Text("PASS", style="green") if result.ok else Text("FAIL", style="red")
     console.print(
         Text("rehearsal: ").append(verdict).append(f" (report {report_path}, {sum(result.seconds.values()):.0f} s)")

@@ -27,6 +27,10 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 or seconds == 0 else f"{seconds:g} s"
+
+
 def _sample(p: TaskProgress) -> dict:
     """One task's progress and CDC latency at a moment, as the evidence report draws it."""
     return {
@@ -59,6 +63,10 @@ class CutoverActions:
     """URNs the read switch may change (the read-switch parameter); anything else pending is refused."""
     dry_run: bool = False
     """Report what each gate would check and the evidence available now: write nothing, wait for nothing."""
+    monitor_seconds: float | None = None
+    """Overrides ``cutover.monitorMinutes`` (a rehearsal's short window)."""
+    waiting: Callable[[str], None] = lambda line: None
+    """Told what a gate waits for, each time it looks again (sentinel, monitor window countdown)."""
 
     # -- gates ----------------------------------------------------------------------------------
     def gate(self, step: Step, memo: Memo | None = None) -> Gate:
@@ -149,7 +157,8 @@ class CutoverActions:
             )
         token = memo.data.get("sentinelToken")
         if token is None:
-            token = uuid.uuid4().hex[:16]
+            # fits a uniqueidentifier or a text column; upper case, as SQL Server prints a uniqueidentifier
+            token = str(uuid.uuid4()).upper()
             engine = self.source_engines()[sentinel.source]
             with engine.begin() as conn:
                 conn.execute(text(sentinel.insert_sql), {"token": token})
@@ -167,6 +176,9 @@ class CutoverActions:
                     True,
                     [f"sentinel {token} written at source {sentinel.source}, seen in DynamoDB after {waited:.0f}s"],
                 )
+            self.waiting(
+                f"[cdc-drained] waiting for sentinel {token} in DynamoDB: {waited:.0f}s of {sentinel.timeout_seconds}s"
+            )
             if waited >= sentinel.timeout_seconds:
                 return Gate(
                     False,
@@ -174,7 +186,7 @@ class CutoverActions:
                     f"CDC has not delivered the sentinel within {sentinel.timeout_seconds}s; "
                     "check CDC latency and task status",
                 )
-            self.sleep(min(5.0, max(0.1, sentinel.timeout_seconds - waited)))
+            self.sleep(min(5.0, self.poll_seconds, max(0.1, sentinel.timeout_seconds - waited)))
 
     def _sentinel_key(self, token: str) -> dict:
         """The sentinel item's key, each attribute with the table's type for it."""
@@ -283,7 +295,8 @@ class CutoverActions:
                 ],
                 f"alarms in ALARM now: {', '.join(firing)}" if firing else "",
             )
-        deadline = self.clock() + minutes * 60
+        window = minutes * 60 if self.monitor_seconds is None else self.monitor_seconds
+        deadline = self.clock() + window
         checks = 0
         samples = memo.data.setdefault("samples", [])
         memo.data["threshold"] = {"monitorMinutes": minutes, "alarms": len(self.outputs.alarm_names)}
@@ -299,10 +312,17 @@ class CutoverActions:
                     [f"check {checks}: {len(firing)} alarm(s) in ALARM"],
                     f"alarms firing after the switch: {', '.join(firing)}; consider `python -m dmsmig rollback`",
                 )
-            if self.clock() >= deadline:
+            left = deadline - self.clock()
+            self.waiting(
+                f"[monitor-window] check {checks}: {len(self.outputs.alarm_names)} alarms quiet; "
+                f"{max(0.0, left):.0f}s of {window:.0f}s left"
+            )
+            if left <= 0:
                 break
-            self.sleep(min(self.poll_seconds, max(0.0, deadline - self.clock())))
-        return Gate(True, [f"{len(self.outputs.alarm_names)} alarms quiet for {minutes} min ({checks} checks)"])
+            self.sleep(min(self.poll_seconds, max(0.0, left)))
+        return Gate(
+            True, [f"{len(self.outputs.alarm_names)} alarms quiet for {_duration(window)} ({checks} checks)"]
+        )
 
     def _to_stop(self) -> list[TaskRef]:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
@@ -321,6 +341,10 @@ class CutoverActions:
         if step == Step.SWITCH_READS:
             return self._reads_from() == "dynamodb" and self.driver.get(READS_FROM) == "dynamodb"
         if step == Step.FINISH:
+            if self.config.migration.cutover.sentinel is not None and any(
+                t.migration_type != "full-load" for _g, t in self.outputs.tasks()
+            ):
+                return False  # the sentinel row may still be at the source; removing it again is harmless
             refs = self._to_stop()
             if not refs:
                 return True

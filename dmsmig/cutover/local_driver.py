@@ -58,8 +58,9 @@ class LocalDriver:
                 continue
             for request in requests_for(resource):
                 params = dict(request.params)
-                if request.operation == "PutParameter":
+                if request.operation == "PutParameter":  # an update, as the provider sends it: no tags
                     params["Overwrite"] = True
+                    params.pop("Tags", None)
                 getattr(self.ssm, xform_name(request.operation))(**params)
                 lines.append(f"local {request.service} {request.operation} {params.get('Name', '')} = {value}")
         if not lines:

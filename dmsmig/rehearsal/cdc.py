@@ -259,6 +259,20 @@ class ChangeStream:
             conn.exec_driver_sql(f"DROP PUBLICATION IF EXISTS {self.publication}")
 
 
+def drop_rehearsal_streams(engine: Engine) -> int:
+    """Drop every slot and publication an earlier rehearsal left in this database (its tables are new)."""
+    with engine.begin() as conn:
+        slots = conn.execute(
+            text(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                "WHERE slot_name LIKE 'dmsmig\\_%' AND NOT active"
+            )
+        ).rowcount
+        for name in conn.execute(text("SELECT pubname FROM pg_publication WHERE pubname LIKE 'dmsmig\\_%'")).scalars():
+            conn.exec_driver_sql(f"DROP PUBLICATION IF EXISTS {name}")
+    return slots
+
+
 def _lsn_text(lsn: int) -> str:
     return f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 

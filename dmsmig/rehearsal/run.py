@@ -21,6 +21,7 @@ from dmsmig.build.dms_semantics import LobSettings, MappingNotExecutable, parse_
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import StackConfig
 from dmsmig.offline.mock_engine import ProgramRun, run_program
+from dmsmig.offline.plan_view import read_switch_urns
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.aws import AwsClients
 from dmsmig.ops.context import OpsContext
@@ -30,8 +31,11 @@ from dmsmig.ops.full_validation import FullOptions, run_full
 from dmsmig.ops.preflight import run_local_preflight
 from dmsmig.ops.source_db import connect, qualified
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
+from dmsmig.rehearsal.cdc import drop_rehearsal_streams
+from dmsmig.rehearsal.cutover_rehearsal import CutoverRehearsal, CutoverResult
 from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
+from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
 
 DEFAULT_ROWS = 20_000
 
@@ -49,6 +53,13 @@ class RehearsalOptions:
     timeout: float = 1800
     prepare: Callable[[Any], None] | None = None
     """Called with the source engine after the rows are written (tests plant faults here)."""
+    change_rate: float = 20.0
+    """Source writes a second while CDC runs (groups with CDC only; 0: none)."""
+    cutover: bool = True
+    """Rehearse the cutover, rollback and restart after the full load."""
+    monitor_seconds: float = 3.0
+    fault: str | None = None
+    """A fault planted before the cutover (:data:`dmsmig.rehearsal.cutover_rehearsal.FAULTS`)."""
 
 
 @dataclass
@@ -66,10 +77,21 @@ class RehearsalResult:
     verdict: str = ""
     preflight: list[dict] = field(default_factory=list)
     keep: dict[str, str] = field(default_factory=dict)
+    cutover: CutoverResult | None = None
+    cutover_skipped: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.verdict == WatchVerdict.DONE.value and not self.analysis.errors and self.validation.get("ok", False)
+        cutover_ok = self.cutover is None or self.cutover.ok
+        loaded = self.verdict == WatchVerdict.DONE.value
+        return loaded and cutover_ok and not self.analysis.errors and self.validation.get("ok", False)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when ok; a cutover gate's own exit code when the cutover stopped at it; else 1."""
+        if self.ok:
+            return 0
+        return self.cutover.exit_code if self.cutover is not None and self.cutover.exit_code else 1
 
     def as_dict(self) -> dict:
         return {
@@ -79,6 +101,7 @@ class RehearsalResult:
             "preflight": self.preflight,
             "load": {"verdict": self.verdict, "tasks": self.tasks},
             "validation": self.validation,
+            "cutover": self.cutover.as_dict() if self.cutover is not None else {"skipped": self.cutover_skipped},
             **self.analysis.as_dict(),
             "localResources": {"created": self.created, "notCreated": self.not_created},
             "seconds": self.seconds,
@@ -99,6 +122,17 @@ def object_plans(config: StackConfig) -> list[tuple[str, SourceObjectPlan]]:
                 key, (where, SourceObjectPlan(spec, source.engine, group.ranges(), lob.max_kb, group.mapping))
             )
     return list(plans.values())
+
+
+def cdc_plans(config: StackConfig, objects: list[tuple[str, SourceObjectPlan]]) -> list[SourceObjectPlan]:
+    """The objects a CDC group (``full-load-and-cdc`` or ``cdc``) reads."""
+    captured = {
+        (g.spec.source.schema_name, g.spec.source.object_name)
+        for s in config.migration.sources
+        for g in s.task_groups
+        if g.migration_type != "full-load"
+    }
+    return [p for _w, p in objects if (p.spec.source.schema_name, p.spec.source.object_name) in captured]
 
 
 def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
@@ -133,8 +167,11 @@ def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
     return plans
 
 
-def server_config(config: StackConfig, run: ProgramRun, url: str, objects: list[tuple[str, SourceObjectPlan]]) -> dict:
-    """Every source endpoint reads the one local database; each object with its declared column types."""
+def server_config(
+    config: StackConfig, run: ProgramRun, url: str, objects: list[tuple[str, SourceObjectPlan]], cdc: bool = False
+) -> dict:
+    """Every source endpoint reads the one local database; each object with its declared column types;
+    ``cdc``: the database decodes its WAL, so CDC tasks get a change stream."""
     endpoints = [
         r.inputs["endpointId"]
         for r in run.resources
@@ -149,7 +186,10 @@ def server_config(config: StackConfig, run: ProgramRun, url: str, objects: list[
         }
         for _w, p in objects
     ]
-    return {"region": config.region, "sources": {e: {"url": url, "objects": objs} for e in endpoints}}
+    return {
+        "region": config.region,
+        "sources": {e: {"url": url, "objects": objs, "cdc": cdc} for e in endpoints},
+    }
 
 
 def _declared(plan: SourceObjectPlan) -> dict[str, dict]:
@@ -223,9 +263,10 @@ class Rehearsal:
         self._timed("plan", t)
 
         t = time.monotonic()
-        url = options.database_url or self.postgres.start()
+        url = options.database_url or self.postgres.start(logical=bool(cdc_plans(config, objects)))
         engine = connect(url)
         if options.database_url is None:
+            drop_rehearsal_streams(engine)  # an earlier rehearsal's slots point at tables dropped below
             create_objects(engine, [p for _w, p in objects])
             for where, plan in objects:
                 self.result.rows[f"{plan.spec.source.schema_name}.{plan.spec.source.object_name}"] = fill(
@@ -239,7 +280,12 @@ class Rehearsal:
         self._timed("source", t)
 
         t = time.monotonic()
-        endpoint = self.local.start(server_config(config, program, url, objects), options.port)
+        endpoint = self.local.start(
+            server_config(config, program, url, objects, cdc=options.database_url is None), options.port
+        )
+        project_copy = self._project_copy()
+        outputs["rehearsal"] = {"projectDir": str(project_copy), "endpointUrl": endpoint}
+        write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
         made = provision(self.local, config.region, program.resources)
         self.result.created, self.result.not_created = dict(made.created), dict(made.skipped)
         self._timed("local AWS", t)
@@ -261,9 +307,24 @@ class Rehearsal:
 
         t = time.monotonic()
         self._start(ops)
+        captured = cdc_plans(config, objects)
+        changes = None
+        if captured and options.change_rate > 0 and options.database_url is None:
+            key_columns = {c for a in self._key_attributes(captured) for c in a}
+            changes = SourceChanges(engine, captured, key_columns, options.change_rate, options.seed)
+            changes.start()
         self.result.verdict, progress = self._watch(ops)
         self.result.tasks = [p.__dict__ for p in progress]
         self._timed("full load", t)
+
+        if self.result.verdict == WatchVerdict.DONE.value:
+            self._rehearse_cutover(ops, program, engine, url, changes, captured, project_copy)
+        elif changes is not None:
+            changes.stop()
+        if self.result.cutover is not None and not self.result.cutover.ok:
+            self.result.validation = {"ok": False, "skipped": "the cutover stopped at a gate"}
+            self._analyse_timed(engine, objects, tasks)
+            return
 
         t = time.monotonic()
         try:  # every item against its source row, as `validate --full` does
@@ -275,9 +336,7 @@ class Rehearsal:
             self.result.analysis.finding("not-validatable", "error", "validate", err.message, err.fix or "").add(None)
         self._timed("validate", t)
 
-        t = time.monotonic()
-        self._analyse(engine, objects, tasks)
-        self._timed("analyse", t)
+        self._analyse_timed(engine, objects, tasks)
         engine.dispose()
         if options.keep:
             self.result.keep = {
@@ -286,6 +345,64 @@ class Rehearsal:
                 "databaseUrl": url,
                 "stop": f"kill {self.local.pid} (local AWS); the PostgreSQL in {self.postgres.directory}",
             }
+
+    def _analyse_timed(self, engine: Any, objects: list[tuple[str, SourceObjectPlan]], tasks: list[TaskPlan]) -> None:
+        t = time.monotonic()
+        self._analyse(engine, objects, tasks)
+        self._timed("analyse", t)
+
+    def _project_copy(self) -> Path:
+        """The project's stack files copied for the local read switch (the real stack file is never edited)."""
+        copy = self.state_dir / "project"
+        copy.mkdir(parents=True, exist_ok=True)
+        for name in ("Pulumi.yaml", f"Pulumi.{self.options.stack}.yaml"):
+            write_atomic(copy / name, (self.options.project_dir / name).read_text(encoding="utf-8"))
+        return copy
+
+    def _key_attributes(self, plans: list[SourceObjectPlan]) -> list[list[str]]:
+        """The source columns each object's key attribute templates read."""
+        target = self.config.migration.target
+        keys = {target.partition_key, target.sort_key} - {None}
+        return [a.columns() for p in plans for a in p.spec.attributes if a.name in keys]
+
+    def _rehearse_cutover(
+        self,
+        ops: OpsContext,
+        program: ProgramRun,
+        engine: Any,
+        url: str,
+        changes: SourceChanges | None,
+        captured: list[SourceObjectPlan],
+        project_copy: Path,
+    ) -> None:
+        options = self.options
+        if not options.cutover or options.database_url is not None:
+            self.result.cutover_skipped = (
+                "--no-cutover"
+                if not options.cutover
+                else "--database-url: the rehearsal never writes to a database it was given (the cutover writes "
+                "its sentinel row and checks the quiesce there)"
+            )
+            if changes is not None:
+                changes.stop()
+            return
+        t = time.monotonic()
+        objects = [p for _w, p in object_plans(self.config)]
+        rehearsal = CutoverRehearsal(
+            ops,
+            self.state_dir,
+            project_copy,
+            read_switch_urns(program),
+            engine,
+            url,
+            changes,
+            QuiesceCheck(engine, objects),
+            lambda line: self.emit("cutover", line),
+            monitor_seconds=options.monitor_seconds,
+            fault=options.fault,
+        )
+        self.result.cutover = rehearsal.run()
+        self._timed("cutover", t)
 
     def _start(self, ops: OpsContext) -> None:
         refs = [t for _g, t in ops.outputs.tasks()]
