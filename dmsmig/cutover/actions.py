@@ -103,10 +103,10 @@ class CutoverActions:
             evidence.append(line)
             if p.tables_errored or p.status == "failed":
                 problems.append(f"{p.task_id} has tables in error or failed: {p.last_failure or p.errored_tables}")
-            elif not p.full_load_done:
-                problems.append(f"{p.task_id} has not finished its full load")
             elif p.migration_type != "full-load" and p.status != "running":
                 problems.append(f"{p.task_id} is {p.status}: its CDC is not running, so changes stopped arriving")
+            elif not p.full_load_done:
+                problems.append(f"{p.task_id} has not finished its full load")
             elif p.migration_type != "full-load":
                 latencies = [p.cdc_latency_source, p.cdc_latency_target]
                 known = [v for v in latencies if v is not None]

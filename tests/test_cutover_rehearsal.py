@@ -1,0 +1,109 @@
+"""The cutover rehearsed end to end: CDC from logical decoding, cutover, rollback, restart; planted faults stop
+at their gates; the local read switch is never given to a real stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dmsmig.cli import main
+from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.cutover.driver import AutomationDriver
+from dmsmig.cutover.local_driver import LocalDriver, driver_for
+from dmsmig.cutover.machine import EXIT_CODES, Step
+from dmsmig.ops.errors import OpsError
+
+pytest.importorskip("pgserver")
+EXAMPLES = PROJECT_DIR / "examples"
+
+
+def _rehearse(tmp_path: Path, *extra: str, rows: int = 300) -> tuple[int, dict]:
+    argv = ["rehearse", "--stack", "mixed", "--project-dir", str(EXAMPLES), "--rows", str(rows)]
+    code = main([*argv, "--state-dir", str(tmp_path / "s"), "--json", "--monitor-seconds", "1", *extra])
+    report = json.loads((tmp_path / "s" / "rehearsal-report.json").read_text())
+    if code == 2 and "PostgreSQL did not start" in json.dumps(report):
+        pytest.skip("PostgreSQL did not start")
+    return code, report
+
+
+def test_mixed_rehearses_cdc_cutover_rollback_and_restart_and_writes_the_evidence_report(tmp_path, capsys):
+    code, report = _rehearse(tmp_path, "--change-rate", "40")
+    capsys.readouterr()
+    cutover = report["cutover"]
+    assert code == 0, json.dumps(cutover)[-1500:]
+    assert [p["phase"] for p in cutover["phases"]] == ["cutover", "rollback", "start", "cutover --restart"]
+    assert cutover["phases"][1] == {"phase": "rollback", "ok": True, "readsFrom": "source"}
+    assert cutover["readsFrom"] == "dynamodb"  # the restarted run switched reads again
+    changes = cutover["sourceChanges"]
+    assert changes["inserts"] > 0 and changes["updates"] > 0 and changes["errors"] == []
+    first = cutover["phases"][0]["lines"]
+    assert any("CDC latency source/target" in line and "orders-live" in line for line in first)
+    assert any("seen in DynamoDB after" in line for line in first)  # the sentinel went through the emulated CDC
+    assert any("full validation: every item" in line for line in first)
+    # every change the stream made reached DynamoDB: the final validate --full compares every item
+    assert report["validation"]["ok"] is True
+    live = report["validation"]["groups"]["orders/live"]
+    assert sum(p["sourceRows"] for p in live) == 300 + changes["inserts"] - changes["deletes"]
+    html = Path(cutover["report"]).read_text()
+    assert "rolled back" in html.lower() and "<svg" in html
+    state = json.loads((tmp_path / "s" / "cutover" / "mixed.json").read_text())
+    assert len(state["previous_runs"]) == 1 and state["previous_runs"][0]["rolled_back"] is True
+    assert state["steps"]["finish"]["status"] == "done"
+    assert "@" in state["steps"]["switch-reads"]["by"]
+    assert (tmp_path / "s" / "project" / "Pulumi.mixed.yaml").read_text().count("readsFrom: dynamodb") == 1
+    assert "readsFrom" not in (EXAMPLES / "Pulumi.mixed.yaml").read_text()  # the real stack file is untouched
+
+
+@pytest.mark.parametrize(
+    ("fault", "step"),
+    [
+        ("cdc-stopped", Step.PRECONDITIONS),
+        ("task-failed", Step.PRECONDITIONS),
+        ("write-after-quiesce", Step.QUIESCED),
+        ("alarm", Step.MONITOR),
+    ],
+)
+def test_a_planted_fault_stops_the_cutover_at_the_gate_that_catches_it(tmp_path, capsys, fault, step):
+    code, report = _rehearse(tmp_path, "--plant-fault", fault, "--change-rate", "10", rows=200)
+    capsys.readouterr()
+    cutover = report["cutover"]
+    assert code == EXIT_CODES[step], json.dumps(cutover)[-1500:]
+    assert cutover["stoppedAt"] == step.value and cutover["exitCode"] == EXIT_CODES[step]
+    assert [p["phase"] for p in cutover["phases"]] == ["cutover"]  # no rollback or restart after a stop
+    lines = "\n".join(cutover["phases"][0]["lines"])
+    expected = {
+        "cdc-stopped": "is stopped: its CDC is not running",
+        "task-failed": "has tables in error or failed",
+        "write-after-quiesce": "still receives writes (1)",
+        "alarm": "alarms firing after the switch",
+    }[fault]
+    assert expected in lines
+    assert report["ok"] is False and report["validation"]["skipped"]
+
+
+def _outputs(marker):
+    return SimpleNamespace(rehearsal=marker)
+
+
+def test_a_real_stacks_outputs_always_get_the_pulumi_driver():
+    driver = driver_for("prod", PROJECT_DIR, _outputs(None), "http://127.0.0.1:4566", ssm=None)
+    assert isinstance(driver, AutomationDriver)
+
+
+def test_a_rehearsals_outputs_get_the_local_driver_only_against_their_own_loopback_endpoint(tmp_path):
+    marker = {"projectDir": str(tmp_path), "endpointUrl": "http://127.0.0.1:50000"}
+    assert isinstance(driver_for("mixed", EXAMPLES, _outputs(marker), "http://127.0.0.1:50000", None), LocalDriver)
+    for endpoint in (None, "https://dms.eu-west-1.amazonaws.com", "http://127.0.0.1:50001"):
+        with pytest.raises(OpsError, match="these outputs are a rehearsal's"):
+            driver_for("mixed", EXAMPLES, _outputs(marker), endpoint, None)
+    marker["endpointUrl"] = "http://10.0.0.5:50000"  # an edited marker pointing off this machine
+    with pytest.raises(OpsError):
+        driver_for("mixed", EXAMPLES, _outputs(marker), "http://10.0.0.5:50000", None)
+
+
+def test_the_local_driver_applies_only_the_read_switch(tmp_path):
+    with pytest.raises(OpsError, match="a rehearsal applies only the read switch"):
+        LocalDriver("mixed", tmp_path, None).set_and_apply("decommissioned", True)
