@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,8 +121,18 @@ def rehearse(
         elif kind == "local":
             err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
 
-    with bars:
-        result = Rehearsal(options, config, on_event).run()
+    interrupted = threading.Event()
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with bars:
+            result = Rehearsal(options, config, on_event, interrupted).run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     payload = result.as_dict()
     report_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(report_path, json.dumps(payload, indent=2, default=str))

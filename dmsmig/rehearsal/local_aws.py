@@ -68,8 +68,9 @@ class LocalAws:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, config: dict, port: int | None = None) -> str:
-        """Start the server on ``port`` (free one when None); wait until it answers."""
+    def start(self, config: dict, port: int | None = None, outlive_us: bool = False) -> str:
+        """Start the server on ``port`` (free one when None); wait until it answers. Unless ``outlive_us``
+        (``--keep``), the server also stops by itself when this process is gone (killed, not just Ctrl-C)."""
         self.stop_previous()
         self.port = port or free_port()
         if port_in_use(self.port):
@@ -78,7 +79,8 @@ class LocalAws:
         config_file.write_text(json.dumps(config))
         log = (self.state_dir / "local-aws.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "dmsmig.rehearsal.server", "--port", str(self.port), "--config", str(config_file)],
+            [sys.executable, "-m", "dmsmig.rehearsal.server", "--port", str(self.port), "--config", str(config_file)]
+            + ([] if outlive_us else ["--parent", str(os.getpid())]),
             stdout=log,
             stderr=log,
             start_new_session=True,  # Ctrl-C in the terminal reaches us, and we stop it by PID

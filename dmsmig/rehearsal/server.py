@@ -122,8 +122,8 @@ def build_emulator(config: dict, endpoint_url: str) -> EmulatedDms:
     return EmulatedDms([], region=region, sources=sources, make_dynamodb=make_dynamodb, load_factory=load_factory)
 
 
-def serve(port: int, config: dict) -> None:
-    """Serve moto + the emulated DMS on 127.0.0.1:``port`` until SIGTERM/SIGINT."""
+def serve(port: int, config: dict, parent: int | None = None) -> None:
+    """Serve moto + the emulated DMS on 127.0.0.1:``port`` until SIGTERM/SIGINT, or until ``parent`` is gone."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -135,6 +135,9 @@ def serve(port: int, config: dict) -> None:
     def clock() -> None:
         while True:
             time.sleep(TICK_SECONDS)
+            if parent is not None and os.getppid() != parent:  # the rehearsal died without stopping us
+                threading.Thread(target=server.shutdown).start()
+                return
             with dms.lock:
                 dms.tick()
 
@@ -157,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--parent", type=int, help="Stop when this process (the rehearsal) is gone.")
     args = parser.parse_args(argv)
-    serve(args.port, json.loads(args.config.read_text()))
+    serve(args.port, json.loads(args.config.read_text()), args.parent)
     return 0
 
 
