@@ -222,3 +222,27 @@ def test_finish_removes_the_sentinel_row_at_the_source_and_its_item(tmp_path, cd
         assert conn.execute(text("SELECT count(*) FROM OrderEvents")).scalar() == 0
     key = {"PK": {"S": "agg#sentinel"}, "SK": {"S": f"evt#{token}"}}
     assert "Item" not in dynamodb.get_item(TableName="order-events-sandbox", Key=key)
+
+
+def test_a_stopped_cdc_task_fails_preconditions_naming_it_even_with_old_latency_figures(tmp_path):
+    stopped = _task(status="stopped", cdc_latency_source=1.0, cdc_latency_target=1.0)
+    gate = _actions(tmp_path, [stopped]).gate(Step.PRECONDITIONS)
+    assert not gate.ok and "t1 is stopped: its CDC is not running" in gate.reason
+
+
+def test_the_monitor_window_counts_down_each_time_it_looks(tmp_path):
+    now = [0.0]
+    said: list[str] = []
+    actions = _actions(tmp_path)
+    actions.clock, actions.sleep = (lambda: now[0]), (lambda s: now.__setitem__(0, now[0] + s))
+    actions.poll_seconds, actions.monitor_seconds, actions.waiting = 10, 25, said.append
+    actions._alarms_in_alarm = lambda: []  # CloudWatch is covered by the Stubber tests
+    actions._task_samples = lambda: {"tasks": []}
+    gate = actions.gate(Step.MONITOR)
+    assert gate.ok and gate.evidence == [f"{len(actions.outputs.alarm_names)} alarms quiet for 25 s (4 checks)"]
+    assert [line.rsplit("; ", 1)[1] for line in said] == [
+        "25s of 25s left",
+        "15s of 25s left",
+        "5s of 25s left",
+        "0s of 25s left",
+    ]

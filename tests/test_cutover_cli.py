@@ -198,7 +198,7 @@ def test_dry_run_changes_nothing_and_writes_no_state(world):
     assert not (world["tmp"] / "state" / "sandbox.json").exists()
 
 
-def test_dry_run_json_is_one_object_with_every_line(world):
+def test_cutover_json_is_one_object_a_line_as_it_happens_with_the_result_last(world):
     import json
 
     load_like_dms(world["clients"].dynamodb, world["rows"])
@@ -206,8 +206,10 @@ def test_dry_run_json_is_one_object_with_every_line(world):
     _tasks_stopped(world["stubber"])
     result = _cutover(world, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
-    assert doc["ok"] is True and doc["dryRun"] is True and doc["stoppedAt"] is None
+    events = [json.loads(line) for line in result.output.splitlines()]
+    *evidence, doc = events
+    assert doc["event"] == "result" and doc["ok"] is True and doc["dryRun"] is True and doc["stoppedAt"] is None
+    assert [e["line"] for e in evidence] == doc["lines"] and {e["event"] for e in evidence} == {"evidence"}
     assert any(line.startswith("[switch-reads] (dry run)") for line in doc["lines"])
 
 

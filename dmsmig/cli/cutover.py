@@ -110,6 +110,7 @@ def cutover(
     def engines():
         return {s.name: source_engine(ops, s, database_url, from_secret) for s in cfg.sources}
 
+    out = _Output(as_json, stream=True)
     actions = CutoverActions(
         config=ops.config,
         outputs=ops.outputs,
@@ -121,11 +122,10 @@ def cutover(
         quiesce_confirmed=confirm_quiesced,
         poll_seconds=poll_seconds,
         dry_run=dry_run,
-        waiting=(lambda line: None) if as_json else (lambda line: err_console.print(line, markup=False)),
+        waiting=out.wait,
     )
     retry = f"python -m dmsmig cutover --stack {stack}" + (f" --local-state {local_state}" if local_state else "")
     holder = _holder_to_take_over(store, stack, takeover, yes) if not dry_run else None
-    out = _Output(as_json)
     outcome = run_cutover(
         ops,
         store,
@@ -152,18 +152,30 @@ def cutover(
 
 
 class _Output:
-    """Text lines as they happen, or with --json one JSON object at the end holding them."""
+    """Text lines as they happen; with --json one JSON object at the end holding them, or with ``stream``
+    (``cutover --json``) one compact JSON object a line as things happen, the result last."""
 
-    def __init__(self, as_json: bool):
-        self.as_json, self.lines = as_json, []
+    def __init__(self, as_json: bool, stream: bool = False):
+        self.as_json, self.stream, self.lines = as_json, stream and as_json, []
 
     def say(self, line: str) -> None:
         self.lines.append(line)
-        if not self.as_json:
+        if self.stream:
+            print(json.dumps({"event": "evidence", "line": line}), flush=True)
+        elif not self.as_json:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
 
+    def wait(self, line: str) -> None:
+        """What a gate is waiting for (not kept in ``lines``)."""
+        if self.stream:
+            print(json.dumps({"event": "waiting", "line": line}), flush=True)
+        elif not self.as_json:
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     def done(self, text: str, **result: object) -> None:
-        if self.as_json:
+        if self.stream:
+            print(json.dumps({"event": "result", **result, "lines": self.lines}, default=str), flush=True)
+        elif self.as_json:
             print(json.dumps({**result, "lines": self.lines}, indent=2, default=str))
         else:
             console.print(text)
