@@ -20,8 +20,9 @@ pytest.importorskip("pgserver")
 EXAMPLES = PROJECT_DIR / "examples"
 
 
-def _rehearse(tmp_path: Path, *extra: str, rows: int = 300) -> tuple[int, dict]:
-    argv = ["rehearse", "--stack", "mixed", "--project-dir", str(EXAMPLES), "--rows", str(rows)]
+def _rehearse(tmp_path: Path, *extra: str, rows: int = 300, stack: str = "mixed") -> tuple[int, dict]:
+    project = EXAMPLES if stack == "mixed" else PROJECT_DIR
+    argv = ["rehearse", "--stack", stack, "--project-dir", str(project), "--rows", str(rows)]
     code = main([*argv, "--state-dir", str(tmp_path / "s"), "--json", "--monitor-seconds", "1", *extra])
     report = json.loads((tmp_path / "s" / "rehearsal-report.json").read_text())
     if code == 2 and "PostgreSQL did not start" in json.dumps(report):
@@ -107,3 +108,18 @@ def test_a_rehearsals_outputs_get_the_local_driver_only_against_their_own_loopba
 def test_the_local_driver_applies_only_the_read_switch(tmp_path):
     with pytest.raises(OpsError, match="a rehearsal applies only the read switch"):
         LocalDriver("mixed", tmp_path, None).set_and_apply("decommissioned", True)
+
+
+def test_prod_rehearses_its_quiesced_window_and_a_write_there_stops_it_naming_the_source(tmp_path, capsys):
+    code, report = _rehearse(tmp_path, rows=150, stack="prod")
+    capsys.readouterr()
+    assert code == 0, json.dumps(report["cutover"])[-1500:]
+    phases = report["cutover"]["phases"]
+    assert [p["phase"] for p in phases] == ["cutover", "rollback", "start", "cutover --restart"]
+    assert "[cdc-drained] no CDC tasks: the full loads are the whole copy" in phases[0]["lines"]
+    code, report = _rehearse(tmp_path, "--plant-fault", "write-after-quiesce", rows=150, stack="prod")
+    capsys.readouterr()
+    assert code == EXIT_CODES[Step.QUIESCED]
+    lines = report["cutover"]["phases"][0]["lines"]
+    assert "[source-quiesced] source orders: quiesce check returned 0" in lines  # one source wrote, not both
+    assert report["cutover"]["reason"] == "source auth still receives writes (1)"

@@ -114,11 +114,17 @@ class CutoverActions:
                     problems.append(f"{p.task_id} CDC latency {latencies} is not below {limit}s")
         return Gate(not problems, evidence, "; ".join(problems))
 
+    def quiesce_sql(self, source: str) -> str | None:
+        """The query returning 0 when ``source`` receives no writes (``cutover.quiesceCheckSql``)."""
+        return self.config.migration.cutover.quiesce_check_sql
+
     def _quiesced(self) -> Gate:
-        sql = self.config.migration.cutover.quiesce_check_sql
-        if sql:
+        if any(self.quiesce_sql(s.name) for s in self.config.migration.sources):
             evidence, problems = [], []
             for name, engine in self.source_engines().items():
+                sql = self.quiesce_sql(name)
+                if sql is None:
+                    continue
                 with engine.connect() as conn:
                     value = conn.execute(text(sql)).scalar()
                 evidence.append(f"source {name}: quiesce check returned {value}")

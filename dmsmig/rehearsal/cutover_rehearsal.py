@@ -85,12 +85,23 @@ class RehearsedActions(CutoverActions):
             if self.changes is not None:
                 self.changes.stop()
             self.quiesce.mark()
-            if self.fault == "write-after-quiesce" and self.changes is not None:
-                self.changes.write_one("update")
-            cutover = self.config.migration.cutover.model_copy(update={"quiesce_check_sql": self.quiesce.sql()})
-            migration = self.config.migration.model_copy(update={"cutover": cutover})
-            self.config = self.config.model_copy(update={"migration": migration})
+            if self.fault == "write-after-quiesce":  # an application that did not stop
+                writer = SourceChanges(self.quiesce.engine, self.quiesce.plans, set(), 1.0, 0)
+                writer.load_keys()
+                writer.write_one("update")
         return super().gate(step, memo)
+
+    def quiesce_sql(self, source: str) -> str | None:
+        """The rehearsal's check over the objects ``source``'s groups read (every source shares one database)."""
+        if self.quiesce.mark_xid is None:
+            return None
+        objects = {
+            (g.spec.source.schema_name, g.spec.source.object_name)
+            for s in self.config.migration.sources
+            if s.name == source
+            for g in s.task_groups
+        }
+        return self.quiesce.sql(objects)
 
 
 @dataclass
@@ -222,7 +233,9 @@ class CutoverRehearsal:
         elif self.fault == "task-failed":
             self._drop_slot(cdc[0].task_id)
             self._until(lambda p: p.status == "failed", cdc[:1])
-        elif self.fault == "alarm" and self.ops.outputs.alarm_names:
+        elif self.fault == "alarm":
+            if not self.ops.outputs.alarm_names:
+                raise OpsError("--plant-fault alarm needs an alarm, and the stack declares none", "plant another")
             self.ops.clients.cloudwatch.set_alarm_state(
                 AlarmName=self.ops.outputs.alarm_names[0], StateValue="ALARM", StateReason="planted by rehearse"
             )

@@ -89,10 +89,13 @@ class RehearsalResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when ok; a cutover gate's own exit code when the cutover stopped at it; else 1."""
+        """0 when ok; 1 when a finding is an error; else a cutover gate's own exit code when the cutover
+        stopped at it; else 1."""
         if self.ok:
             return 0
-        return self.cutover.exit_code if self.cutover is not None and self.cutover.exit_code else 1
+        if self.analysis.errors or self.cutover is None:
+            return 1
+        return self.cutover.exit_code or 1
 
     def as_dict(self) -> dict:
         return {

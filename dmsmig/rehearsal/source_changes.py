@@ -58,12 +58,18 @@ class SourceChanges:
             for i, plan in enumerate(plans)
         }
 
-    def start(self) -> None:
+    def load_keys(self) -> None:
+        """Read the objects' current keys (what updates and deletes pick from)."""
         with self.engine.connect() as conn:
             for i, plan in enumerate(self.plans):
                 key = quote(self.engine, plan.spec.key_column)
                 obj = qualified(self.engine, plan.spec.source)
-                self._keys[i] = list(conn.execute(text(f"SELECT {key} FROM {obj}")).scalars())
+                keys = conn.execute(text(f"SELECT {key} FROM {obj}")).scalars()
+                self._keys[i] = [int(k) for k in keys if k is not None]  # an Oracle NUMBER key reads as Decimal
+
+    def start(self) -> None:
+        """Start writing (again), from the objects' current keys."""
+        self.load_keys()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, daemon=True, name="source-changes")
         self._thread.start()
@@ -139,12 +145,13 @@ class QuiesceCheck:
         with self.engine.begin() as conn:
             self.mark_xid = int(conn.execute(text("SELECT txid_current()")).scalar() or 0)
 
-    def sql(self) -> str:
-        """0 when no captured row was inserted or updated after the mark."""
+    def sql(self, objects: set[tuple[str, str]] | None = None) -> str:
+        """0 when no row of ``objects`` ((schema, name); default: all) was inserted or updated after the mark."""
         assert self.mark_xid is not None
         counts = [
             f"(SELECT count(*) FROM {qualified(self.engine, p.spec.source)} "
             f"WHERE CAST(CAST(xmin AS text) AS bigint) > {self.mark_xid})"
             for p in self.plans
-        ]
+            if objects is None or (p.spec.source.schema_name, p.spec.source.object_name) in objects
+        ] or ["0"]
         return "SELECT " + " + ".join(counts)
