@@ -37,6 +37,8 @@ CHOICES = {
     "filter-comparison": "a filter compares as numbers when both sides are numbers, else as text (FILTERS: "
     "'SQLite conventions')",
     "lob-truncation-bytes": "LobMaxSize truncates LOBs at LobMaxSize x 1024 UTF-8 bytes on a character boundary",
+    "cdc-calls": "CDC inserts and updates are written as PutItem of the whole mapped item, deletes as DeleteItem "
+    "by key (DDB does not say which calls DMS makes)",
 }
 
 

@@ -20,7 +20,11 @@ class Sentinel(_Model):
     """
 
     source: str = Field(description="Name of the source to write it to (a CDC task group's source).")
-    insert_sql: str = Field(alias="insertSql", description="INSERT with a :token parameter, into a CDC-captured table.")
+    insert_sql: str = Field(
+        alias="insertSql",
+        description="INSERT with a :token parameter (an upper-case UUID, fits a uniqueidentifier), into a "
+        "CDC-captured table.",
+    )
     delete_sql: str = Field(
         alias="deleteSql",
         description="DELETE of that row by :token; the cutover's finish step runs it (the row lives at the "
