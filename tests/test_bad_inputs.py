@@ -804,6 +804,41 @@ CASES: dict[str, tuple] = {
         "r.json: itemSizeByGroup is missing",
         "python -m dmsmig rehearse",
     ),
+    "rehearse unknown fault": ops_case(
+        lambda w: ["rehearse", "--stack", "sandbox", "--plant-fault", "meteor"],
+        2,
+        "'meteor' is not one of",
+        "cdc-stopped",
+    ),
+    "rehearse negative change rate": ops_case(
+        lambda w: ["rehearse", "--stack", "sandbox", "--change-rate", "-1"],
+        2,
+        "--change-rate",
+        "greater than or equal to",
+    ),
+    "rehearse CDC fault on a stack without CDC": ops_case(
+        lambda w: ["rehearse", "--stack", "sandbox", "--plant-fault", "cdc-stopped", "--state-dir", str(w.root / "s")],
+        2,
+        "--plant-fault cdc-stopped needs a task group with CDC",
+        "sandbox has none",
+    ),
+    "rehearsal outputs against AWS": ops_case(
+        lambda w: [
+            "rollback",
+            "--stack",
+            "sandbox",
+            "--yes",
+            "--outputs-file",
+            w.outputs(
+                change=lambda o: o.update(rehearsal={"projectDir": "/tmp/x", "endpointUrl": "http://127.0.0.1:5"})
+            ),
+            "--local-state",
+            str(w.root / "state"),
+        ],
+        2,
+        "these outputs are a rehearsal's (local AWS at http://127.0.0.1:5)",
+        "--endpoint-url http://127.0.0.1:5",
+    ),
     # AWS errors ----------------------------------------------------------------------------------
     "broken AWS config file": ops_case(
         lambda w: (

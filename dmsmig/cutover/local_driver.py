@@ -23,7 +23,7 @@ from dmsmig.config.stack import load_stack_config
 from dmsmig.config.stack_file import set_migration_value
 from dmsmig.contract.requests import requests_for
 from dmsmig.cutover.driver import READS_FROM, AutomationDriver, StackDriver
-from dmsmig.ops.errors import OpsError
+from dmsmig.ops.errors import OpsError, UsageError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -78,7 +78,7 @@ def driver_for(stack: str, project_dir: Path, outputs: Any, endpoint_url: str | 
     if not marker:
         return AutomationDriver(stack, project_dir)
     if not is_loopback(endpoint_url) or endpoint_url != marker.get("endpointUrl"):
-        raise OpsError(
+        raise UsageError(
             f"these outputs are a rehearsal's (local AWS at {marker.get('endpointUrl')}), not a deployed stack's",
             f"pass --endpoint-url {marker.get('endpointUrl')} to act on the rehearsal, or the stack's real outputs",
         )

@@ -223,9 +223,7 @@ class CutoverRehearsal:
     def _plant(self) -> None:
         if self.fault is None:
             return
-        dms, cdc = self.ops.clients.dms, self._cdc_refs()
-        if self.fault in ("cdc-stopped", "task-failed") and not cdc:
-            raise OpsError(f"--plant-fault {self.fault} needs a CDC task group", "rehearse a stack with one")
+        dms, cdc = self.ops.clients.dms, self._cdc_refs()  # run.check_fault refused faults the stack cannot have
         if self.fault == "cdc-stopped":
             for ref in cdc:
                 dms_ops.stop_task(dms, ref)
@@ -234,8 +232,6 @@ class CutoverRehearsal:
             self._drop_slot(cdc[0].task_id)
             self._until(lambda p: p.status == "failed", cdc[:1])
         elif self.fault == "alarm":
-            if not self.ops.outputs.alarm_names:
-                raise OpsError("--plant-fault alarm needs an alarm, and the stack declares none", "plant another")
             self.ops.clients.cloudwatch.set_alarm_state(
                 AlarmName=self.ops.outputs.alarm_names[0], StateValue="ALARM", StateReason="planted by rehearse"
             )

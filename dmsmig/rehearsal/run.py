@@ -139,6 +139,21 @@ def cdc_plans(config: StackConfig, objects: list[tuple[str, SourceObjectPlan]]) 
     return [p for _w, p in objects if (p.spec.source.schema_name, p.spec.source.object_name) in captured]
 
 
+def check_fault(fault: str | None, stack: str, config: StackConfig, outputs: dict) -> None:
+    """Refuse, before anything starts, a ``--plant-fault`` the stack cannot have."""
+    cdc = any(g.migration_type != "full-load" for s in config.migration.sources for g in s.task_groups)
+    if fault in ("cdc-stopped", "task-failed") and not cdc:
+        raise UsageError(
+            f"--plant-fault {fault} needs a task group with CDC, and stack {stack} has none",
+            "plant write-after-quiesce or alarm, or rehearse a stack with a full-load-and-cdc group",
+        )
+    if fault == "alarm" and not outputs.get("alarmNames"):
+        raise UsageError(
+            f"--plant-fault alarm needs an alarm, and stack {stack} declares none",
+            "plant another fault",
+        )
+
+
 def task_plans(run: ProgramRun, outputs: dict) -> list[TaskPlan]:
     """Every task and Serverless replication as the emulator executes it, from the program's own JSON."""
     group_of = {t["taskId"]: g for g, tasks in outputs["taskGroups"].items() for t in tasks}
@@ -279,6 +294,7 @@ class Rehearsal:
         write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
         objects = object_plans(config)
         tasks = task_plans(program, outputs)
+        check_fault(options.fault, options.stack, config, outputs)
         self._timed("plan", t)
 
         t = time.monotonic()
