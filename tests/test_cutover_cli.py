@@ -182,6 +182,7 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
     assert shown.exit_code == 0, shown.output
     page = report.read_text()
     assert page.count("<svg") == 3  # three charts, inline
+    assert 'id="context"' not in page and data["context"] == ""  # a deployed stack's run: no rehearsal banner
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(http")), "the report loads nothing"
     for section in ("identity", "timeline", "gates", "validation", "progress", "cdc-latency", "reads", "previous-runs"):
         assert f'<section id="{section}">' in page

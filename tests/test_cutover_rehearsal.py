@@ -54,8 +54,10 @@ def test_mixed_rehearses_cdc_cutover_rollback_and_restart_and_writes_the_evidenc
     assert sum(p["sourceRows"] for p in live) == 300 + changes["inserts"] - changes["deletes"]
     html = Path(cutover["report"]).read_text()
     assert "rolled back" in html.lower() and "<svg" in html
+    assert 'id="context"' in html and "not the evidence of a real cutover" in html  # never mistaken for a real run
     state = json.loads((tmp_path / "s" / "cutover" / "mixed.json").read_text())
     assert len(state["previous_runs"]) == 1 and state["previous_runs"][0]["rolled_back"] is True
+    assert state["context"].startswith("rehearsal on a local AWS at http://127.0.0.1:")
     assert state["steps"]["finish"]["status"] == "done"
     assert "@" in state["steps"]["switch-reads"]["by"]
     assert (tmp_path / "s" / "project" / "Pulumi.mixed.yaml").read_text().count("readsFrom: dynamodb") == 1

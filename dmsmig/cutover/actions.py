@@ -305,7 +305,8 @@ class CutoverActions:
         deadline = self.clock() + window
         checks = 0
         samples = memo.data.setdefault("samples", [])
-        memo.data["threshold"] = {"monitorMinutes": minutes, "alarms": len(self.outputs.alarm_names)}
+        length = {"monitorMinutes": minutes} if self.monitor_seconds is None else {"monitorSeconds": window}
+        memo.data["threshold"] = {**length, "alarms": len(self.outputs.alarm_names)}
         while True:
             checks += 1
             firing = self._alarms_in_alarm()

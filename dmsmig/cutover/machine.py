@@ -80,6 +80,8 @@ class CutoverState:
     """Earlier runs of this stack (archived by ``--restart``), oldest first."""
     rollbacks: list[dict] = field(default_factory=list)
     """Each rollback of this run: when and by whom."""
+    context: str = ""
+    """Where the run happened when it was not a deployed stack (a rehearsal's local AWS); empty otherwise."""
 
     def record(self, step: Step) -> StepRecord:
         return self.steps[step.value]
@@ -117,6 +119,7 @@ class CutoverState:
                 "history": self.history,
                 "previous_runs": self.previous_runs,
                 "rollbacks": self.rollbacks,
+                "context": self.context,
                 "steps": self._steps_json(),
             },
             sort_keys=True,
@@ -143,6 +146,7 @@ class CutoverState:
                 raw.get("history", []),
                 raw.get("previous_runs", []),
                 raw.get("rollbacks", []),
+                raw.get("context", ""),
             )
         except UsageError:
             raise

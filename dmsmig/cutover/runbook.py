@@ -57,6 +57,9 @@ def run_cutover(
                 "the stack's migration config or tasks changed since this cutover started",
                 "review them, then re-run with --force (or --restart after a rollback)",
             )
+        marker = ops.outputs.rehearsal
+        if marker and not state.context:  # the record says so for good: a rehearsal is no real cutover's evidence
+            state.context = f"rehearsal on a local AWS at {marker.get('endpointUrl')} (moto + emulated DMS)"
         return machine.run(
             state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
         )
