@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,16 @@ from dmsmig.ops.full_validation import final_validation
 from dmsmig.rehearsal.cdc import slot_name
 from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
 
-FAULTS = ("cdc-stopped", "task-failed", "write-after-quiesce", "alarm")
+
+class Fault(StrEnum):
+    """A fault ``rehearse --plant-fault`` plants before the cutover, and the gate that must stop it."""
+
+    CDC_STOPPED = "cdc-stopped"  # preconditions
+    TASK_FAILED = "task-failed"  # preconditions
+    WRITE_AFTER_QUIESCE = "write-after-quiesce"  # source-quiesced
+    ALARM = "alarm"  # monitor-window
+
+
 CDC_WAIT_SECONDS = 90
 
 

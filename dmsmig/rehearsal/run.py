@@ -60,7 +60,7 @@ class RehearsalOptions:
     """Rehearse the cutover, rollback and restart after the full load."""
     monitor_seconds: float = 3.0
     fault: str | None = None
-    """A fault planted before the cutover (:data:`dmsmig.rehearsal.cutover_rehearsal.FAULTS`)."""
+    """A fault planted before the cutover (a :class:`dmsmig.rehearsal.cutover_rehearsal.Fault` value)."""
 
 
 @dataclass
