@@ -129,3 +129,24 @@ def test_prod_rehearses_its_quiesced_window_and_a_write_there_stops_it_naming_th
     lines = report["cutover"]["phases"][0]["lines"]
     assert "[source-quiesced] source orders: quiesce check returned 0" in lines  # one source wrote, not both
     assert report["cutover"]["reason"] == "source auth still receives writes (1)"
+
+
+def test_cdc_stopped_at_finish_resumes_from_its_slot_for_the_restarted_run(tmp_path, capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((EXAMPLES / "Pulumi.yaml").read_text())
+    stack_file = (EXAMPLES / "Pulumi.mixed.yaml").read_text()
+    (project / "Pulumi.mixed.yaml").write_text(
+        stack_file.replace(
+            "      finalValidation: full\n", "      finalValidation: full\n      keepCdcRunning: false\n"
+        )
+    )
+    argv = ["rehearse", "--stack", "mixed", "--project-dir", str(project), "--rows", "200", "--json"]
+    code = main([*argv, "--state-dir", str(tmp_path / "s"), "--monitor-seconds", "0", "--change-rate", "30"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, json.dumps(report["cutover"])[-1500:]
+    phases = report["cutover"]["phases"]
+    assert any("[finish] stopping staging-ordersvc-orders-live-p1" in line for line in phases[0]["lines"])
+    # the restart resumed the stopped CDC replications, which went on from their slots: nothing was lost
+    assert set(phases[2]["actions"].values()) == {"already-loaded", "resume-processing"}
+    assert report["validation"]["ok"] is True

@@ -33,7 +33,7 @@ from dmsmig.cutover.runbook import roll_back, run_cutover
 from dmsmig.cutover.store import FileStateStore
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext
-from dmsmig.ops.decisions import plan_starts
+from dmsmig.ops.decisions import BUSY, plan_starts
 from dmsmig.ops.errors import OpsError
 from dmsmig.ops.full_validation import final_validation
 from dmsmig.rehearsal.cdc import slot_name
@@ -218,7 +218,9 @@ class CutoverRehearsal:
         if back != "source":
             self.result.exit_code, self.result.reason = 1, f"after the rollback reads come from {back}"
             return
-        started = dms_ops.apply_start_plan(self.ops.clients.dms, [t for _g, t in self.ops.outputs.tasks()], plan_starts)
+        refs = [t for _g, t in self.ops.outputs.tasks()]
+        self._until(lambda p: p.status not in BUSY, refs)  # tasks finish stopped are still stopping
+        started = dms_ops.apply_start_plan(self.ops.clients.dms, refs, plan_starts)
         self.result.phases.append({"phase": "start", "actions": {r["task"]: str(r["action"]) for r in started}})
         if self.changes is not None:
             self.changes.start()  # the applications write to the source again

@@ -68,13 +68,14 @@ def _child(args: dict, messages: Any, stop: Any) -> None:
                 stop.set()
             messages.put(("tables", load.tables))
 
-    if cdc is not None and cdc.get("cdcOnly"):
+    if cdc is not None and cdc.get("cdcOnly"):  # a resumed CDC task: its full-load statistics stay as they were
         result = FullLoadResult()
+        messages.put(("result", (None, result)))
     else:
         threading.Thread(target=report, daemon=True).start()
         result = load.run()
         done.set()
-    messages.put(("result", (load.tables, result)))
+        messages.put(("result", (load.tables, result)))
     if stream is None or result.failed or result.interrupted:
         return
     _follow(stream, args, cdc, messages, stop, parent)
@@ -172,7 +173,8 @@ class LoadProcess:
                 elif kind == "cdc-failed":
                     self.cdc_failure = payload
                 else:
-                    self.tables, self.result = payload
+                    tables, self.result = payload
+                    self.tables = tables if tables is not None else self.tables
             process.join(10)
         finally:
             self.cdc_running = False
