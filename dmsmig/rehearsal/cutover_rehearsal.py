@@ -50,6 +50,7 @@ class Fault(StrEnum):
 
 
 CDC_WAIT_SECONDS = 90
+RESTART_WRITES_SECONDS = 2.0
 
 
 @dataclass
@@ -167,14 +168,17 @@ class CutoverRehearsal:
         return [t for _g, t in self.ops.outputs.tasks() if t.migration_type != "full-load"]
 
     def _wait_for_cdc(self) -> None:
-        """Until every CDC task runs and has published both latency metrics (or a task failed)."""
+        """Until every CDC task runs and has published both latency metrics (or one failed or stopped)."""
         refs = self._cdc_refs()
         deadline = time.monotonic() + CDC_WAIT_SECONDS
         while refs and time.monotonic() < deadline:
             progress = dms_ops.collect_progress(self.ops.clients.dms, self.ops.clients.cloudwatch, refs)
             if any(p.status in ("failed", "stopped") for p in progress):
                 return
-            if all(p.cdc_latency_source is not None and p.cdc_latency_target is not None for p in progress):
+            if all(
+                p.status == "running" and p.cdc_latency_source is not None and p.cdc_latency_target is not None
+                for p in progress
+            ):
                 return
             time.sleep(0.5)
 
@@ -224,13 +228,9 @@ class CutoverRehearsal:
         self.result.phases.append({"phase": "start", "actions": {r["task"]: str(r["action"]) for r in started}})
         if self.changes is not None:
             self.changes.start()  # the applications write to the source again
-        self._settle()
+        time.sleep(RESTART_WRITES_SECONDS)  # the applications write for a while before the new cutover
         self._wait_for_cdc()
         self._cutover(True, "cutover --restart")
-
-    def _settle(self) -> None:
-        """Give resumed tasks and the change stream a moment (the emulator ticks every 0.25 s)."""
-        time.sleep(2.0)
 
     def _plant(self) -> None:
         if self.fault is None:
