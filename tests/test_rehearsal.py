@@ -265,3 +265,17 @@ def test_a_database_url_without_the_specs_object_or_column_is_one_line_and_exit_
     finally:
         engine.dispose()
     assert not (tmp_path / "b" / "local-aws.pid").exists()
+
+
+def test_off_a_terminal_the_load_prints_a_progress_line_every_interval_and_no_cutover_says_so(
+    tmp_path, capsys, monkeypatch
+):
+    from dmsmig.cli import rehearse as rehearse_cli
+
+    monkeypatch.setattr(rehearse_cli, "LINE_SECONDS", 0.0)
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "300", "--state-dir", str(tmp_path / "s"), "--no-cutover"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-800:]
+    lines = [line for line in captured.err.splitlines() if line.startswith("full load: ")]
+    assert lines and lines[-1].startswith("full load: 4 of 4 tasks done, 300 rows, "), captured.err[-800:]
+    assert "cutover: not rehearsed (--no-cutover)" in captured.out

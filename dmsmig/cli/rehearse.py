@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,9 @@ from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.errors import UsageError
 from dmsmig.rehearsal.cutover_rehearsal import Fault
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
+
+LINE_SECONDS = 10.0
+"""Off a terminal, a full-load progress line this often (there is no bar to redraw)."""
 
 
 @app.command()
@@ -92,6 +96,7 @@ def rehearse(
         disable=as_json,
     )
     ids: dict[str, Any] = {}
+    started, last_line = time.monotonic(), [time.monotonic()]
 
     def on_event(kind: str, data: Any) -> None:
         if as_json:
@@ -102,6 +107,15 @@ def rehearse(
                 if p.task_id not in ids:
                     ids[p.task_id] = bars.add_task(p.task_id, total=100, info=info)
                 bars.update(ids[p.task_id], completed=p.progress_percent, info=info)
+            now = time.monotonic()
+            if not err_console.is_terminal and now - last_line[0] >= LINE_SECONDS:  # no bar to redraw: a line
+                last_line[0] = now
+                done = sum(1 for p in data if p.full_load_done)
+                err_console.print(
+                    f"full load: {done} of {len(data)} tasks done, {sum(p.rows_loaded for p in data):,} rows, "
+                    f"{now - started:.0f}s",
+                    markup=False,
+                )
         elif kind == "source":
             err_console.print(f"source: {data['rows']:,} rows in {data['object']} for {data['where']}", markup=False)
         elif kind == "preflight":
