@@ -192,7 +192,7 @@ class CutoverActions:
                     f"CDC has not delivered the sentinel within {sentinel.timeout_seconds}s; "
                     "check CDC latency and task status",
                 )
-            self.sleep(min(5.0, self.poll_seconds, max(0.1, sentinel.timeout_seconds - waited)))
+            self.sleep(max(0.1, min(5.0, self.poll_seconds, sentinel.timeout_seconds - waited)))
 
     def _sentinel_key(self, token: str) -> dict:
         """The sentinel item's key, each attribute with the table's type for it."""
