@@ -24,6 +24,7 @@ from dmsmig.config.partitions import KeyRange
 from dmsmig.ops.source_db import connect
 from dmsmig.rehearsal.cdc import ChangeStream
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
+from tests.ops_fixtures import create_event_table
 
 TABLE = "bench-cdc"
 ROWS = 2_000
@@ -44,18 +45,6 @@ class RecordingDynamoDB:
         return self.client.delete_item(**kw)
 
 
-def _table(client) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def run(changes: int, work: Path) -> list[list[object]]:
     server = EmbeddedPostgres(work / "pgdata")
     engine = connect(server.start(logical=True))
@@ -70,7 +59,7 @@ def run(changes: int, work: Path) -> list[list[object]]:
         )
         with mock_aws():
             client = boto3.client("dynamodb", region_name="eu-west-1")
-            _table(client)
+            create_event_table(client, TABLE)
             recording = RecordingDynamoDB(client)
             types = {("dbo", "OrderEvents"): plan.types}
             stream = ChangeStream("bench-cdc", rules, engine, types, LobSettings(), recording)

@@ -14,6 +14,7 @@ from dmsmig.ops.source_db import connect
 from dmsmig.rehearsal.cdc import ChangeStream, slot_name
 from dmsmig.rehearsal.pgoutput import Decoder
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
+from tests.ops_fixtures import create_event_table
 
 pytest.importorskip("pgserver")
 TABLE = "order-events-staging"
@@ -43,15 +44,7 @@ def _stream(engine, spec, plan, key_range, task="ordersvc-staging-orders-live-p1
     rules = parse_table_mappings(mappings)
     types = {("dbo", "OrderEvents"): plan.types}
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_event_table(dynamodb, TABLE)
     return ChangeStream(task, rules, engine, types, LobSettings(), dynamodb), dynamodb
 
 
