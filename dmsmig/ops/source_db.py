@@ -37,7 +37,12 @@ def qualified(engine: Any, obj: SourceObject) -> str:
     """``schema.object`` quoted for the dialect (SQLite has no schemas: object only)."""
     if _dialect(engine).name == "sqlite":
         return quote(engine, obj.object_name)
-    return f"{quote(engine, obj.schema_name)}.{quote(engine, obj.object_name)}"
+    return qualified_name(engine, obj.schema_name, obj.object_name)
+
+
+def qualified_name(engine: Any, schema: str, name: str) -> str:
+    """``schema.name`` with both parts quoted for the engine's SQL."""
+    return f"{quote(engine, schema)}.{quote(engine, name)}"
 
 
 def url_from_secret(secret_string: str, source: Source) -> URL:

@@ -40,7 +40,7 @@ from sqlalchemy import Engine, text
 
 from dmsmig.build.dms_semantics import LobSettings, TableRules, map_row, selects
 from dmsmig.contract.type_paths import ColumnType
-from dmsmig.ops.source_db import quote
+from dmsmig.ops.source_db import qualified_name, quote
 from dmsmig.rehearsal.pgoutput import UNCHANGED_TOAST, Change, Decoder, Transaction
 
 PEEK_CHANGES = 5000
@@ -105,7 +105,7 @@ class ChangeStream:
                     f"the source's wal_level is {level}, CDC needs logical "
                     "(CHAP_Source.PostgreSQL.html: wal_level = logical)"
                 )
-            tables = [f"{quote(self.engine, s)}.{quote(self.engine, t)}" for s, t in self.rules]
+            tables = [qualified_name(self.engine, s, t) for s, t in self.rules]
             for table in tables:
                 conn.exec_driver_sql(f"ALTER TABLE {table} REPLICA IDENTITY FULL")
             exists = conn.execute(text("SELECT 1 FROM pg_publication WHERE pubname = :p"), {"p": self.publication})
@@ -118,7 +118,7 @@ class ChangeStream:
                             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
                             "AND a.attnum = ANY(i.indkey) WHERE i.indisprimary AND i.indrelid = CAST(:t AS regclass)"
                         ),
-                        {"t": f"{quote(self.engine, schema)}.{quote(self.engine, table)}"},
+                        {"t": qualified_name(self.engine, schema, table)},
                     ).scalars()
                 )
         with self.engine.begin() as conn:  # a slot is created in a transaction that wrote nothing
@@ -239,7 +239,7 @@ class ChangeStream:
         if old is not None and all(old.get(c) is not UNCHANGED_TOAST for c in missing):
             return {**new, **{c: old[c] for c in missing}}
         keys = self._keys.get(table, [])
-        obj = f"{quote(self.engine, table[0])}.{quote(self.engine, table[1])}"
+        obj = qualified_name(self.engine, *table)
         where = " AND ".join(f"{quote(self.engine, k)} = :k{i}" for i, k in enumerate(keys))
         with self.engine.connect() as conn:
             row = (

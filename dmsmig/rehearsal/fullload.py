@@ -33,7 +33,7 @@ from dmsmig.build.dms_semantics import (
     selects,
 )
 from dmsmig.contract.type_paths import ColumnType
-from dmsmig.ops.source_db import quote
+from dmsmig.ops.source_db import qualified_name, quote
 
 BATCH_MAX = 25  # BatchWriteItem: at most 25 put requests (DynamoDB API)
 FETCH_ROWS = 2000
@@ -222,7 +222,7 @@ class FullLoad:
 
     def _load_table(self, rules: TableRules, progress: TableProgress) -> FullLoadResult | None:
         engine = self.source.engine
-        obj = f"{quote(engine, rules.schema)}.{quote(engine, rules.table)}"
+        obj = qualified_name(engine, rules.schema, rules.table)
         where, params = pushdown(engine, rules)
         types = self.source.types.get((rules.schema, rules.table), {})
         progress.started, progress.state = datetime.now(UTC), "Full load"
