@@ -128,7 +128,8 @@ def _keys(rows: int, low: int, high: int, rng: random.Random) -> Iterator[int]:
         yield key
 
 
-def _value(name: str, column: ColumnType, key: int, rng: random.Random, plan: SourceObjectPlan) -> Any:
+def synthetic_value(name: str, column: ColumnType, key: int, rng: random.Random, plan: SourceObjectPlan) -> Any:
+    """A generated value for one column of the row with ``key`` (NULL 5 % of the time where nullable)."""
     if column.nullable and rng.random() < 0.05:
         return None
     kind = column.dms_type
@@ -164,7 +165,14 @@ def _value(name: str, column: ColumnType, key: int, rng: random.Random, plan: So
 def generate_rows(plan: SourceObjectPlan, rows: int, seed: int) -> Iterator[tuple]:
     """The object's synthetic rows, in key order, as tuples in column order."""
     rng = random.Random(f"{seed}/{plan.spec.source.schema_name}.{plan.spec.source.object_name}")
-    types = plan.types
+    literals = column_literals(plan)
+    low, high = plan.key_span()
+    for key in _keys(rows, low, high, rng):
+        yield synthetic_row(plan, key, rng, literals)
+
+
+def column_literals(plan: SourceObjectPlan) -> dict[str, str]:
+    """Columns that hold a constant in every row (what the spec writes over them, or filters items by)."""
     literals = {a.name: a.value for a in plan.spec.attributes if not a.columns()}
     validation = plan.spec.validation
     if validation and validation.item_filter:
@@ -173,18 +181,21 @@ def generate_rows(plan: SourceObjectPlan, rows: int, seed: int) -> Iterator[tupl
         mapped = plan.spec.attribute(flt.attribute)
         if mapped is not None and mapped.value == f"${{{mapped.columns()[0] if mapped.columns() else ''}}}":
             literals[mapped.columns()[0]] = flt.value
-    low, high = plan.key_span()
-    for key in _keys(rows, low, high, rng):
-        values = []
-        for name, column in types.items():
-            if name == plan.spec.key_column:
-                values.append(key)
-            elif name in literals and not column.nullable:
-                # a view column the spec overwrites with the same constant (seed 000's '1 AS Migrated')
-                values.append(_cast_literal(literals[name], column))
-            else:
-                values.append(_value(name, column, key, rng, plan))
-        yield tuple(values)
+    return literals
+
+
+def synthetic_row(plan: SourceObjectPlan, key: int, rng: random.Random, literals: dict[str, str]) -> tuple:
+    """One synthetic row with ``key``, in column order (``literals`` from :func:`column_literals`)."""
+    values = []
+    for name, column in plan.types.items():
+        if name == plan.spec.key_column:
+            values.append(key)
+        elif name in literals and not column.nullable:
+            # a view column the spec overwrites with the same constant (seed 000's '1 AS Migrated')
+            values.append(_cast_literal(literals[name], column))
+        else:
+            values.append(synthetic_value(name, column, key, rng, plan))
+    return tuple(values)
 
 
 def _cast_literal(value: str, column: ColumnType) -> Any:

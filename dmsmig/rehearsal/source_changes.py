@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, text
 
 from dmsmig.ops.source_db import qualified, quote
-from dmsmig.rehearsal.source import SourceObjectPlan, _value
+from dmsmig.rehearsal.source import SourceObjectPlan, column_literals, synthetic_row, synthetic_value
 
 SENTINEL_KEY_MARGIN = 10
 """Keys this close to the top of the span are left to the sentinel row."""
@@ -49,6 +49,7 @@ class SourceChanges:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._keys: dict[int, list[int]] = {}
+        self._literals = [column_literals(plan) for plan in plans]
         self._updatable = {
             i: [
                 c
@@ -105,10 +106,7 @@ class SourceChanges:
             if kind == "insert":
                 low, high = plan.key_span()
                 key = self.rng.randrange(low, max(low + 1, high - SENTINEL_KEY_MARGIN))
-                values = {
-                    c: (key if c == plan.spec.key_column else _value(c, t, key, self.rng, plan))
-                    for c, t in plan.types.items()
-                }
+                values = dict(zip(plan.types, synthetic_row(plan, key, self.rng, self._literals[i])))
                 columns = ", ".join(quote(self.engine, c) for c in values)
                 names = ", ".join(f":v{n}" for n in range(len(values)))
                 params = {f"v{n}": v for n, v in enumerate(values.values())}
@@ -121,7 +119,7 @@ class SourceChanges:
             elif kind == "update":
                 key = self.rng.choice(keys)
                 column = self.rng.choice(self._updatable[i])
-                value = _value(column, plan.types[column], key + self.rng.randrange(1, 1000), self.rng, plan)
+                value = synthetic_value(column, plan.types[column], key + self.rng.randrange(1, 1000), self.rng, plan)
                 conn.execute(
                     text(f"UPDATE {obj} SET {quote(self.engine, column)} = :v WHERE {key_column} = :k"),
                     {"v": value, "k": key},
