@@ -33,7 +33,7 @@ from dmsmig.ops.preflight import run_local_preflight
 from dmsmig.ops.source_db import connect, qualified
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
 from dmsmig.rehearsal.cdc import drop_rehearsal_streams
-from dmsmig.rehearsal.cutover_rehearsal import CutoverRehearsal, CutoverResult
+from dmsmig.rehearsal.cutover_rehearsal import CutoverRehearsal, CutoverResult, Fault
 from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
 from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
@@ -139,15 +139,14 @@ def cdc_plans(config: StackConfig, objects: list[tuple[str, SourceObjectPlan]]) 
     return [p for _w, p in objects if (p.spec.source.schema_name, p.spec.source.object_name) in captured]
 
 
-def check_fault(fault: str | None, stack: str, config: StackConfig, outputs: dict) -> None:
-    """Refuse, before anything starts, a ``--plant-fault`` the stack cannot have."""
-    cdc = any(g.migration_type != "full-load" for s in config.migration.sources for g in s.task_groups)
-    if fault in ("cdc-stopped", "task-failed") and not cdc:
+def check_fault(fault: str | None, stack: str, captured: list[SourceObjectPlan], outputs: dict) -> None:
+    """Refuse, before anything starts, a ``--plant-fault`` the stack cannot have (``captured``: its CDC objects)."""
+    if fault in (Fault.CDC_STOPPED, Fault.TASK_FAILED) and not captured:
         raise UsageError(
             f"--plant-fault {fault} needs a task group with CDC, and stack {stack} has none",
             "plant write-after-quiesce or alarm, or rehearse a stack with a full-load-and-cdc group",
         )
-    if fault == "alarm" and not outputs.get("alarmNames"):
+    if fault == Fault.ALARM and not outputs.get("alarmNames"):
         raise UsageError(
             f"--plant-fault alarm needs an alarm, and stack {stack} declares none",
             "plant another fault",
@@ -294,11 +293,12 @@ class Rehearsal:
         write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
         objects = object_plans(config)
         tasks = task_plans(program, outputs)
-        check_fault(options.fault, options.stack, config, outputs)
+        captured = cdc_plans(config, objects)
+        check_fault(options.fault, options.stack, captured, outputs)
         self._timed("plan", t)
 
         t = time.monotonic()
-        url = options.database_url or self.postgres.start(logical=bool(cdc_plans(config, objects)))
+        url = options.database_url or self.postgres.start(logical=bool(captured))
         engine = connect(url)
         if options.database_url is None:
             drop_rehearsal_streams(engine)  # an earlier rehearsal's slots point at tables dropped below
@@ -344,18 +344,16 @@ class Rehearsal:
 
         t = time.monotonic()
         self._start(ops)
-        captured = cdc_plans(config, objects)
         changes = None
         if captured and options.change_rate > 0 and options.database_url is None:
-            key_columns = {c for a in self._key_attributes(captured) for c in a}
-            changes = SourceChanges(engine, captured, key_columns, options.change_rate, options.seed)
+            changes = SourceChanges(engine, captured, self._key_columns(captured), options.change_rate, options.seed)
             changes.start()
         self.result.verdict, progress = self._watch(ops)
         self.result.tasks = [p.__dict__ for p in progress]
         self._timed("full load", t)
 
         if self.result.verdict == WatchVerdict.DONE.value:
-            self._rehearse_cutover(ops, program, engine, url, changes, captured, project_copy)
+            self._rehearse_cutover(ops, program, engine, url, changes, [p for _w, p in objects], project_copy)
         elif changes is not None:
             changes.stop()
 
@@ -369,7 +367,9 @@ class Rehearsal:
             self.result.analysis.finding("not-validatable", "error", "validate", err.message, err.fix or "").add(None)
         self._timed("validate", t)
 
-        self._analyse_timed(engine, objects, tasks)
+        t = time.monotonic()
+        self._analyse(engine, objects, tasks)
+        self._timed("analyse", t)
         engine.dispose()
         if options.keep:
             self.result.keep = {
@@ -379,11 +379,6 @@ class Rehearsal:
                 "stop": f"kill {self.local.pid} (local AWS); the PostgreSQL in {self.postgres.directory}",
             }
 
-    def _analyse_timed(self, engine: Any, objects: list[tuple[str, SourceObjectPlan]], tasks: list[TaskPlan]) -> None:
-        t = time.monotonic()
-        self._analyse(engine, objects, tasks)
-        self._timed("analyse", t)
-
     def _project_copy(self) -> Path:
         """The project's stack files copied for the local read switch (the real stack file is never edited)."""
         copy = self.state_dir / "project"
@@ -392,11 +387,11 @@ class Rehearsal:
             write_atomic(copy / name, (self.options.project_dir / name).read_text(encoding="utf-8"))
         return copy
 
-    def _key_attributes(self, plans: list[SourceObjectPlan]) -> list[list[str]]:
-        """The source columns each object's key attribute templates read."""
+    def _key_columns(self, plans: list[SourceObjectPlan]) -> set[str]:
+        """The source columns the objects' key attribute templates read."""
         target = self.config.migration.target
         keys = {target.partition_key, target.sort_key} - {None}
-        return [a.columns() for p in plans for a in p.spec.attributes if a.name in keys]
+        return {c for p in plans for a in p.spec.attributes if a.name in keys for c in a.columns()}
 
     def _rehearse_cutover(
         self,
@@ -405,7 +400,7 @@ class Rehearsal:
         engine: Any,
         url: str,
         changes: SourceChanges | None,
-        captured: list[SourceObjectPlan],
+        objects: list[SourceObjectPlan],
         project_copy: Path,
     ) -> None:
         options = self.options
@@ -420,7 +415,6 @@ class Rehearsal:
                 changes.stop()
             return
         t = time.monotonic()
-        objects = [p for _w, p in object_plans(self.config)]
         rehearsal = CutoverRehearsal(
             ops,
             self.state_dir,
