@@ -291,7 +291,7 @@ def cutover_status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the recorded cutover: each step's status, who ran it, when, and its evidence; --report for the board."""
-    from dmsmig.cutover.report import render_html, report_data
+    from dmsmig.cutover.report import render_html, report_of
 
     if report is not None and report.is_dir():
         raise UsageError(f"--report {report} is a folder", "pass a file name, e.g. --report cutover.html")
@@ -303,8 +303,7 @@ def cutover_status(
         else:
             console.print(f"no cutover recorded for {stack}")
         return
-    identity = ops.outputs.identity.model_dump() if ops.outputs.identity else {"stack": stack}
-    data = report_data(state, identity)
+    data = report_of(state, ops.outputs)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(report, render_html(data))

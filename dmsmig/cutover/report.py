@@ -20,6 +20,12 @@ from dmsmig.cutover.machine import ORDER, CutoverState, Status, Step
 SECTIONS = ("identity", "timeline", "gates", "validation", "progress", "cdc-latency", "reads", "previous-runs")
 
 
+def report_of(state: CutoverState, outputs: Any) -> dict:
+    """:func:`report_data` with the identity the stack's outputs export (else just the stack's name)."""
+    identity = outputs.identity.model_dump() if outputs.identity else {"stack": state.stack}
+    return report_data(state, identity)
+
+
 def report_data(state: CutoverState, identity: dict | None = None) -> dict:
     """Everything the report shows, as JSON-ready data (``cutover-status --json`` prints this)."""
     steps = []

@@ -28,7 +28,7 @@ from dmsmig.config.atomic import write_atomic
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.local_driver import LocalDriver
 from dmsmig.cutover.machine import Memo, Outcome, Step
-from dmsmig.cutover.report import render_html, report_data
+from dmsmig.cutover.report import render_html, report_of
 from dmsmig.cutover.runbook import roll_back, run_cutover
 from dmsmig.cutover.store import FileStateStore
 from dmsmig.ops import dms as dms_ops
@@ -169,18 +169,12 @@ class CutoverRehearsal:
 
     def _wait_for_cdc(self) -> None:
         """Until every CDC task runs and has published both latency metrics (or one failed or stopped)."""
-        refs = self._cdc_refs()
-        deadline = time.monotonic() + CDC_WAIT_SECONDS
-        while refs and time.monotonic() < deadline:
-            progress = dms_ops.collect_progress(self.ops.clients.dms, self.ops.clients.cloudwatch, refs)
-            if any(p.status in ("failed", "stopped") for p in progress):
-                return
-            if all(
-                p.status == "running" and p.cdc_latency_source is not None and p.cdc_latency_target is not None
-                for p in progress
-            ):
-                return
-            time.sleep(0.5)
+        self._until(
+            lambda p: p.status == "running" and p.cdc_latency_source is not None and p.cdc_latency_target is not None,
+            self._cdc_refs(),
+            CDC_WAIT_SECONDS,
+            give_up=lambda p: p.status in ("failed", "stopped"),
+        )
 
     def _cutover(self, restart: bool, name: str) -> Outcome:
         lines: list[str] = []
@@ -201,11 +195,12 @@ class CutoverRehearsal:
             self._run()
         finally:
             if self.changes is not None:
+                counts = self.changes.stop()
                 self.result.changes = {
-                    "inserts": self.changes.stop().inserts,
-                    "updates": self.changes.counts.updates,
-                    "deletes": self.changes.counts.deletes,
-                    "errors": self.changes.counts.errors[:5],
+                    "inserts": counts.inserts,
+                    "updates": counts.updates,
+                    "deletes": counts.deletes,
+                    "errors": counts.errors[:5],
                 }
             self.result.reads_from = self._reads_from()
             self._write_report()
@@ -258,11 +253,18 @@ class CutoverRehearsal:
                 time.sleep(0.05)
         raise OpsError(f"could not drop the replication slot of {task_id}", "rehearse again")
 
-    def _until(self, done: Callable[[Any], bool], refs: list) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+    def _until(
+        self,
+        done: Callable[[Any], bool],
+        refs: list,
+        seconds: float = 60,
+        give_up: Callable[[Any], bool] = lambda p: False,
+    ) -> None:
+        """Poll ``refs``' progress until ``done`` holds for all, ``give_up`` for one, or ``seconds`` pass."""
+        deadline = time.monotonic() + seconds
+        while refs and time.monotonic() < deadline:
             progress = dms_ops.collect_progress(self.ops.clients.dms, self.ops.clients.cloudwatch, refs)
-            if all(done(p) for p in progress):
+            if all(done(p) for p in progress) or any(give_up(p) for p in progress):
                 return
             time.sleep(0.25)
 
@@ -277,7 +279,6 @@ class CutoverRehearsal:
         state = self.store.load()
         if state is None:
             return
-        identity = self.ops.outputs.identity.model_dump() if self.ops.outputs.identity else {"stack": self.stack}
         path = self.state_dir / "cutover-report.html"
-        write_atomic(path, render_html(report_data(state, identity)))
+        write_atomic(path, render_html(report_of(state, self.ops.outputs)))
         self.result.report = str(path)
