@@ -26,7 +26,7 @@ from dmsmig.cli.common import (
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover.actions import CutoverActions
-from dmsmig.cutover.driver import DECOMMISSIONED, AutomationDriver, StackDriver
+from dmsmig.cutover.driver import DECOMMISSIONED, StackDriver
 from dmsmig.cutover.local_driver import driver_for
 from dmsmig.cutover.machine import Step
 from dmsmig.cutover.runbook import roll_back, run_cutover
@@ -46,10 +46,8 @@ LocalStateOption = Annotated[
 ]
 
 
-def make_driver(stack: str, project_dir: Path, ops: OpsContext | None = None) -> StackDriver:
+def make_driver(stack: str, project_dir: Path, ops: OpsContext) -> StackDriver:
     """The Pulumi seam (replaced in tests); a rehearsal's outputs against its local AWS get the local driver."""
-    if ops is None:
-        return AutomationDriver(stack, project_dir)
     return driver_for(stack, project_dir, ops.outputs, ops.endpoint_url, ops.clients.ssm)
 
 
