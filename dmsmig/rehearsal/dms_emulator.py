@@ -63,7 +63,7 @@ class EmulatedTask:
             return
         self.progress = load.progress_percent
         self.tables = [t.statistics() for t in load.tables]
-        cdc = getattr(load, "cdc", None)
+        cdc = load.cdc
         if cdc is not None:
             for table in self.tables:
                 name = (table["SchemaName"], table["TableName"])
@@ -71,7 +71,7 @@ class EmulatedTask:
                 table["Deletes"] = cdc.deletes.get(name, 0)
                 table["AppliedInserts"], table["AppliedUpdates"] = table["Inserts"], table["Updates"]
                 table["AppliedDeletes"] = table["Deletes"]
-        if getattr(load, "cdc_failure", "") and self.status == "running":
+        if load.cdc_failure and self.status == "running":
             self.status, self.failure = "failed", load.cdc_failure
             self.stop_reason = "Stop Reason FATAL_ERROR Error Level FATAL"
             return
@@ -242,7 +242,7 @@ class EmulatedDms:
             if task.load.result is None:
                 return  # still loading
             if not task.load.result.interrupted and task.calls[-1:] != ["reload-target"]:
-                if not with_cdc or getattr(task.load, "cdc_running", False):
+                if not with_cdc or task.load.cdc_running:
                     return  # resume after a finished load: nothing to load again
                 cdc_only = True  # a stopped CDC task resumes its change stream from its slot
             # a stopped load resumes by loading its tables again from the start (stated choice: the

@@ -200,6 +200,11 @@ class FullLoad:
         self.tables = [TableProgress(r.schema, r.table) for r in self.rules]
         self.result: FullLoadResult | None = None
         self.stop_requested = threading.Event()
+        # the change-stream side of the interface (:class:`dmsmig.rehearsal.load_process.LoadProcess` runs CDC;
+        # a load in a thread never does)
+        self.cdc: Any = None
+        self.cdc_failure = ""
+        self.cdc_running = False
 
     @property
     def progress_percent(self) -> int:
