@@ -18,9 +18,9 @@ from moto import mock_aws
 from sqlalchemy import text
 
 from bench.common import print_table
-from dmsmig.build.dms_semantics import LobSettings, parse_table_mappings
 from dmsmig.config.mapping_spec import build_table_mappings, load_mapping_spec
 from dmsmig.config.partitions import KeyRange
+from dmsmig.model.dms_semantics import LobSettings, parse_table_mappings
 from dmsmig.ops.source_db import connect
 from dmsmig.rehearsal.cdc import ChangeStream
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill

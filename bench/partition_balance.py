@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import print_table
-from dmsmig.build.balance import max_mean_ratio
 from dmsmig.config.mapping_spec import SourceObject
 from dmsmig.config.partitions import equal_width_boundaries
+from dmsmig.model.balance import max_mean_ratio
 from dmsmig.ops.planner import plan_exact
 from dmsmig.ops.source_db import connect, count_in_ranges
 from tests.synthetic import zipf_gapped_ids

@@ -17,8 +17,8 @@ import pgserver
 from sqlalchemy import text
 
 from bench.common import print_table, timed
-from dmsmig.build.balance import max_mean_ratio
 from dmsmig.config.mapping_spec import SourceObject
+from dmsmig.model.balance import max_mean_ratio
 from dmsmig.ops import planner
 from dmsmig.ops.source_db import connect, count_in_ranges
 

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from bench.common import peak_rss_mib, per_size_in_fresh_process, print_table
-from dmsmig.build.dms_semantics import map_row
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.model.dms_semantics import map_row
 from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops.source_db import connect, qualified
 from dmsmig.rehearsal.fullload import BATCH_MAX, FullLoad, SourceBinding

@@ -32,9 +32,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from bench.common import peak_rss_mib, per_size_in_fresh_process, print_table
-from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops.full_validation import GroupPlan, Shard, compare_shards, range_statement, run_shard
 from dmsmig.ops.source_db import connect, qualified, quote
 from dmsmig.rehearsal import linear_scan

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from dmsmig.build import iam_docs
 from dmsmig.config.stack import MigrationConfig
+from dmsmig.model import iam_docs
 
 TYPE = "dmsmig:assessments:AssessmentResults"
 

@@ -26,6 +26,8 @@ class CutoverControl(pulumi.ComponentResource):
     """``readsFrom`` (source or dynamodb, flipped by the cutover through stack config) and the state table."""
 
     parameter_name: pulumi.Output[str]
+    parameter_urn: pulumi.Output[str]
+    """The one resource the cutover's read switch may change (``pulumi up --target`` takes it)."""
     reads_from: str
     state_table_name: pulumi.Output[str]
 
@@ -59,6 +61,7 @@ class CutoverControl(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.parameter_name = parameter.name
+        self.parameter_urn = parameter.urn
         self.reads_from = cfg.read_switch.reads_from
         self.state_table_name = state_table.name
         self.register_outputs(

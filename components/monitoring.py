@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from dmsmig.build import iam_docs
-from dmsmig.build.metrics import unit_metric_dimensions as metric_dimensions
 from dmsmig.config.stack import MigrationConfig
 from dmsmig.contract import facts
+from dmsmig.model import iam_docs
+from dmsmig.model.metrics import unit_metric_dimensions as metric_dimensions
 
 TYPE = "dmsmig:monitoring:Monitoring"
 FAILURE_METRIC = "TaskFailureEvents"

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
 
-from dmsmig.build import iam_docs
 from dmsmig.config.stack import MigrationConfig
+from dmsmig.model import iam_docs
 
 TYPE = "dmsmig:replication:Replication"
 # Fixed names DMS looks for in the account; create them once per account (peers.md).
@@ -90,7 +90,7 @@ class Replication(pulumi.ComponentResource):
         )
 
         instances = []
-        self.instance_ids = [f"{cfg.prefix}-repl-{i + 1}" for i in range(args.instance_count)]
+        self.instance_ids = [cfg.instance_id(i) for i in range(args.instance_count)]
         for instance_id in self.instance_ids:
             instances.append(
                 aws.dms.ReplicationInstance(

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from dmsmig.config.mapping_spec import build_table_mappings
 from dmsmig.config.stack import MigrationConfig, Source, TaskGroup
+from dmsmig.model import load
 
 TYPE = "dmsmig:tasks:PartitionedTaskGroup"
 
@@ -81,6 +82,9 @@ class PartitionedTaskGroup(pulumi.ComponentResource):
             )
             table_mappings = json.dumps(mappings, sort_keys=True)
             tags = {**args.tags, "TaskGroup": f"{source.name}/{group.name}", "Partition": str(key_range.index + 1)}
+            rows = group.rows_per_partition()
+            if rows is not None and group.estimate is not None:  # the load model's input, for the policy pack
+                tags[load.ESTIMATE_TAG] = load.estimate_tag(rows, group.estimate.average_row_bytes)
             child = pulumi.ResourceOptions(parent=self)
             if serverless:
                 arn = self._replication_config(

@@ -31,8 +31,8 @@ from components import (
     TaskGroupArgs,
     TaskPlacement,
 )
-from dmsmig.build.packing import pack
 from dmsmig.config.stack import CONFIG_KEY, ConfigError, StackConfig, parse_migration
+from dmsmig.model.packing import instance_bins
 
 
 def build(stack: StackConfig) -> dict:
@@ -52,6 +52,8 @@ def build(stack: StackConfig) -> dict:
             "account": account_id,
         },
         "readSwitchParameter": control.parameter_name,
+        # The cutover targets this resource, read from the deployed stack, never from re-running the program.
+        "readSwitchUrn": control.parameter_urn,
         "readsFrom": control.reads_from,
         "cutoverStateTable": control.state_table_name,
         "decommissioned": cfg.decommissioned,
@@ -67,7 +69,7 @@ def build(stack: StackConfig) -> dict:
 
     # Which instance each task runs on is decided before anything is declared.
     # Serverless groups need no instance: only instance tasks are packed.
-    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance, lambda slot: slot[0].name)
+    bins = instance_bins(cfg)
     endpoints = cfg.network.vpc_endpoints
     network_ready = []
     if endpoints.secrets_manager or endpoints.dynamodb:

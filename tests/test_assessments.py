@@ -9,10 +9,10 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from dmsmig.build import iam_docs
 from dmsmig.cli import app
 from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
 from dmsmig.contract import facts
+from dmsmig.model import iam_docs
 from dmsmig.offline.mock_engine import run_program
 from dmsmig.ops import assessments, preflight
 from dmsmig.ops import context as ops_context

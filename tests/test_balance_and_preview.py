@@ -10,12 +10,12 @@ import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig.build.balance import counts_per_range, max_mean_ratio, quantile_boundaries
-from dmsmig.build.mapping_preview import GroupMapping, preview
 from dmsmig.cli import app
 from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries, partition_of, ranges_from_boundaries
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.model.balance import counts_per_range, max_mean_ratio, quantile_boundaries
+from dmsmig.model.mapping_preview import GroupMapping, preview
 from dmsmig.ops.source_db import connect
 from tests.synthetic import zipf_gapped_ids
 

@@ -27,8 +27,13 @@ def test_plan_json_lists_resources_and_outputs():
     plan = json.loads(result.output)
     assert plan["counts"]["aws:dms/replicationTask:ReplicationTask"] == 6
     assert plan["outputs"]["tableName"] == "order-events-prod"
-    assert plan["estimate"]["rows"] == 435_000_000 and plan["estimate"]["instance_count"] == 1
-    assert plan["estimate"]["monthly_usd"] == round(1.008 * 2 * 730, 2)  # r5.2xlarge, multi-AZ
+    load = plan["load"]
+    assert "estimate" not in plan  # one full-load figure: load.hours
+    assert load["items"] == 435_000_000 and load["cost"]["instanceCount"] == 1
+    assert load["cost"]["instancesMonthlyUsd"] == round(1.008 * 2 * 730, 2)  # r5.2xlarge, multi-AZ
+    # every partition's hours within the whole load's, the longest equal to it; figures rounded
+    assert max(p["hours"] for p in load["partitions"]) == load["hours"]
+    assert load["hours"] == round(load["hours"], 2)
 
 
 def test_plan_on_bad_config_exits_2_naming_the_key(project_copy):

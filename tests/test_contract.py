@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dmsmig.build.iam_docs import dynamodb_target_policy, secret_read_policy
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
 from dmsmig.contract import facts, model
 from dmsmig.contract.check import check_resources, request_contract_problems, task_settings_problems
 from dmsmig.contract.requests import TRANSLATIONS, ApiRequest
+from dmsmig.model.iam_docs import dynamodb_target_policy, secret_read_policy
 from dmsmig.offline.mock_engine import run_program
 from tests.conftest import built, raw_migration, stack_from
 

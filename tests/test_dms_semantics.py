@@ -8,7 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from dmsmig.build.dms_semantics import (
+from dmsmig.config.mapping_spec import build_table_mappings, load_mapping_spec
+from dmsmig.config.partitions import KeyRange
+from dmsmig.contract.type_paths import UnknownType, parse_column
+from dmsmig.model.dms_semantics import (
     LobSettings,
     MappingNotExecutable,
     item_size,
@@ -17,9 +20,6 @@ from dmsmig.build.dms_semantics import (
     plain,
     selects,
 )
-from dmsmig.config.mapping_spec import build_table_mappings, load_mapping_spec
-from dmsmig.config.partitions import KeyRange
-from dmsmig.contract.type_paths import UnknownType, parse_column
 
 # CHAP_Target.DynamoDB.html, "Example 1: Using attribute mapping with object mapping" (MySQL tables in,
 # DynamoDB items out). The stat3 template is written without the line break the page's rendering inserts.

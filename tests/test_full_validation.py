@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.dialects import mssql, oracle, postgresql
 from typer.testing import CliRunner
 
-from dmsmig.build.item_digest import canonical, digest
 from dmsmig.cli import app
 from dmsmig.config.partitions import KeyRange
+from dmsmig.model.item_digest import canonical, digest
 from dmsmig.ops import context as ops_context
 from dmsmig.ops import full_validation
 from dmsmig.ops.full_validation import range_statement

@@ -1,6 +1,6 @@
 """The tree shows the layers: each dmsmig module imports only from its own layer or the layers below.
 
-contract -> config -> build -> program (and components/) -> offline -> ops -> cutover -> rehearsal -> cli;
+contract -> config -> model -> program (and components/) -> offline -> ops -> cutover -> rehearsal -> cli;
 CLI command modules never import each other.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "dmsmig"
-LAYERS = ["contract", "config", "build", "program", "offline", "ops", "cutover", "rehearsal", "cli"]
+LAYERS = ["contract", "config", "model", "program", "offline", "ops", "cutover", "rehearsal", "cli"]
 CLI_SHARED = {"dmsmig.cli.common", "dmsmig.cli.boundary"}
 
 

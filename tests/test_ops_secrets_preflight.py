@@ -11,9 +11,9 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from dmsmig.build import iam_docs
 from dmsmig.cli import app
 from dmsmig.config.stack import load_stack_config
+from dmsmig.model import iam_docs
 from dmsmig.ops import context as ops_context
 from dmsmig.ops.outputs import OutputsFile, load_outputs
 from dmsmig.ops.preflight import run_preflight

@@ -38,11 +38,15 @@ def _inject_password_and_gap(args: pulumi.ResourceTransformationArgs):
     return None
 
 
-def _bad_run():
+def _bad_raw():
     raw = raw_migration("sandbox")
     raw["replication"]["publiclyAccessible"] = True
-    raw["taskSettings"] = {"FullLoadSettings": {"TargetTablePrepMode": "DROP_AND_CREATE"}}
-    return run_program(stack_from(raw), transformations=[_inject_password_and_gap])
+    raw["taskSettings"]["FullLoadSettings"] = {"TargetTablePrepMode": "DROP_AND_CREATE"}
+    return raw
+
+
+def _bad_run():
+    return run_program(stack_from(_bad_raw()), transformations=[_inject_password_and_gap])
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)

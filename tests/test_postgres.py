@@ -11,11 +11,11 @@ from moto import mock_aws
 from sqlalchemy import text
 from sqlalchemy.dialects import mssql, oracle, postgresql
 
-from dmsmig.build.balance import quantile_boundaries
 from dmsmig.config.mapping_spec import SourceObject, load_mapping_spec
 from dmsmig.config.partitions import ranges_from_boundaries
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.machine import Step
+from dmsmig.model.balance import quantile_boundaries
 from dmsmig.ops import planner
 from dmsmig.ops.source_db import connect, count_in_ranges, sample_rows
 from dmsmig.ops.validation import GroupCount, count_partitions

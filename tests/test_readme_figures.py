@@ -28,3 +28,15 @@ def test_contract_request_count_and_policy_check_resource_counts():
     assert problems == [] and f"AWS contract: {len(requests)} requests … none refused" in README
     sandbox, prod = len(built("sandbox").resources), len(built("prod").resources)
     assert f"sandbox 0.38 s ({sandbox} resources), prod 0.40 s ({prod})" in README
+
+
+def test_the_prod_full_load_the_readme_quotes_is_plans():
+    from dmsmig.config.stack import load_stack_config
+    from dmsmig.model.throughput import load_plan
+
+    plan = load_plan(load_stack_config("prod").migration)
+    quoted = f"full load: about {plan.hours:,.1f} h (an estimate from the figures above), bounded by {plan.bound.name}"
+    assert quoted in README
+    for stage in plan.stages:
+        if stage.hours is not None:
+            assert re.search(rf" {re.escape(stage.name)} .* {stage.hours:,.1f} h", README), stage.name

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dmsmig.build.packing import instance_count, pack
 from dmsmig.config.stack import PROJECT_DIR, load_stack_config
+from dmsmig.model.packing import instance_count, pack
 from dmsmig.offline.mock_engine import run_program
 from tests.conftest import raw_migration, stack_from
 

@@ -8,10 +8,10 @@ import json
 import pulumi
 import pytest
 
-from dmsmig.build.estimate import estimate
 from dmsmig.config.stack import PROJECT_DIR, ConfigError, load_stack_config
 from dmsmig.contract import facts
 from dmsmig.contract.check import check_resources
+from dmsmig.model.estimate import instance_cost
 from dmsmig.offline import policy_check as pc
 from dmsmig.offline.mock_engine import run_program
 from tests.conftest import raw_migration, stack_from
@@ -196,7 +196,7 @@ def test_packing_counts_only_instance_tasks():
     raw["sources"][0]["taskGroups"][1]["partitions"] = {"count": 50, "min": 1, "max": 5000}
     config = stack_from(raw)
     assert len(config.migration.instance_slots()) == 4
-    assert estimate(config.migration).instance_count == 1
+    assert instance_cost(config.migration).count == 1
 
 
 def test_outputs_mark_each_partition_with_its_kind(mixed_run):
@@ -326,16 +326,16 @@ def test_every_serverless_replication_must_be_alarmed():
 
 
 def test_a_serverless_only_stack_plans_without_an_instance_stage():
-    from dmsmig.build.throughput import load_model
+    from dmsmig.model.throughput import load_plan
 
     raw = serverless_only_raw()
     raw["sources"][0]["taskGroups"][0]["estimate"] = {"rows": 3000000, "averageRowBytes": 900}
     config = stack_from(raw).migration
-    model = load_model(config)
+    model = load_plan(config)
     instance = next(s for s in model.stages if s.name == "replication instance")
     assert instance.hours is None and "every group is Serverless" in instance.limit
     assert model.bound is not None and model.bound.name == "task threads"
-    [group] = estimate(config).serverless
+    [group] = model.serverless
     assert (group.replications, group.min_units, group.max_units) == (3, 2, 16)
     low, high = group.usd_for(2.0)
     assert high == 8 * low  # 16 DCU against 2 DCU

@@ -7,8 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dmsmig.build.throughput import MeasuredItems, load_model, prewarm_advice, units_per_item
 from dmsmig.cli import app
+from dmsmig.model.load import fair_share_finish
+from dmsmig.model.throughput import MeasuredItems, load_plan, prewarm_advice, units_per_item
 from policies.dms_guardrails import rules
 from policies.dms_guardrails.props import TABLE, TASK
 from tests.conftest import raw_migration, stack_from
@@ -30,7 +31,7 @@ def test_300_million_two_unit_items_take_42_hours_at_a_new_tables_4000_units():
     group["partitions"] = {"count": 16, "min": 1, "max": 300_000_000}
     raw["replication"]["instanceClass"] = "dms.r5.16xlarge"
     raw["taskSettings"] = {"TargetMetadata": {"ParallelLoadThreads": 50}}
-    model = load_model(stack_from(raw).migration)
+    model = load_plan(stack_from(raw).migration)
     assert _stages(model)["DynamoDB writes"] == pytest.approx(600_000_000 / 4000 / 3600)  # 41.7 h
     assert model.bound.name == "DynamoDB writes"
     assert model.writes_faster_than_table  # 16 tasks x 50 threads x 100 writes x 2 units >> 4,000
@@ -42,37 +43,74 @@ def test_pre_warming_moves_the_bound_to_the_next_stage():
     raw = raw_migration()
     raw["target"]["warmThroughput"] = {"writeUnitsPerSecond": 40000}
     raw["taskSettings"] = {"TargetMetadata": {"ParallelLoadThreads": 50}}
-    model = load_model(stack_from(raw).migration)
+    model = load_plan(stack_from(raw).migration)
     assert model.table_write_units == 40000 and model.bound.name == "replication instance"
     assert prewarm_advice(model) is None
 
 
-def test_shipped_stacks_name_their_bounding_stage_and_are_not_throttled():
-    from tests.conftest import SHIPPED_STACKS
+SHIPPED_EXAMPLES = [("sandbox", None), ("prod", None), ("mixed", "examples"), ("many", "examples")]
 
-    for stack in SHIPPED_STACKS:
-        result = CliRunner().invoke(app, ["plan", "--stack", stack, "--json"])
-        load = json.loads(result.output)["load"]
-        assert load["hours"] > 0
+
+@pytest.mark.parametrize(("stack", "project"), SHIPPED_EXAMPLES)
+def test_shipped_stacks_are_bound_by_a_stage_not_a_hot_index_key(stack, project):
+    from dmsmig.config.stack import PROJECT_DIR
+
+    args = ["plan", "--stack", stack, "--json"]
+    if project:
+        args += ["--project-dir", str(PROJECT_DIR / project)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    load = json.loads(result.output)["load"]
+    if project is None:  # the examples show scale and Serverless, not a tuned load
         assert load["taskWriteUnitsPerSecond"] <= load["tableWriteUnitsPerSecond"]
-        stages = {s["stage"] for s in load["stages"]}
-        assert {"source read", "replication instance", "task threads", "DynamoDB writes"} <= stages
-        if stack == "sandbox":  # no GSI
-            assert load["boundBy"] == "task threads" and len(stages) == 4
+    stages = {s["stage"] for s in load["stages"]}
+    assert {"source read", "replication instance", "task threads", "DynamoDB writes"} <= stages
+    if load["hours"] is not None:
+        assert " partition " not in load["boundBy"], f"{stack} is bound by one index key: {load['boundBy']}"
+    if project is None:
+        assert 0 < load["hours"] <= 24
+    if stack == "sandbox":  # no GSI
+        assert load["boundBy"] == "task threads" and len(stages) == 4
+
+
+def test_the_prod_example_loads_in_about_half_a_day():
+    load = load_plan(stack_from(raw_migration("prod")).migration)
+    assert load.bound.name == "task threads" and 10 <= load.hours <= 12
+
+
+def _prod_with_the_type_index():
+    raw = raw_migration("prod")
+    raw["target"]["globalSecondaryIndexes"] = [{"name": "by-type", "partitionKey": "itemtype", "sortKey": "created"}]
+    return load_plan(stack_from(raw).migration)
 
 
 def test_a_gsi_on_the_item_type_is_written_per_item_and_one_hot_partition_bounds_the_load():
-    result = CliRunner().invoke(app, ["plan", "--stack", "prod", "--json"])
-    load = json.loads(result.output)["load"]
-    stages = {s["stage"]: s for s in load["stages"]}
+    load = _prod_with_the_type_index()
+    stages = {s.name: s for s in load.stages}
     # every item carries itemtype and created: each is written to by-type as well, as many units again
-    assert stages["GSI by-type writes"]["hours"] == pytest.approx(stages["DynamoDB writes"]["hours"])
+    assert stages["GSI by-type writes"].hours == pytest.approx(stages["DynamoDB writes"].hours)
     # the order-events group's items all have itemtype=event (its validation.itemFilter): one index
     # partition, 1,000 write units/s, whatever the pre-warm
     hot = stages["GSI by-type partition itemtype=event"]
-    assert load["boundBy"] == "GSI by-type partition itemtype=event"
-    assert hot["hours"] > 10 * stages["task threads"]["hours"]
-    assert any("create the index after the full load" in n for n in load["notes"])
+    assert load.bound is hot
+    assert hot.hours == pytest.approx(380_000_000 * 2 / 1000 / 3600)
+    assert hot.hours > 10 * stages["task threads"].hours
+    assert any("create the index after the full load" in n for n in load.notes)
+
+
+def test_each_partitions_hours_are_within_the_whole_load_and_the_longest_is_it():
+    load = _prod_with_the_type_index()
+    assert max(load.result.partition_hours.values()) == pytest.approx(load.hours)
+    # the auth partitions never touch itemtype=event: their own slowest stage is their hot key
+    auth = load.result.partition_hours["prod-ordersvc-auth-events-p1"]
+    assert auth == pytest.approx(55_000_000 * 1 / 1000 / 3600)
+
+
+def test_sharing_a_stage_hands_a_finished_partitions_share_to_the_others():
+    finish = fair_share_finish({"small": 10.0, "big": 30.0, "big2": 30.0}, rate=3.0)
+    assert finish["small"] == pytest.approx(10.0)  # three at 1/s each
+    assert finish["big"] == pytest.approx(10.0 + 20.0 / 1.5)  # then two at 1.5/s each
+    assert max(finish.values()) == pytest.approx(70.0 / 3.0)  # never idle: all work over the rate
 
 
 def test_warm_throughput_below_the_providers_minimum_is_refused_with_the_bound():
@@ -90,7 +128,7 @@ def test_warm_throughput_below_the_providers_minimum_is_refused_with_the_bound()
 def test_a_measured_source_rate_can_be_the_bound():
     raw = raw_migration()
     raw["sources"][0]["taskGroups"][0]["estimate"]["sourceRowsPerSecond"] = 500
-    model = load_model(stack_from(raw).migration)
+    model = load_plan(stack_from(raw).migration)
     assert model.bound.name == "source read" and model.bound.hours == pytest.approx(12_000_000 / 500 / 3600)
 
 
@@ -106,7 +144,8 @@ def test_advisory_rule_flags_threads_beyond_the_tables_write_units():
     table = resource(TABLE, {"name": "events", "billingMode": "PAY_PER_REQUEST"}, "t")
     busy = [_task("events", 25, f"p{i}") for i in range(4)]
     [(message, urn)] = check_stack(rules.writes_within_table_throughput, [table, *busy])
-    assert "100 load threads (~10,000 writes/s" in message and "accepts 4,000" in message and urn == table.urn
+    assert "4 task(s) without an estimate counted at one unit an item" in message
+    assert "can send 10,000 write units/s but the table accepts 4,000" in message and urn == table.urn
     warm = resource(TABLE, {"name": "events", "warmThroughput": {"writeUnitsPerSecond": 20000}}, "t")
     assert check_stack(rules.writes_within_table_throughput, [warm, *busy]) == []
     assert rules.writes_within_table_throughput.enforcement_level.value == "advisory"
@@ -142,7 +181,7 @@ def test_measured_write_units_per_item_replace_the_configured_guess_and_say_so()
         "itemSizeByGroup": {name: {"writeUnitsPerItem": 1.5}},
     }
     measured = MeasuredItems.from_report(report, "r.json")
-    guessed, model = load_model(config), load_model(config, measured)
+    guessed, model = load_plan(config), load_plan(config, measured)
     assert guessed.write_units == 600_000_000 and model.write_units == 450_000_000
     assert _stages(model)["DynamoDB writes"] == pytest.approx(450_000_000 / 4000 / 3600)
     assert any(

@@ -10,10 +10,10 @@ from moto import mock_aws
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.cli import app
 from dmsmig.config.mapping_spec import load_mapping_spec
 from dmsmig.config.partitions import equal_width_boundaries, ranges_from_boundaries
+from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops import context as ops_context
 from dmsmig.ops.source_db import connect
 from dmsmig.ops.validation import GroupCount, count_partitions, validate_group

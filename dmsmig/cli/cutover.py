@@ -52,11 +52,14 @@ def make_driver(stack: str, project_dir: Path, ops: OpsContext) -> StackDriver:
 
 
 def _switch_targets(ops: OpsContext, stack: str) -> list[str]:
-    """The one resource a read switch (or its rollback) may change, from the program built offline."""
-    from dmsmig.offline.mock_engine import run_program
-    from dmsmig.offline.plan_view import read_switch_urns
-
-    return read_switch_urns(run_program(ops.config, stack_name=stack))
+    """The one resource a read switch (or its rollback) may change, as the deployed stack exports it."""
+    urn = ops.outputs.read_switch_urn
+    if not urn:
+        raise OpsError(
+            f"stack {stack}'s outputs have no readSwitchUrn (deployed by an earlier version of this program)",
+            f"pulumi up --stack {stack} once to export it, then run the command again",
+        )
+    return [urn]
 
 
 def _store(ops: OpsContext, stack: str, local_state: Path | None) -> StateStore:

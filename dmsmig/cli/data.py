@@ -13,8 +13,6 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dmsmig.build.balance import max_mean_ratio
-from dmsmig.build.mapping_preview import GroupMapping, items_as_json, preview
 from dmsmig.cli.common import (
     FromSecretOption,
     JsonOption,
@@ -29,6 +27,8 @@ from dmsmig.config.mapping_spec import SourceObject
 from dmsmig.config.partitions import equal_width_boundaries
 from dmsmig.config.stack import PROJECT_DIR, MigrationConfig, Source, TaskGroup
 from dmsmig.config.stack_file import set_task_group_keys
+from dmsmig.model.balance import max_mean_ratio
+from dmsmig.model.mapping_preview import GroupMapping, items_as_json, preview
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.planner import plan_exact, plan_sampled, plan_weighted

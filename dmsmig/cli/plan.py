@@ -10,7 +10,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dmsmig.build.throughput import MeasuredItems
 from dmsmig.cli.common import (
     JsonOption,
     ProjectDirOption,
@@ -21,8 +20,9 @@ from dmsmig.cli.common import (
     err_console,
     load_config,
 )
-from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.config.stack import PROJECT_DIR, project_name
 from dmsmig.contract import facts
+from dmsmig.model.throughput import MeasuredItems
 from dmsmig.ops.errors import UsageError
 
 
@@ -53,21 +53,14 @@ def plan(
 
     config = load_config(stack, project_dir)
     measured = _measured(rehearsal) if rehearsal is not None else None
-    run = run_program(config, stack_name=stack)
+    run = run_program(config, stack_name=stack, project=project_name(project_dir))
     requests, problems = check_resources(run.resources)
     modified = _modified_tasks(run.outputs, outputs_file, stack, config, project_dir)
     if as_json:
-        from dataclasses import asdict
+        from dmsmig.model.throughput import load_plan
 
-        from dmsmig.build.estimate import estimate
-
-        try:
-            est = estimate(config.migration)
-            summary = {**asdict(est), "rows": est.rows, "gigabytes": est.gigabytes, "totalHours": est.total_hours}
-        except KeyError as err:
-            summary = {"error": err.args[0]}
-        document = plan_json(run, summary)
-        document["load"] = _load_json(config.migration, measured)
+        document = plan_json(run)
+        document["load"] = load_plan(config.migration, measured).as_json()
         document["contract"] = {"requests": len(requests), "problems": [str(p) for p in problems]}
         document["modifiedTasks"] = modified
         print(json.dumps(document, indent=2, sort_keys=True, default=str))
@@ -134,30 +127,9 @@ def _measured(path: Path) -> MeasuredItems:
         raise UsageError(f"--rehearsal {path}: {err}", fix) from None
 
 
-def _load_json(cfg, measured: MeasuredItems | None = None) -> dict:
-    from dmsmig.build.throughput import load_model, prewarm_advice
-
-    model = load_model(cfg, measured)
-    bound = model.bound
-    return {
-        "stages": [
-            {"stage": st.name, "limit": st.limit, "hours": st.hours, "source": st.source} for st in model.stages
-        ],
-        "boundBy": bound.name if bound else None,
-        "hours": bound.hours if bound else None,
-        "items": model.items,
-        "writeUnits": model.write_units,
-        "tableWriteUnitsPerSecond": model.table_write_units,
-        "taskWriteUnitsPerSecond": model.task_write_units_per_second,
-        "notes": model.notes,
-        "prewarm": prewarm_advice(model),
-    }
-
-
 def _modified_tasks(planned: dict, outputs_file: Path | None, stack: str, config, project_dir: Path) -> list[str]:
     """Tasks the update modifies, against deployed outputs read and identity-checked as the operator
     commands read them (another stack's outputs are refused, naming both sides)."""
-    from dmsmig.config.stack import project_name
     from dmsmig.offline.plan_view import task_definition_changes
     from dmsmig.ops.context import read_outputs
     from dmsmig.ops.outputs import verify_identity
@@ -170,10 +142,10 @@ def _modified_tasks(planned: dict, outputs_file: Path | None, stack: str, config
 
 
 def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
-    from dmsmig.build.estimate import DCU_USD_PER_HOUR, estimate
-    from dmsmig.build.throughput import load_model, prewarm_advice
+    from dmsmig.model.estimate import DCU_USD_PER_HOUR
+    from dmsmig.model.throughput import load_plan, prewarm_advice
 
-    model = load_model(cfg, measured)
+    model = load_plan(cfg, measured)
     table = Table("stage", "limit", "full load takes", "figure from", title="What bounds the full load")
     bound = model.bound
     for stage in model.stages:
@@ -183,8 +155,8 @@ def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
     console.print(table)
     if bound is not None:
         console.print(
-            f"full load: about {bound.hours:,.1f} h, bounded by {bound.name} ({model.items:,} items, "
-            f"{model.write_units:,} write units)",
+            f"full load: about {bound.hours:,.1f} h (an estimate from the figures above), bounded by {bound.name} "
+            f"({model.items:,} items, {model.write_units:,} write units)",
             markup=False,
         )
     for note in model.notes:
@@ -192,20 +164,23 @@ def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
     advice = prewarm_advice(model)
     if advice:
         console.print(f"pre-warming: {advice}", markup=False)
-    try:
-        est = estimate(cfg)
-    except KeyError as err:
-        console.print(f"no instance cost: {err.args[0]}", markup=False)
-        return
+    instances = model.instances
     az = "multi-AZ" if cfg.multi_az else "single-AZ"
-    if est.instance_count:
-        console.print(
-            f"instances: {est.instance_count} x {est.instance_class}, ~${est.monthly_usd:,.0f}/month "
-            f"({az}, list price)",
-            markup=False,
-        )
-    load_hours = bound.hours if bound is not None else None
-    for group in est.serverless:
+    if instances is not None and instances.count:
+        if instances.monthly_usd is None:
+            console.print(
+                f"no instance cost: no figures for {instances.instance_class}; add it to INSTANCE_FIGURES in "
+                "dmsmig/model/estimate.py",
+                markup=False,
+            )
+        else:
+            console.print(
+                f"instances: {instances.count} x {instances.instance_class}, ~${instances.monthly_usd:,.0f}/month "
+                f"({az}, list price)",
+                markup=False,
+            )
+    load_hours = model.hours
+    for group in model.serverless:
         units = f"{group.min_units or 1}-{group.max_units} DCU"
         during = ""
         if load_hours:
@@ -302,7 +277,7 @@ def policy_check(
         err_console.print(f"[red]error:[/red] {escape(str(err))}")
         raise typer.Exit(2) from None
     started = time.perf_counter()
-    run = run_program(config, stack_name=stack)
+    run = run_program(config, stack_name=stack, project=project_name(project_dir))
     violations = pc.evaluate(run, settings, config.migration.all_tags(), preview=preview)
     elapsed = time.perf_counter() - started
     mandatory = pc.has_mandatory(violations)

@@ -250,6 +250,10 @@ class TaskGroup(_Model):
     def ranges(self) -> list[KeyRange]:
         return self.partitions.ranges()
 
+    def rows_per_partition(self) -> int | None:
+        """The estimated rows of one partition (rows spread evenly: balanced partitions assumed), if estimated."""
+        return self.estimate.rows // len(self.ranges()) if self.estimate is not None else None
+
 
 class Source(_Model):
     """A source database endpoint and the task groups reading from it."""

@@ -232,6 +232,10 @@ class MigrationConfig(_Model):
         """Prefix of the task resource identifiers, e.g. ``ordersvc-prd``: short, unique per stack."""
         return f"{self.service}-{ENVIRONMENT_ABBREVIATIONS[self.environment]}"
 
+    def instance_id(self, index: int) -> str:
+        """The ``ReplicationInstanceIdentifier`` of the stack's ``index``-th replication instance (from 0)."""
+        return f"{self.prefix}-repl-{index + 1}"
+
     def task_id(self, source: str, group: str, index: int) -> str:
         """The task's ``ReplicationTaskIdentifier`` (readable, up to 255 characters)."""
         return f"{self.prefix}-{source}-{group}-p{index + 1}"

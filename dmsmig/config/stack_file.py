@@ -162,7 +162,7 @@ def _shared(parent: Any, key: Any) -> bool:
     if anchor is not None and anchor.value is not None:
         return True
     if isinstance(parent, CommentedMap) and getattr(parent, "merge", None):
-        return key not in parent._ok  # ruamel: _ok holds the keys the mapping itself writes
+        return all(own != key for own, _ in parent.non_merged_items())  # the keys the mapping itself writes
     return False
 
 

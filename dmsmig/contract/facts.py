@@ -431,8 +431,8 @@ ASSESSMENT_ENCRYPTION_MODES = _fact(
 def policy_pack_facts() -> dict[str, Any]:
     """The facts the policy pack reads, as JSON data.
 
-    The pack runs in its own virtualenv under ``pulumi preview`` (without this package), so it
-    reads ``policies/dms_guardrails/aws_facts.json``, generated from this table by
+    The pack runs in its own virtualenv under ``pulumi preview`` (this package without its
+    dependencies, so not botocore), so it reads ``policies/dms_guardrails/aws_facts.json``, generated from this table by
     ``python -m dmsmig contract-facts --write`` and kept equal to it by a test.
     """
     return {
@@ -442,8 +442,12 @@ def policy_pack_facts() -> dict[str, Any]:
         "migrationTypes": list(MIGRATION_TYPES),
         "fullLoadOnly": FULL_LOAD_ONLY,
         "targetTablePrepModes": list(TARGET_TABLE_PREP_MODES),
-        "writesPerThreadPerSecond": 1000 // WRITE_LATENCY_MS,
-        "onDemandInitialWriteUnits": ON_DEMAND_INITIAL_WRITE_UNITS,
+        "loadModel": {
+            "write_unit_bytes": WRITE_UNIT_BYTES,
+            "write_latency_ms": WRITE_LATENCY_MS,
+            "partition_write_units": PARTITION_WRITE_UNITS,
+            "on_demand_initial_write_units": ON_DEMAND_INITIAL_WRITE_UNITS,
+        },
         "sources": {
             "sslSupport": FACTS["ssl-modes-per-engine"].source,
             "migrationTypes": FACTS["migration-types"].source,

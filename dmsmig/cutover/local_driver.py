@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from botocore import xform_name
 
-from dmsmig.config.stack import load_stack_config
+from dmsmig.config.stack import load_stack_config, project_name
 from dmsmig.config.stack_file import set_migration_value
 from dmsmig.contract.requests import requests_for
 from dmsmig.cutover.driver import READS_FROM, AutomationDriver, StackDriver
@@ -51,7 +51,11 @@ class LocalDriver:
                 "decommission a real stack with the Pulumi CLI; a rehearsal's resources go with it",
             )
         set_migration_value(self.stack, path, value, self.project_dir)
-        run = run_program(load_stack_config(self.stack, self.project_dir), stack_name=self.stack)
+        run = run_program(
+            load_stack_config(self.stack, self.project_dir),
+            stack_name=self.stack,
+            project=project_name(self.project_dir),
+        )
         lines = []
         for resource in run.resources:
             if resource.urn not in only:

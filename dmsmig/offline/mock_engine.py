@@ -3,11 +3,15 @@
 This is what ``plan``, ``policy-check`` and the tests use instead of the Pulumi CLI. The
 pulumi-aws SDK still type-checks every resource argument, so a program that builds here uses
 real resource signatures; the ARNs and ids it prints are made up by :class:`StackMocks`.
+
+Only Pulumi's public testing API: ``pulumi.runtime.reset_options`` and ``set_mocks`` (with the
+project name from Pulumi.yaml and the stack's name), a ``Mocks`` subclass, a ``MockMonitor``
+given to ``set_mocks`` that keeps each registration's parent and dependencies, and
+``pulumi.runtime.test`` to run the program and wait for its outputs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 from collections.abc import Callable, Iterator
@@ -17,10 +21,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from dmsmig.config.stack import StackConfig
+from dmsmig.config.stack import StackConfig, project_name
 
 MOCK_ACCOUNT = "123456789012"
 
@@ -138,9 +140,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: dict[str, dict] = {}
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # it deserialises the inputs in this thread's loop
         if request.type != "pulumi:pulumi:Stack":
-            _ensure_event_loop()
             self.records[response.urn] = {
                 "type": request.type,
                 "name": request.name,
@@ -173,9 +174,9 @@ def paused_gc() -> Iterator[None]:
 
 def _unwrap_secrets(value: Any) -> Any:
     """Replace the engine's secret wrappers with their values (as policy packs see them)."""
+    if rpc.is_rpc_secret(value):
+        return _unwrap_secrets(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _unwrap_secrets(value.get("value"))
         return {k: _unwrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unwrap_secrets(v) for v in value]
@@ -188,23 +189,17 @@ def _is_stack(urn: str | None) -> bool:
     return not urn or urn.split("::")[2].split("$")[-1] == "pulumi:pulumi:Stack"
 
 
-async def _resolve(value: Any) -> Any:
-    if isinstance(value, pulumi.Output):
-        return await _resolve(await value.future())
-    if isinstance(value, dict):
-        return {k: await _resolve(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [await _resolve(v) for v in value]
-    return value
-
-
 def run_program(
     stack: StackConfig,
     build: Callable[[StackConfig], dict] | None = None,
     stack_name: str = "plan",
     transformations: list[Callable] | None = None,
+    project: str | None = None,
 ) -> ProgramRun:
     """Build ``stack`` under mocks; return the declared resources and resolved outputs.
+
+    ``project`` is the project's name, as ``pulumi.get_project()`` gives it (default: Pulumi.yaml's
+    ``name`` in the project folder); URNs carry it.
 
     ``transformations`` are Pulumi stack transformations registered before the build: tests
     use them to simulate hand edits that config validation would never let through.
@@ -215,30 +210,20 @@ def run_program(
         build = build_program
     mocks = StackMocks(stack.region)
     monitor = RecordingMonitor(mocks)
+    project = project or project_name()
     # A fresh root stack per run, so transformations of one run never leak into the next.
-    pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="dms-migration", stack=stack_name, preview=False, monitor=monitor)
-    settings = pulumi.runtime.settings.SETTINGS
-    settings.rpc_manager.clear()
-    settings.outputs.clear()
+    pulumi.runtime.reset_options(project=project, stack=stack_name, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack_name, preview=False, monitor=monitor)
     resolved: dict[str, Any] = {}
 
-    def program() -> None:
+    @pulumi.runtime.test
+    def program() -> pulumi.Output:
         for transformation in transformations or []:
             pulumi.runtime.register_stack_transformation(transformation)
-        outputs = build(stack)
+        return pulumi.Output.from_input(build(stack)).apply(resolved.update)
 
-        async def collect() -> None:
-            resolved.update(await _resolve(outputs))
-
-        return collect()
-
-    try:
-        asyncio.get_event_loop()
-    except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
     with paused_gc():
-        _sync_await(run_pulumi_func(program))
+        program()
         return _collect_run(monitor, resolved)
 
 

@@ -89,10 +89,9 @@ def resource_counts(run: ProgramRun) -> dict[str, int]:
     return dict(sorted(Counter(r.type for r in run.resources if r.custom).items()))
 
 
-def plan_json(run: ProgramRun, estimate: dict | None = None) -> dict:
-    """Machine-readable plan: resources with key properties, counts, outputs and the estimate."""
+def plan_json(run: ProgramRun) -> dict:
+    """Machine-readable plan: resources with key properties, counts and outputs."""
     return {
-        "estimate": estimate,
         "resources": [
             {
                 "urn": r.urn,
@@ -126,12 +125,3 @@ def task_definition_changes(planned: dict, deployed: dict) -> list[str]:
         for t in tasks
         if t["taskId"] in before and before[t["taskId"]] != t.get("definitionHash")
     ]
-
-
-def read_switch_urns(run: ProgramRun) -> list[str]:
-    """The URN of the resource ``readSwitch.readsFrom`` drives: the SSM parameter applications read."""
-    name = run.outputs.get("readSwitchParameter")
-    found = [r.urn for r in run.resources if r.type == "aws:ssm/parameter:Parameter" and r.inputs.get("name") == name]
-    if len(found) != 1:
-        raise LookupError(f"the program declares {len(found)} read-switch parameters named {name!r}, not one")
-    return found

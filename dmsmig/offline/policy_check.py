@@ -23,7 +23,6 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
 )
-from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from dmsmig.config.stack import PROJECT_DIR
@@ -173,8 +172,6 @@ def _call(validate, args, report, policy) -> None:
         result = validate(args, report)
         if inspect.isawaitable(result):
             asyncio.run(result)
-    except _NotApplicableError:
-        pass
     except UnknownValueError as err:
         # What pulumi-policy reports when a rule reads a value only known after the update.
         report(f"can't run policy '{policy.name}' during preview: {err.message}", level=EnforcementLevel.ADVISORY)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dmsmig.build.metrics import unit_metric_dimensions
 from dmsmig.contract import facts
+from dmsmig.model.metrics import unit_metric_dimensions
 from dmsmig.ops.decisions import StartAction, StartRow, TaskProgress
 from dmsmig.ops.errors import OpsError, explain
 from dmsmig.ops.outputs import TaskRef

@@ -4,7 +4,7 @@ The best ideas of DMS data validation, Google's DVT and pt-table-checksum, for a
 
 - **Source**: per partition, rows stream in key order through a server-side cursor; each is mapped to
   the item DMS writes by the interpreter the rehearsal executes (:class:`GroupMapping`) and reduced
-  to a 128-bit digest of its canonical form (:mod:`dmsmig.build.item_digest`).
+  to a 128-bit digest of its canonical form (:mod:`dmsmig.model.item_digest`).
 - **DynamoDB**: one parallel Scan of the table, all attributes; each item of a task group (its
   ``validation.itemFilter``) is digested the same way and bucketed by ``validation.keyAttribute``.
 - Both sides add their digests into per-chunk sums (order-independent, so shards add up) and spill
@@ -37,11 +37,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.dms_semantics import plain
-from dmsmig.build.item_digest import ChunkSum, chunk_of, digest
-from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
+from dmsmig.model.dms_semantics import plain
+from dmsmig.model.item_digest import ChunkSum, chunk_of, digest
+from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops.errors import UsageError
 from dmsmig.ops.retry import call_with_retry
 from dmsmig.ops.source_db import qualified, quote

@@ -68,6 +68,7 @@ class StackOutputs(BaseModel):
     topic_arn: str | None = Field(None, alias="topicArn")
     alarm_names: list[str] = Field(default_factory=list, alias="alarmNames")
     read_switch_parameter: str | None = Field(None, alias="readSwitchParameter")
+    read_switch_urn: str | None = Field(None, alias="readSwitchUrn", description="The read switch's resource.")
     assessment_bucket: str | None = Field(None, alias="assessmentBucket")
     assessment_role_arn: str | None = Field(None, alias="assessmentRoleArn")
     rehearsal: dict[str, str] | None = Field(

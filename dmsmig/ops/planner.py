@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from dmsmig.build.balance import counts_per_range, max_mean_ratio, quantile_boundaries
 from dmsmig.config.mapping_spec import SourceObject
+from dmsmig.model.balance import counts_per_range, max_mean_ratio, quantile_boundaries
 from dmsmig.ops.errors import UsageError
 
 # A column, or one function (dotted names allowed) of one column: no statements, no comments.

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.dms_semantics import plain
-from dmsmig.build.mapping_preview import GroupMapping
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
+from dmsmig.model.dms_semantics import plain
+from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.retry import call_with_retry

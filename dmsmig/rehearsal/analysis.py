@@ -2,7 +2,7 @@
 
 Per source object, rows stream in key order; each row is tested against every task's selection
 (rows no task selects, or two tasks select, are findings), mapped by the task that selects it
-(:func:`dmsmig.build.dms_semantics.map_row`: its findings and the undocumented choices it hit),
+(:func:`dmsmig.model.dms_semantics.map_row`: its findings and the undocumented choices it hit),
 and its item key is spilled to a SQLite file to find rows that collapse into one item. Memory
 does not grow with the table; the key file does, on disk, and is removed after.
 """
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.dms_semantics import CHOICES, LobSettings, TableRules, item_key, item_size, map_row, selects
-from dmsmig.build.throughput import units_per_item
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.model.dms_semantics import CHOICES, LobSettings, TableRules, item_key, item_size, map_row, selects
+from dmsmig.model.throughput import units_per_item
 from dmsmig.ops.source_db import qualified, quote
 
 EXAMPLES = 5

@@ -38,8 +38,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.dms_semantics import LobSettings, TableRules, map_row, selects
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.model.dms_semantics import LobSettings, TableRules, map_row, selects
 from dmsmig.ops.source_db import qualified_name, quote
 from dmsmig.rehearsal.pgoutput import UNCHANGED_TOAST, Change, Decoder, Transaction
 

@@ -30,10 +30,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dmsmig.build.estimate import INSTANCE_FIGURES
-from dmsmig.build.metrics import unit_metric_dimensions
 from dmsmig.contract import facts
 from dmsmig.contract.shapes import request_problems
+from dmsmig.model.estimate import INSTANCE_FIGURES
+from dmsmig.model.metrics import unit_metric_dimensions
 from dmsmig.rehearsal.fullload import FullLoad, SourceBinding
 
 
@@ -261,7 +261,7 @@ class EmulatedDms:
         threading.Thread(target=task.load.run, daemon=True, name=f"full-load-{task.identifier}").start()
 
     def _dimensions(self, task: EmulatedTask) -> dict[str, str]:
-        """The task's AWS/DMS metric dimensions, as :func:`dmsmig.build.metrics.unit_metric_dimensions` reads them."""
+        """The task's AWS/DMS metric dimensions, as :func:`dmsmig.model.metrics.unit_metric_dimensions` reads them."""
         resource_id = task.arn.rsplit(":", 1)[-1]
         if isinstance(task, EmulatedReplication):
             return unit_metric_dimensions("serverless", None, resource_id)

@@ -2,7 +2,7 @@
 
 The emulated DMS runs this when a task starts. It reads each source object the task's mappings
 select (server-side cursor; the filters pushed down as SQL where they are numeric, then applied
-exactly by :mod:`dmsmig.build.dms_semantics`), maps every row, and writes the items with
+exactly by :mod:`dmsmig.model.dms_semantics`), maps every row, and writes the items with
 ``ParallelLoadThreads`` writers. Write failures follow ``ErrorBehavior.DataErrorPolicy``
 (CHAP_Tasks.CustomizingTasks.TaskSettings.ErrorHandling.html): ``LOG_ERROR``/``IGNORE_RECORD``
 count the row and go on, ``SUSPEND_TABLE`` stops the table, ``STOP_TASK`` fails the task.
@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from dmsmig.build.dms_semantics import (
+from dmsmig.contract.type_paths import ColumnType
+from dmsmig.model.dms_semantics import (
     LobSettings,
     TableRules,
     item_key,
@@ -32,7 +33,6 @@ from dmsmig.build.dms_semantics import (
     parse_table_mappings,
     selects,
 )
-from dmsmig.contract.type_paths import ColumnType
 from dmsmig.ops.source_db import qualified_name, quote
 
 BATCH_MAX = 25  # BatchWriteItem: at most 25 put requests (DynamoDB API)

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from dmsmig.build.dms_semantics import parse_table_mappings
+from dmsmig.model.dms_semantics import parse_table_mappings
 from dmsmig.rehearsal.cdc import CdcStatistics, ChangeStream, run_stream
 from dmsmig.rehearsal.fullload import FullLoad, FullLoadResult, SourceBinding, TableProgress, progress_percent
 

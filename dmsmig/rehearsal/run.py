@@ -18,11 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dmsmig.build.dms_semantics import LobSettings, MappingNotExecutable, parse_table_mappings
 from dmsmig.config.atomic import write_atomic
-from dmsmig.config.stack import StackConfig
+from dmsmig.config.stack import StackConfig, project_name
+from dmsmig.model.dms_semantics import LobSettings, MappingNotExecutable, parse_table_mappings
 from dmsmig.offline.mock_engine import ProgramRun, run_program
-from dmsmig.offline.plan_view import read_switch_urns
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.aws import AwsClients
 from dmsmig.ops.context import OpsContext
@@ -287,7 +286,7 @@ class Rehearsal:
     def _run(self) -> None:
         options, config = self.options, self.config
         t = time.monotonic()
-        program = run_program(config, stack_name=options.stack)
+        program = run_program(config, stack_name=options.stack, project=project_name(options.project_dir))
         outputs = program.outputs
         outputs_file = self.state_dir / "outputs.json"
         write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
@@ -419,7 +418,7 @@ class Rehearsal:
             ops,
             self.state_dir,
             project_copy,
-            read_switch_urns(program),
+            [program.outputs["readSwitchUrn"]],
             engine,
             url,
             changes,

@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from dmsmig.build.column_types import declared_types
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.partitions import KeyRange
 from dmsmig.contract.type_paths import ColumnType
+from dmsmig.model.column_types import declared_types
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.source_db import qualified, quote
 

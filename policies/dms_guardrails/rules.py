@@ -19,14 +19,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from dmsmig.model import load
+
 from . import props as p
-from .aws_facts import (
-    CDC_MIGRATION_TYPES,
-    ON_DEMAND_INITIAL_WRITE_UNITS,
-    SSL_NEEDS_CERTIFICATE,
-    SSL_SUPPORT,
-    WRITES_PER_THREAD_PER_SECOND,
-)
+from .aws_facts import CDC_MIGRATION_TYPES, LOAD_FACTS, SSL_NEEDS_CERTIFICATE, SSL_SUPPORT
 from .coverage import Span, UnreadableFilter, cover_problems, selected_spans
 
 PASSWORD_KEY = re.compile(r"passw(or)?d|^pwd$|secretstring", re.IGNORECASE)
@@ -651,38 +647,51 @@ allowed_instance_classes = ResourceValidationPolicy(
 )
 
 
-def _table_write_units(table) -> int | None:
-    warm = p.get(table.props, "warmThroughput", "writeUnitsPerSecond")
-    if isinstance(warm, int | float) and warm is not p.UNKNOWN:
-        return int(warm)
-    if p.get(table.props, "billingMode") == "PROVISIONED":
-        capacity = p.get(table.props, "writeCapacity")
-        return int(capacity) if isinstance(capacity, int | float) else None
-    return ON_DEMAND_INITIAL_WRITE_UNITS
+def _number(value) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _writes_within_table_throughput(args: StackValidationArgs, report: ReportViolation) -> None:
-    tables = [r for r in args.resources if r.resource_type == p.TABLE]
-    for table in tables:
+    """plan's load model (dmsmig.model.load) over what the pack sees: each task's threads from its
+    settings and its partition's estimate from the tag the program puts on it."""
+    for table in (r for r in args.resources if r.resource_type == p.TABLE):
         name = p.get(table.props, "name")
-        units = _table_write_units(table)
-        if units is None or not isinstance(name, str):
+        warm = p.get(table.props, "warmThroughput", "writeUnitsPerSecond")
+        capacity = p.get(table.props, "writeCapacity")
+        if not isinstance(name, str) or p.UNKNOWN in (warm, capacity):
             continue
-        threads = 0
+        units, why = load.table_write_units(
+            LOAD_FACTS, _number(warm), p.get(table.props, "billingMode"), _number(capacity)
+        )
+        partitions, guessed = [], 0
         for task in _units(args.resources):
             mappings = p.json_prop(task.props, "tableMappings")
             settings = _settings(task)
             if not isinstance(mappings, Mapping) or not isinstance(settings, Mapping):
                 continue
             targets = {r.get("target-table-name") for r in p.as_list(mappings.get("rules")) if isinstance(r, Mapping)}
-            if name in targets:
-                threads += max(1, int(p.get(settings, "TargetMetadata", "ParallelLoadThreads", default=0) or 0))
-        writes = threads * WRITES_PER_THREAD_PER_SECOND  # at least one write unit each
-        if writes > units:
+            if name not in targets:
+                continue
+            estimate = load.parse_estimate_tag(p.get(task.props, "tags", load.ESTIMATE_TAG))
+            guessed += estimate is None
+            rows, row_bytes = estimate or (0, LOAD_FACTS.write_unit_bytes)  # no estimate: one write unit an item
+            threads = _number(p.get(settings, "TargetMetadata", "ParallelLoadThreads", default=0)) or 0
+            partitions.append(
+                load.PartitionLoad(
+                    task_id=_task_label(task),
+                    group="",
+                    instance=None,
+                    items=rows,
+                    item_bytes=row_bytes,
+                    write_units_per_item=load.units_per_item(row_bytes, LOAD_FACTS),
+                    threads=threads,
+                )
+            )
+        note = load.throttle_note(load.task_write_units_per_second(partitions, LOAD_FACTS), units)
+        if note:
+            unestimated = f"; {guessed} task(s) without an estimate counted at one unit an item" if guessed else ""
             report(
-                f"the tasks writing {name} run {threads} load threads (~{writes:,} writes/s, at least one write unit "
-                f"each) but the table accepts {units:,} write units/s: DMS is throttled and retries; pre-warm with "
-                "migration.target.warmThroughput.writeUnitsPerSecond or lower TargetMetadata.ParallelLoadThreads "
+                f"table {name} ({why}, {len(partitions)} task(s) writing it{unestimated}): {note} "
                 "(python -m dmsmig plan shows every stage)",
                 table.urn,
             )

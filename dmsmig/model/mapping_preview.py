@@ -1,6 +1,6 @@
 """The items DMS writes for one task group's rows, and the lint a platform team needs before a load.
 
-There is one implementation of "what DMS does with a row": :mod:`dmsmig.build.dms_semantics`. A
+There is one implementation of "what DMS does with a row": :mod:`dmsmig.model.dms_semantics`. A
 :class:`GroupMapping` feeds it the table-mappings document the program generates for the group
 (:func:`dmsmig.config.mapping_spec.build_table_mappings`, over the whole key span), the spec's
 declared column types on the group's engine, and the group's LOB settings. ``preview-mapping``,
@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dmsmig.build.column_types import declared_types
-from dmsmig.build.dms_semantics import (
+from dmsmig.config.mapping_spec import MappingSpec, build_table_mappings
+from dmsmig.config.partitions import KeyRange
+from dmsmig.contract.type_paths import ColumnType
+from dmsmig.model.column_types import declared_types
+from dmsmig.model.dms_semantics import (
     LobSettings,
     RowOutcome,
     TableRules,
@@ -26,9 +29,6 @@ from dmsmig.build.dms_semantics import (
     parse_table_mappings,
     plain,
 )
-from dmsmig.config.mapping_spec import MappingSpec, build_table_mappings
-from dmsmig.config.partitions import KeyRange
-from dmsmig.contract.type_paths import ColumnType
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Rows, bytes, full-load duration and monthly instance cost of a stack, from one table of figures.
+"""What a stack's replication costs, and each instance class's full-load rate, from one table of figures.
 
 Figures per instance class (kept here and nowhere else):
 - ``gb_per_hour``: the low end of the full-load rates in the DMS sizing guidance quoted in seed
@@ -13,10 +13,10 @@ Figures per instance class (kept here and nowhere else):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from dmsmig.build.packing import pack
 from dmsmig.config.stack import MigrationConfig
+from dmsmig.model.packing import instance_bins
 
 HOURS_PER_MONTH = 730
 DCU_USD_PER_HOUR = 0.20
@@ -34,15 +34,6 @@ INSTANCE_FIGURES: dict[str, tuple[float, float]] = {
     "dms.r5.12xlarge": (250, 6.048),
     "dms.r5.16xlarge": (300, 8.064),
 }
-
-
-@dataclass(frozen=True)
-class PartitionEstimate:
-    task_id: str
-    instance_id: str
-    rows: int
-    gigabytes: float
-    hours: float
 
 
 @dataclass(frozen=True)
@@ -70,66 +61,45 @@ class ServerlessEstimate:
         high = self.replications * self.max_units * self.az_factor * DCU_USD_PER_HOUR * hours
         return round(low, 2), round(high, 2)
 
+    def as_json(self, load_hours: float | None) -> dict:
+        """The group's cost figures for ``plan --json`` (the load's cost when its hours are known)."""
+        low, high = self.usd_for(load_hours) if load_hours else (None, None)
+        return {
+            "group": self.group,
+            "replications": self.replications,
+            "minUnits": self.min_units or 1,
+            "maxUnits": self.max_units,
+            "maxMonthlyUsd": self.max_monthly_usd,
+            "loadUsdLow": low,
+            "loadUsdHigh": high,
+        }
+
 
 @dataclass(frozen=True)
-class StackEstimate:
-    partitions: list[PartitionEstimate]
+class InstanceCost:
+    """The replication instances a stack's instance groups need and their monthly list price."""
+
     instance_class: str
-    instance_count: int
-    monthly_usd: float
-    unknown_groups: list[str]
-    gb_per_hour: float
-    serverless: list[ServerlessEstimate] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return sum(p.rows for p in self.partitions)
-
-    @property
-    def gigabytes(self) -> float:
-        return sum(p.gigabytes for p in self.partitions)
-
-    @property
-    def total_hours(self) -> float:
-        """Wall-clock bound by throughput: the busiest instance's gigabytes over its rate."""
-        per_instance: dict[str, float] = {}
-        for p in self.partitions:
-            per_instance[p.instance_id] = per_instance.get(p.instance_id, 0.0) + p.gigabytes
-        return max(per_instance.values(), default=0.0) / self.gb_per_hour
+    count: int
+    multi_az: bool
+    monthly_usd: float | None
+    """None when the class has no figures in :data:`INSTANCE_FIGURES`."""
 
 
-def estimate(cfg: MigrationConfig) -> StackEstimate:
-    """Estimate from ``taskGroups[].estimate`` (rows spread evenly: balanced partitions assumed).
-
-    Partitions are those on instances; Serverless groups are priced by capacity units instead.
-    """
+def instance_cost(cfg: MigrationConfig) -> InstanceCost:
+    """How many instances the program creates (its packing) and their monthly list price."""
     klass = cfg.replication.instance_class
-    if klass not in INSTANCE_FIGURES:
-        raise KeyError(f"no figures for {klass}; add it to INSTANCE_FIGURES in dmsmig/estimate.py")
-    gb_per_hour, usd_per_hour = INSTANCE_FIGURES[klass]
-    bins = pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance, lambda slot: slot[0].name)
-    partitions, unknown = [], []
-    for n, tasks in enumerate(bins):
-        instance_id = f"{cfg.prefix}-repl-{n + 1}"
-        share = gb_per_hour / max(1, len(tasks))
-        for source, group, key_range in tasks:
-            if group.estimate is None:
-                unknown.append(f"{source.name}/{group.name}")
-                continue
-            rows = group.estimate.rows // len(group.ranges())
-            gigabytes = rows * group.estimate.average_row_bytes / 1e9
-            # hours if every task on the instance runs at once and shares its rate
-            partitions.append(
-                PartitionEstimate(
-                    cfg.task_id(source.name, group.name, key_range.index),
-                    instance_id,
-                    rows,
-                    gigabytes,
-                    gigabytes / share,
-                )
-            )
-    monthly = len(bins) * usd_per_hour * (2 if cfg.multi_az else 1) * HOURS_PER_MONTH
-    serverless = [
+    count = len(instance_bins(cfg))
+    figures = INSTANCE_FIGURES.get(klass)
+    monthly = None
+    if figures is not None:
+        monthly = round(count * figures[1] * (2 if cfg.multi_az else 1) * HOURS_PER_MONTH, 2)
+    return InstanceCost(klass, count, cfg.multi_az, monthly)
+
+
+def serverless_costs(cfg: MigrationConfig) -> list[ServerlessEstimate]:
+    """Each Serverless task group's replications and DCU range, for its cost."""
+    return [
         ServerlessEstimate(
             f"{source.name}/{group.name}",
             len(group.ranges()),
@@ -140,4 +110,3 @@ def estimate(cfg: MigrationConfig) -> StackEstimate:
         for source, group in cfg.serverless_groups
         if group.capacity is not None
     ]
-    return StackEstimate(partitions, klass, len(bins), round(monthly, 2), sorted(set(unknown)), gb_per_hour, serverless)

@@ -1,7 +1,7 @@
 """Digests of DynamoDB items in a canonical form, and order-independent chunk sums (full validation).
 
 Both sides of a full validation reduce an item to 16 bytes: the item DMS writes for a source row
-(:mod:`dmsmig.build.dms_semantics`) and the item a Scan returns. The canonical form makes equal
+(:mod:`dmsmig.model.dms_semantics`) and the item a Scan returns. The canonical form makes equal
 items equal bytes: attribute names sorted, numbers as DynamoDB stores them (no leading or trailing
 zeroes: ``1.50`` and ``1.5`` are one number), strings as UTF-8, binary as base64, sets sorted, NULL
 attributes absent on both sides (DMS writes none). A chunk's digest is the count and the sum of its
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dmsmig.build.dms_semantics import number_text
+from dmsmig.model.dms_semantics import number_text
 
 MODULUS = 1 << 128
 CHUNKS = 4096

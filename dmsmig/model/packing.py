@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
+from dmsmig.config.sources import KeyRange, Source, TaskGroup
+from dmsmig.config.stack import MigrationConfig
 from dmsmig.contract import facts
 
 T = TypeVar("T")
@@ -46,3 +48,9 @@ def pack(
     ):
         count += 1
     return _split(tasks, count)
+
+
+def instance_bins(cfg: MigrationConfig) -> list[list[tuple[Source, TaskGroup, KeyRange]]]:
+    """Which partitions run on which replication instance: the program's placement, one list per instance
+    (``cfg.instance_id(n)`` names the n-th). Serverless groups need no instance and are not in it."""
+    return pack(cfg.instance_slots(), cfg.replication.max_tasks_per_instance, lambda slot: slot[0].name)
