@@ -27,9 +27,18 @@ def task_arns(stack: str = "sandbox") -> list[str]:
     return [t["arn"] for tasks in built(stack).outputs["taskGroups"].values() for t in tasks]
 
 
+class StrictStubber(Stubber):
+    """A Stubber that, leaving its ``with`` block without an error, asserts every queued answer was asked for."""
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        super().__exit__(exc_type, exc_value, traceback)
+        if exc_type is None:
+            self.assert_no_pending_responses()
+
+
 def stubbed_dms() -> tuple[object, Stubber]:
     client = boto3.client("dms", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    return client, Stubber(client)
+    return client, StrictStubber(client)
 
 
 class FixedIdentity:

@@ -14,21 +14,15 @@ from dmsmig.ops.source_db import connect
 from dmsmig.rehearsal.cdc import ChangeStream, slot_name
 from dmsmig.rehearsal.pgoutput import Decoder
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
+from tests.conftest import postgres_unavailable
 from tests.ops_fixtures import create_event_table
 
-pytest.importorskip("pgserver")
 TABLE = "order-events-staging"
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("cdc") / "pgdata")
-    try:
-        url = server.start(logical=True)
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL did not start: {err}")
-    yield connect(url)
-    server.stop()
+def postgres(postgres_url):
+    return connect(postgres_url)
 
 
 def _setup(engine, ranges, rows=40):
@@ -110,7 +104,7 @@ def test_a_source_without_logical_wal_is_refused_naming_the_setting(tmp_path):
     try:
         url = server.start()
     except Exception as err:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL did not start: {err}")
+        postgres_unavailable(str(err))
     try:
         engine = connect(url)
         spec, plan = _setup(engine, [KeyRange(0, None, None)], rows=1)

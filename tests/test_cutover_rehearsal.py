@@ -15,8 +15,8 @@ from dmsmig.cutover.driver import AutomationDriver
 from dmsmig.cutover.local_driver import LocalDriver, driver_for
 from dmsmig.cutover.machine import EXIT_CODES, Step
 from dmsmig.ops.errors import OpsError
+from tests.conftest import postgres_unavailable
 
-pytest.importorskip("pgserver")
 EXAMPLES = PROJECT_DIR / "examples"
 
 
@@ -26,7 +26,7 @@ def _rehearse(tmp_path: Path, *extra: str, rows: int = 300, stack: str = "mixed"
     code = main([*argv, "--state-dir", str(tmp_path / "s"), "--json", "--monitor-seconds", "1", *extra])
     report = json.loads((tmp_path / "s" / "rehearsal-report.json").read_text())
     if code == 2 and "PostgreSQL did not start" in json.dumps(report):
-        pytest.skip("PostgreSQL did not start")
+        postgres_unavailable(json.dumps(report)[-300:])
     return code, report
 
 

@@ -69,7 +69,8 @@ def test_object_mapping_builds_pk_sk_and_excludes_the_key_column():
 
 
 def test_mappings_are_plain_json():
-    json.dumps(_mappings_for(4))
+    mappings = _mappings_for(4)
+    assert json.loads(json.dumps(mappings)) == mappings
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,10 @@ def test_unreadable_filters_are_reported_not_guessed():
 
 def test_a_key_column_passed_through_or_mapped_as_a_number_is_a_valid_validation_key():
     base = {"source": {"schema": "dbo", "object": "v"}, "keyColumn": "Id", "attributes": [{"name": "PK", "value": "x"}]}
-    MappingSpec.model_validate({**base, "validation": {"keyAttribute": "Id"}})  # Id is written as itself
+    passed = MappingSpec.model_validate({**base, "validation": {"keyAttribute": "Id"}})  # Id is written as itself
+    assert passed.validation is not None and passed.validation.key_attribute == "Id"
     mapped = [{"name": "PK", "value": "x"}, {"name": "src", "type": "number", "value": "${Id}"}]
-    MappingSpec.model_validate(
+    spec = MappingSpec.model_validate(
         {**base, "attributes": mapped, "excludeColumns": ["Id"], "validation": {"keyAttribute": "src"}}
     )
+    assert spec.validation is not None and spec.validation.key_attribute == "src"

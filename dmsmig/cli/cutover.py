@@ -264,11 +264,9 @@ def decommission(
                 )
         if not yes:
             typer.confirm(f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True)
-        refs = [t for _g, t in ops.outputs.tasks()]
-        described = dms_ops.describe_tasks(ops.clients.dms, refs)
-        for ref in refs:
-            if described[ref.arn]["Status"] in ("running", "starting"):
-                out.say(f"stopping {ref.task_id}: {dms_ops.stop_task(ops.clients.dms, ref)}")
+        for result in dms_ops.stop_active(ops.clients.dms, [t for _g, t in ops.outputs.tasks()]):
+            if result.stopped:
+                out.say(f"stopping {result.ref.task_id}: {result.now}")
         for line in make_driver(stack, project_dir, ops).set_and_apply(DECOMMISSIONED, True):
             out.say(line)
     out.done(

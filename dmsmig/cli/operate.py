@@ -38,12 +38,12 @@ from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import (
-    ACTIVE,
     StartAction,
     TaskProgress,
     WatchVerdict,
+    load_counts,
+    only_queued_left,
     plan_starts,
-    reload_tables_refusal,
     start_action,
     update_refusal,
     watch_verdict,
@@ -240,12 +240,7 @@ def start(
 
 def _progress_line(as_json: bool, progress: list[TaskProgress], verdict: WatchVerdict, elapsed: float = 0) -> None:
     """One line (or JSON object) per check: what runs, what is queued, what is done, rate and ETA."""
-    counts = {
-        "done": sum(1 for p in progress if p.full_load_done),
-        "running": sum(1 for p in progress if p.status in ACTIVE and not p.full_load_done),
-        "queued": sum(1 for p in progress if p.status == "ready"),
-        "failed": sum(1 for p in progress if p.failed),
-    }
+    counts = load_counts(progress)
     rows = sum(p.rows_loaded for p in progress)
     percent = sum(p.progress_percent for p in progress) / len(progress) if progress else 0
     rate = rows / elapsed if elapsed > 0 else None
@@ -265,18 +260,11 @@ def _progress_line(as_json: bool, progress: list[TaskProgress], verdict: WatchVe
     timing += f", {rate:,.0f} rows/s" if rate else ""
     timing += f", ETA {eta / 60:,.0f} min" if eta else ""
     console.print(
-        f"{verdict.value}: {counts['done']} done, {counts['running']} running, {counts['queued']} queued, "
-        f"{counts['failed']} failed; {rows:,} rows loaded ({percent:.0f} %){timing}",
+        f"{verdict.value}: {', '.join(f'{n} {what}' for what, n in counts.items())}; "
+        f"{rows:,} rows loaded ({percent:.0f} %){timing}",
         markup=False,
         highlight=False,
     )
-
-
-def only_queued_left(progress: list[TaskProgress]) -> list[str]:
-    """Tasks waiting in the queue (never started) when nothing runs any more: watching will not move them."""
-    if any(p.status in ACTIVE or p.status in ("starting", "stopping", "modifying") for p in progress):
-        return []
-    return [p.task_id for p in progress if p.status == "ready" and not p.full_load_done]
 
 
 @app.command()
@@ -432,13 +420,10 @@ def stop(
 ) -> None:
     """Stop running tasks (a pause; `resume` continues where they stopped)."""
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
-    selected = ops.outputs.tasks(group, task)
-    described = dms_ops.describe_tasks(ops.clients.dms, [t for _g, t in selected])
-    results = []
-    for _g, t in selected:
-        was = described[t.arn]["Status"]
-        now = dms_ops.stop_task(ops.clients.dms, t) if was in ("running", "starting") else was
-        results.append({"task": t.task_id, "was": was, "status": now})
+    refs = [t for _g, t in ops.outputs.tasks(group, task)]
+    results = [
+        {"task": r.ref.task_id, "was": r.was, "status": r.now} for r in dms_ops.stop_active(ops.clients.dms, refs)
+    ]
     table = Table("task", "was", "status", title=f"stop {stack}")
     for r in results:
         table.add_row(*cells(r["task"], r["was"], r["status"]))
@@ -465,15 +450,9 @@ def reload_tables(
         tables.append((schema, table_name))
     ops = OpsContext(stack, outputs_file, project_dir, profile, endpoint_url)
     [(_g, ref)] = ops.outputs.tasks(None, [task])
-    described = dms_ops.describe_tasks(ops.clients.dms, [ref])[ref.arn]
-    refusal = reload_tables_refusal(
-        ref.task_id, described["Status"], ref.migration_type, dms_ops.started_before(described)
-    )
-    if refusal:
-        raise OpsError(*refusal)
-    for schema, table_name in tables:
-        dms_ops.reload_table(ops.clients.dms, ref, schema, table_name)
-        if not as_json:
+    dms_ops.request_reload(ops.clients.dms, ref, tables)
+    if not as_json:
+        for schema, table_name in tables:
             console.print(f"reload requested: {schema}.{table_name} in {ref.task_id}", markup=False)
     if as_json:
         print(json.dumps({"task": ref.task_id, "reloadRequested": [f"{s}.{t}" for s, t in tables]}))

@@ -15,7 +15,7 @@ from dmsmig.config.stack import StackConfig
 from dmsmig.cutover.driver import READS_FROM, StackDriver
 from dmsmig.cutover.machine import CutoverState, Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
-from dmsmig.ops.decisions import TaskProgress
+from dmsmig.ops.decisions import TaskProgress, none_active
 from dmsmig.ops.errors import OpsError, error_code, explain
 from dmsmig.ops.outputs import StackOutputs, TaskRef
 from dmsmig.ops.retry import call_with_retry
@@ -101,9 +101,9 @@ class CutoverActions:
             if p.migration_type != "full-load":
                 line += f", CDC latency source/target {p.cdc_latency_source}/{p.cdc_latency_target}s"
             evidence.append(line)
-            if p.tables_errored or p.status == "failed":
+            if p.failed:
                 problems.append(f"{p.task_id} has tables in error or failed: {p.last_failure or p.errored_tables}")
-            elif p.migration_type != "full-load" and p.status != "running":
+            elif p.cdc_not_running:
                 problems.append(f"{p.task_id} is {p.status}: its CDC is not running, so changes stopped arriving")
             elif not p.full_load_done:
                 problems.append(f"{p.task_id} has not finished its full load")
@@ -356,7 +356,7 @@ class CutoverActions:
             if not refs:
                 return True
             described = dms_ops.describe_tasks(self.clients.dms, refs)
-            return all(d["Status"] not in ("running", "starting") for d in described.values())
+            return none_active([d["Status"] for d in described.values()])
         return True
 
     def apply_effect(self, step: Step, state: CutoverState | None = None) -> list[str]:
@@ -367,12 +367,8 @@ class CutoverActions:
                 raise OpsError(f"after pulumi up the read switch reads {now!r}, not 'dynamodb'", "check the update")
             return [*lines, f"reads switched: {self.outputs.read_switch_parameter} = dynamodb"]
         if step == Step.FINISH:
-            refs = self._to_stop()
-            described = dms_ops.describe_tasks(self.clients.dms, refs)
-            lines = []
-            for ref in refs:
-                if described[ref.arn]["Status"] in ("running", "starting"):
-                    lines.append(f"stopping {ref.task_id}: {dms_ops.stop_task(self.clients.dms, ref)}")
+            stops = dms_ops.stop_active(self.clients.dms, self._to_stop())
+            lines = [f"stopping {r.ref.task_id}: {r.now}" for r in stops if r.stopped]
             drained = state.record(Step.DRAINED).data if state is not None else {}
             return (lines or ["no running task to stop"]) + self._remove_sentinel(drained.get("sentinelToken"))
         return []

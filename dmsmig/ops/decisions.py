@@ -1,4 +1,5 @@
-"""Pure decisions about DMS tasks: which start call is valid, and when a load is finished.
+"""Pure decisions about DMS tasks: which start call is valid, what may be stopped, modified or reloaded,
+and when a load is finished. The one place that reads a task's state: commands ask here.
 
 DMS rules (reliability notes): ``start-replication`` is the only valid first start;
 ``resume-processing`` continues a stopped or failed task; ``reload-target`` reloads everything
@@ -16,8 +17,26 @@ from dmsmig.contract import facts
 STARTABLE_FIRST = {"ready"}
 RESUMABLE = {"stopped", "failed"}
 RELOADABLE = facts.TASK_CALL_STATES["ReloadTables"]
-ACTIVE = {"running", "starting"}
+ACTIVE = facts.TASK_CALL_STATES["StopReplicationTask"]
+"""Running or starting: what a stop acts on (StopReplicationTask accepts only these)."""
 BUSY = {"creating", "modifying", "deleting", "moving", "testing", "stopping", "failed-move"}
+QUEUED = "ready"
+"""Created and never started: a task the start queue holds back."""
+STOPPED = "stopped"
+FAILED = "failed"
+RUNNING = "running"
+CHANGING = {"stopping", "modifying"}
+"""On the way to another state: a queue is not stuck while a task is in one of these."""
+
+
+def should_stop(status: str) -> bool:
+    """Whether a stop (a pause, the cutover's finish, a decommission) acts on a task in ``status``."""
+    return status in ACTIVE
+
+
+def none_active(statuses: list[str]) -> bool:
+    """No task of ``statuses`` runs or is starting any more."""
+    return not any(should_stop(s) for s in statuses)
 
 
 class StartAction(StrEnum):
@@ -142,7 +161,7 @@ class TaskProgress:
         if self.tables_errored or self.tables_loading or self.tables_queued:
             return False
         if self.migration_type == "full-load":
-            if self.status != "stopped":
+            if self.status != STOPPED:
                 return False
             if "FULL_LOAD_ONLY_FINISHED" in self.stop_reason:
                 return True
@@ -150,12 +169,50 @@ class TaskProgress:
             # finished when stopped with every table loaded and the load at 100 %.
             return self.serverless and self.progress_percent == 100 and self.tables_loaded > 0
         if self.migration_type == "full-load-and-cdc":
-            return self.status == "running" and self.tables_loaded > 0
-        return self.status == "running"  # a cdc task has no full load
+            return self.status == RUNNING and self.tables_loaded > 0
+        return self.status == RUNNING  # a cdc task has no full load
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed" or self.tables_errored > 0
+        return self.status == FAILED or self.tables_errored > 0
+
+    @property
+    def captures_changes(self) -> bool:
+        """A CDC or full-load-and-CDC task or replication."""
+        return self.migration_type != facts.FULL_LOAD_ONLY
+
+    @property
+    def cdc_not_running(self) -> bool:
+        """A CDC task not running: changes stopped arriving."""
+        return self.captures_changes and self.status != RUNNING
+
+    @property
+    def queued(self) -> bool:
+        """Never started: the start queue holds it back."""
+        return self.status == QUEUED and not self.full_load_done
+
+    @property
+    def loading(self) -> bool:
+        """Running or starting, its load not done yet."""
+        return self.status in ACTIVE and not self.full_load_done
+
+
+def load_counts(tasks: list[TaskProgress]) -> dict[str, int]:
+    """How many loads are done, running, queued and failed, in that order: the progress line's counts."""
+    return {
+        "done": sum(1 for t in tasks if t.full_load_done),
+        "running": sum(1 for t in tasks if t.loading),
+        "queued": sum(1 for t in tasks if t.status == QUEUED),
+        "failed": sum(1 for t in tasks if t.failed),
+    }
+
+
+def only_queued_left(tasks: list[TaskProgress]) -> list[str]:
+    """Tasks waiting in the queue (never started) when nothing runs or changes state any more: watching
+    will not move them."""
+    if any(t.status in ACTIVE or t.status in CHANGING for t in tasks):
+        return []
+    return [t.task_id for t in tasks if t.queued]
 
 
 class WatchVerdict(StrEnum):

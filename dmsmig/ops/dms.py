@@ -8,12 +8,20 @@ made task-shaped, with the provisioning phase kept, so the decisions have one vo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dmsmig.contract import facts
 from dmsmig.model.metrics import unit_metric_dimensions
-from dmsmig.ops.decisions import StartAction, StartRow, TaskProgress
+from dmsmig.ops.decisions import (
+    STOPPED,
+    StartAction,
+    StartRow,
+    TaskProgress,
+    reload_tables_refusal,
+    should_stop,
+)
 from dmsmig.ops.errors import OpsError, explain
 from dmsmig.ops.outputs import TaskRef
 from dmsmig.ops.retry import call_with_retry
@@ -124,6 +132,42 @@ def stop_task(dms: Any, ref: TaskRef) -> str:
     return response["ReplicationTask"]["Status"]
 
 
+@dataclass(frozen=True)
+class StopResult:
+    """One task a stop looked at: its status before, and the status DMS reported after (unchanged if not stopped)."""
+
+    ref: TaskRef
+    was: str
+    now: str
+
+    @property
+    def stopped(self) -> bool:
+        return self.was != self.now or should_stop(self.was)
+
+
+def stop_active(dms: Any, refs: list[TaskRef]) -> list[StopResult]:
+    """Describe ``refs`` and stop each one that runs or is starting (:func:`decisions.should_stop`);
+    the others are left as they are. What stop, the cutover's finish and decommission all do."""
+    described = describe_tasks(dms, refs) if refs else {}
+    results = []
+    for ref in refs:
+        was = described[ref.arn]["Status"]
+        now = stop_task(dms, ref) if should_stop(was) else was
+        results.append(StopResult(ref, was, now))
+    return results
+
+
+def request_reload(dms: Any, ref: TaskRef, tables: list[tuple[str, str]]) -> None:
+    """Reload ``(schema, table)``s of one task if DMS takes it in the task's state now; otherwise
+    :class:`OpsError` with the documented path (:func:`decisions.reload_tables_refusal`)."""
+    described = describe_tasks(dms, [ref])[ref.arn]
+    refusal = reload_tables_refusal(ref.task_id, described["Status"], ref.migration_type, started_before(described))
+    if refusal:
+        raise OpsError(*refusal)
+    for schema, table in tables:
+        reload_table(dms, ref, schema, table)
+
+
 def reload_table(dms: Any, ref: TaskRef, schema: str, table: str, validate_only: bool = False) -> None:
     """Reload one table of a running task (``ReloadTables``) or replication (``ReloadReplicationTables``)."""
     request = {
@@ -231,7 +275,7 @@ def apply_start_plan(dms: Any, refs: list[TaskRef], decide: Any) -> list[dict]:
 def start_row(ref: TaskRef, described: dict) -> StartRow:
     """What a start decision needs from a task's (or replication's) description."""
     full_load = (described.get("MigrationType") or ref.migration_type) == facts.FULL_LOAD_ONLY
-    stopped = described["Status"] == "stopped"
+    stopped = described["Status"] == STOPPED
     done = "FULL_LOAD_ONLY_FINISHED" in (described.get("StopReason") or "")
     if ref.serverless:  # its stop reason after a full load is not documented: stopped at 100 % is done
         done = done or (described.get("ReplicationTaskStats") or {}).get("FullLoadProgressPercent") == 100

@@ -33,7 +33,7 @@ from dmsmig.cutover.runbook import roll_back, run_cutover
 from dmsmig.cutover.store import FileStateStore
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext
-from dmsmig.ops.decisions import BUSY, plan_starts
+from dmsmig.ops.decisions import BUSY, FAILED, RESUMABLE, RUNNING, STOPPED, plan_starts
 from dmsmig.ops.errors import OpsError
 from dmsmig.ops.full_validation import final_validation
 from dmsmig.rehearsal.cdc import slot_name
@@ -170,10 +170,10 @@ class CutoverRehearsal:
     def _wait_for_cdc(self) -> None:
         """Until every CDC task runs and has published both latency metrics (or one failed or stopped)."""
         self._until(
-            lambda p: p.status == "running" and p.cdc_latency_source is not None and p.cdc_latency_target is not None,
+            lambda p: p.status == RUNNING and p.cdc_latency_source is not None and p.cdc_latency_target is not None,
             self._cdc_refs(),
             CDC_WAIT_SECONDS,
-            give_up=lambda p: p.status in ("failed", "stopped"),
+            give_up=lambda p: p.status in RESUMABLE,
         )
 
     def _cutover(self, restart: bool, name: str) -> Outcome:
@@ -234,10 +234,10 @@ class CutoverRehearsal:
         if self.fault == "cdc-stopped":
             for ref in cdc:
                 dms_ops.stop_task(dms, ref)
-            self._until(lambda p: p.status == "stopped", cdc)
+            self._until(lambda p: p.status == STOPPED, cdc)
         elif self.fault == "task-failed":
             self._drop_slot(cdc[0].task_id)
-            self._until(lambda p: p.status == "failed", cdc[:1])
+            self._until(lambda p: p.status == FAILED, cdc[:1])
         elif self.fault == "alarm":
             self.ops.clients.cloudwatch.set_alarm_state(
                 AlarmName=self.ops.outputs.alarm_names[0], StateValue="ALARM", StateReason="planted by rehearse"
