@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -34,7 +35,7 @@ class ReplicationArgs:
     """The stack key (components.key.StackKey) for instance storage."""
     instance_count: int = 1
     """How many instances the tasks need (see dmsmig.packing); 0 when every group is Serverless."""
-    network_ready: list[pulumi.Resource] = field(default_factory=list)
+    network_ready: Sequence[pulumi.Resource] = field(default_factory=list)
     """Resources the instances wait for (the VPC endpoints), so the first connection test can succeed."""
     tags: dict[str, str] = field(default_factory=dict)
 

@@ -93,6 +93,9 @@ def build(stack: StackConfig) -> dict:
             )
 
     target = DynamoTarget("target", DynamoTargetArgs(config=cfg, region=region, kms_key_arn=key.arn, tags=tags))
+    target_endpoint_arn = target.endpoint_arn
+    if target_endpoint_arn is None:  # only a decommissioned stack's target has no endpoint, and it returned above
+        raise ValueError("the target was built without its DMS endpoint")
 
     source_arns, task_outputs, all_tasks = {}, {}, []
     for source in cfg.sources:
@@ -115,7 +118,7 @@ def build(stack: StackConfig) -> dict:
                     source=source,
                     group=group,
                     source_endpoint_arn=endpoint.endpoint_arn,
-                    target_endpoint_arn=target.endpoint_arn,
+                    target_endpoint_arn=target_endpoint_arn,
                     placements=[
                         placement_of[(source.name, group.name, r.index)]
                         for r in group.ranges()

@@ -157,7 +157,8 @@ class _Output:
     (``cutover --json``) one compact JSON object a line as things happen, the result last."""
 
     def __init__(self, as_json: bool, stream: bool = False):
-        self.as_json, self.stream, self.lines = as_json, stream and as_json, []
+        self.as_json, self.stream = as_json, stream and as_json
+        self.lines: list[str] = []
 
     def say(self, line: str) -> None:
         self.lines.append(line)

@@ -148,8 +148,9 @@ def plan_partitions(
     )
     edges = [None, *plan.boundaries, None]
     for i, size in enumerate(plan.sizes):
-        lo = "-inf" if edges[i] is None else f"{edges[i]:,}"
-        hi = "+inf" if edges[i + 1] is None else f"{edges[i + 1] - 1:,}"
+        low, high = edges[i], edges[i + 1]
+        lo = "-inf" if low is None else f"{low:,}"
+        hi = "+inf" if high is None else f"{high - 1:,}"
         eq = f"{equal_counts[i]:,}" if i < len(equal_counts) else ""
         table.add_row(f"p{i + 1}", lo, hi, f"{round(size):,}", eq)
     console.print(table)
@@ -175,7 +176,7 @@ def _object(name: str | None) -> SourceObject | None:
     schema, _, obj = name.partition(".")
     if not schema or not obj:
         raise UsageError(f"--sample-from {name!r} needs schema.table", "e.g. --sample-from dbo.OrderEvents")
-    return SourceObject(schema=schema, object=obj, objectType="table")
+    return SourceObject.model_validate({"schema": schema, "object": obj, "objectType": "table"})
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -134,7 +134,7 @@ def preflight(
         console=err_console,
         disable=as_json or not assess,
     )
-    ids: dict[str, int] = {}
+    ids: dict[str, TaskID] = {}
 
     def on_assessment(task_id: str, run: dict) -> None:
         done = run.get("AssessmentProgress") or {}
@@ -246,7 +246,7 @@ def _progress_line(as_json: bool, progress: list[TaskProgress], verdict: WatchVe
     rate = rows / elapsed if elapsed > 0 else None
     eta = elapsed * (100 - percent) / percent if 0 < percent < 100 and elapsed > 0 else None
     if as_json:
-        doc = {"verdict": verdict.value, **counts, "rowsLoaded": rows, "percent": round(percent, 1)}
+        doc: dict[str, Any] = {"verdict": verdict.value, **counts, "rowsLoaded": rows, "percent": round(percent, 1)}
         doc.update(
             elapsedSeconds=round(elapsed, 1), rowsPerSecond=rate and round(rate, 1), etaSeconds=eta and round(eta)
         )
@@ -366,7 +366,7 @@ def watch(
     bars = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}% {task.fields[info]}")
     )
-    ids: dict[str, int] = {}
+    ids: dict[str, TaskID] = {}
     started = time.monotonic()
     deadline = started + timeout
     verdict = WatchVerdict.IN_PROGRESS

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Context, Decimal, InvalidOperation
@@ -239,7 +240,7 @@ def _compare(left: Any, right: str, column: ColumnType | None) -> tuple[int, boo
         return (text > right) - (text < right), False
 
 
-def selects(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]) -> tuple[bool, bool]:
+def selects(rules: TableRules, row: Mapping[Any, Any], types: dict[str, ColumnType]) -> tuple[bool, bool]:
     """Whether the filters select ``row`` (filters ANDed, conditions ORed), and whether a text comparison decided."""
     textual = False
     for flt in rules.filters:

@@ -41,7 +41,7 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
 def _task_summary(resource: DeclaredResource) -> dict[str, Any]:
     mappings = json.loads(resource.inputs.get("tableMappings", "{}"))
     settings = json.loads(resource.inputs.get("replicationTaskSettings", "{}"))
-    selection = next((r for r in mappings.get("rules", []) if r.get("rule-type") == "selection"), {})
+    selection: dict[str, Any] = next((r for r in mappings.get("rules", []) if r.get("rule-type") == "selection"), {})
     filters = selection.get("filters", [])
     if filters:
         c = filters[0]["filter-conditions"][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
@@ -167,11 +169,15 @@ def _policy_resources(run: ProgramRun, preview: bool = False) -> list[PolicyReso
     return list(made.values())
 
 
+async def _awaited(result: Awaitable[Any]) -> Any:
+    return await result
+
+
 def _call(validate, args, report, policy) -> None:
     try:
         result = validate(args, report)
         if inspect.isawaitable(result):
-            asyncio.run(result)
+            asyncio.run(_awaited(result))
     except UnknownValueError as err:
         # What pulumi-policy reports when a rule reads a value only known after the update.
         report(f"can't run policy '{policy.name}' during preview: {err.message}", level=EnforcementLevel.ADVISORY)
@@ -221,7 +227,7 @@ def _evaluate(
                     _r(message, urn or _urn, level=level)
 
                 _call(policy.validate, args, report_for, policy)
-        else:
+        elif isinstance(policy, StackValidationPolicy):
             _call(policy.validate, StackValidationArgs(resources, config, stack_tags or {}), report, policy)
     return violations
 

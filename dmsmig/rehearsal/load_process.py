@@ -76,7 +76,7 @@ def _child(args: dict, messages: Any, stop: Any) -> None:
         result = load.run()
         done.set()
         messages.put(("result", (load.tables, result)))
-    if stream is None or result.failed or result.interrupted:
+    if stream is None or cdc is None or result.failed or result.interrupted:
         return
     _follow(stream, args, cdc, messages, stop, parent)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -41,26 +42,27 @@ def _no_plaintext_passwords(args: ResourceValidationArgs, report: ReportViolatio
         "migration.sources[].secret"
     )
     if args.resource_type == p.SECRET_VERSION:
-        report(f"a secret value is declared in the stack, so it is stored in state; {fix}")
+        report(f"a secret value is declared in the stack, so it is stored in state; {fix}", None)
         return
     if args.resource_type == p.RANDOM_PASSWORD:
-        report(f"a generated password is stored in state; {fix}")
+        report(f"a generated password is stored in state; {fix}", None)
         return
     if args.resource_type == p.ENDPOINT and p.get(args.props, "password") not in (None, ""):
-        report(f"the endpoint has a 'password' argument; {fix}")
+        report(f"the endpoint has a 'password' argument; {fix}", None)
     attrs = p.get(args.props, "extraConnectionAttributes")
     if isinstance(attrs, str) and PASSWORD_IN_TEXT.search(attrs):
         report(
             "extraConnectionAttributes contains a password; remove it from "
-            f"migration.sources[].extraConnectionAttributes and {fix}"
+            f"migration.sources[].extraConnectionAttributes and {fix}",
+            None,
         )
     for path, key, value in p.walk(args.props):
         if path == "password" or key in PASSWORD_KEY_ALLOWED:
             continue
         if PASSWORD_KEY.search(key) and value not in (None, "", False):
-            report(f"input '{path}' looks like a password; {fix}")
+            report(f"input '{path}' looks like a password; {fix}", None)
         elif isinstance(value, str) and path != "extraConnectionAttributes" and PASSWORD_IN_TEXT.search(value):
-            report(f"input '{path}' contains a password assignment; {fix}")
+            report(f"input '{path}' contains a password assignment; {fix}", None)
 
 
 no_plaintext_passwords = ResourceValidationPolicy(
@@ -79,7 +81,8 @@ def _endpoints_use_secrets_manager(args: ResourceValidationArgs, report: ReportV
         if p.get(args.props, key) in (None, ""):
             report(
                 f"source endpoint has no {key}; set migration.sources[].secret (arn or name) so DMS reads the "
-                "credentials from Secrets Manager through its access role"
+                "credentials from Secrets Manager through its access role",
+                None,
             )
 
 
@@ -100,7 +103,8 @@ def _private_replication_instance(args: ResourceValidationArgs, report: ReportVi
         state = "unset (the DMS API default is public)" if public is None else f"{public}"
         report(
             f"publiclyAccessible is {state}; set migration.replication.publiclyAccessible: false "
-            "(Security Hub DMS.1, Checkov CKV_AWS_89)"
+            "(Security Hub DMS.1, Checkov CKV_AWS_89)",
+            None,
         )
 
 
@@ -121,14 +125,16 @@ def _private_serverless_replication(args: ResourceValidationArgs, report: Report
     if p.get(compute, "replicationSubnetGroupId") in (None, ""):
         report(
             "the Serverless replication names no replicationSubnetGroupId; it must run in the stack's private "
-            "subnet group (migration.network.subnetIds), which the program sets"
+            "subnet group (migration.network.subnetIds), which the program sets",
+            None,
         )
     if not p.as_list(p.get(compute, "vpcSecurityGroupIds")):
-        report("the Serverless replication has no vpcSecurityGroupIds; set migration.network.securityGroupIds")
+        report("the Serverless replication has no vpcSecurityGroupIds; set migration.network.securityGroupIds", None)
     if p.get(args.props, "startReplication") is True:
         report(
             "startReplication is true: a deployment would start (and restart after every change) the replication; "
-            "start it with python -m dmsmig start after preflight"
+            "start it with python -m dmsmig start after preflight",
+            None,
         )
 
 
@@ -201,22 +207,25 @@ def _encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
         what = "replication instance" if args.resource_type == p.INSTANCE else "endpoint"
         report(
             f"the {what} has no kmsKeyArn; leave migration.replication.kmsKeyArn empty to create the stack key "
-            "or set it to an existing key (Checkov CKV_AWS_212 / CKV_AWS_296)"
+            "or set it to an existing key (Checkov CKV_AWS_212 / CKV_AWS_296)",
+            None,
         )
     if args.resource_type == p.REPLICATION_CONFIG and p.get(args.props, "computeConfig", "kmsKeyId") in (None, ""):
         report(
             "the Serverless replication has no computeConfig.kmsKeyId; the program sets the stack key, do not "
-            "override it (migration.replication.kmsKeyArn chooses the key)"
+            "override it (migration.replication.kmsKeyArn chooses the key)",
+            None,
         )
     if args.resource_type == p.TABLE:
         if p.get(args.props, "serverSideEncryption", "enabled") in (None, False):
-            report("the table has no server-side encryption; it is enabled by the program, do not override it")
+            report("the table has no server-side encryption; it is enabled by the program, do not override it", None)
         elif _setting(args.get_config(), "requireCustomerManagedTableKey", False) and p.get(
             args.props, "serverSideEncryption", "kmsKeyArn"
         ) in (None, ""):
             report(
                 "the table uses an AWS managed key; set migration.target.encryption: customer-managed "
-                "(Checkov CKV_AWS_119)"
+                "(Checkov CKV_AWS_119)",
+                None,
             )
 
 
@@ -242,15 +251,17 @@ def _ssl_to_sources(args: ResourceValidationArgs, report: ReportViolation) -> No
     if mode in (None, "none"):
         report(
             f"source endpoint sslMode is {mode or 'unset (none)'}; set migration.sources[].sslMode to "
-            f"{' or '.join(encrypting)} (Security Hub DMS.9)"
+            f"{' or '.join(encrypting)} (Security Hub DMS.9)",
+            None,
         )
     elif isinstance(mode, str) and supported is not None and mode not in supported:
         report(
             f"sslMode {mode} is not supported by DMS for {engine} (DMS User Guide, Using SSL); set "
-            f"migration.sources[].sslMode to {' or '.join(encrypting)}"
+            f"migration.sources[].sslMode to {' or '.join(encrypting)}",
+            None,
         )
     if mode in SSL_NEEDS_CERTIFICATE and p.get(args.props, "certificateArn") in (None, ""):
-        report(f"sslMode {mode} verifies the server but the endpoint has no certificateArn; set it on the source")
+        report(f"sslMode {mode} verifies the server but the endpoint has no certificateArn; set it on the source", None)
 
 
 ssl_to_sources = ResourceValidationPolicy(
@@ -264,17 +275,20 @@ ssl_to_sources = ResourceValidationPolicy(
 # 7 ------------------------------------------------------------------------------------------
 def _prod_resilience(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == p.INSTANCE and p.get(args.props, "multiAz") in (None, False):
-        report("the replication instance is single-AZ; set migration.replication.multiAz: true (Security Hub DMS.13)")
+        report(
+            "the replication instance is single-AZ; set migration.replication.multiAz: true (Security Hub DMS.13)", None
+        )
     if args.resource_type == p.REPLICATION_CONFIG and p.get(args.props, "computeConfig", "multiAz") in (None, False):
         report(
             "the Serverless replication is single-AZ; set migration.replication.multiAz: true (it also sets "
-            "the Serverless compute config)"
+            "the Serverless compute config)",
+            None,
         )
     if args.resource_type == p.TABLE:
         if p.get(args.props, "deletionProtectionEnabled") in (None, False):
-            report("table deletion protection is off; set migration.target.deletionProtection: true (DynamoDB.6)")
+            report("table deletion protection is off; set migration.target.deletionProtection: true (DynamoDB.6)", None)
         if p.get(args.props, "pointInTimeRecovery", "enabled") in (None, False):
-            report("point-in-time recovery is off; set migration.target.pointInTimeRecovery: true (DynamoDB.2)")
+            report("point-in-time recovery is off; set migration.target.pointInTimeRecovery: true (DynamoDB.2)", None)
 
 
 prod_resilience = ResourceValidationPolicy(
@@ -294,7 +308,9 @@ def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None
         return
     logging = p.get(settings or {}, "Logging", default={})
     if p.get(logging, "EnableLogging") is not True:
-        report("task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)")
+        report(
+            "task logging is off; set Logging.EnableLogging: true in migration.taskSettings (Security Hub DMS.7)", None
+        )
         return
     required = set(_setting(args.get_config(), "requiredComponents", ["SOURCE_UNLOAD", "TARGET_LOAD"]))
     if p.get(args.props, p.MIGRATION_TYPE_KEY[args.resource_type]) in CDC_MIGRATION_TYPES:
@@ -304,7 +320,8 @@ def _task_logging(args: ResourceValidationArgs, report: ReportViolation) -> None
     if missing:
         report(
             f"log components {', '.join(missing)} are not logged; add them to Logging.LogComponents in "
-            "migration.taskSettings (Security Hub DMS.7/DMS.8)"
+            "migration.taskSettings (Security Hub DMS.7/DMS.8)",
+            None,
         )
 
 
@@ -458,7 +475,7 @@ dms_role_least_privilege = StackValidationPolicy(
 
 # 10 -----------------------------------------------------------------------------------------
 def _partitions_complete(args: StackValidationArgs, report: ReportViolation) -> None:
-    groups: dict[tuple, list[tuple[Span, object]]] = defaultdict(list)
+    groups: dict[tuple, list[tuple[Span, PolicyResource]]] = defaultdict(list)
     for task in _units(args.resources):
         mappings = p.json_prop(task.props, "tableMappings")
         if not isinstance(mappings, Mapping):
@@ -588,7 +605,7 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
         return
     missing = [k for k in required if p.get(tags, k) in (None, "")] if isinstance(tags, Mapping) else list(required)
     if missing:
-        report(f"missing tags {', '.join(missing)}; add them under migration.tags")
+        report(f"missing tags {', '.join(missing)}; add them under migration.tags", None)
 
 
 required_tags = ResourceValidationPolicy(
@@ -612,7 +629,8 @@ def _auto_minor_version_upgrade(args: ResourceValidationArgs, report: ReportViol
     if args.resource_type == p.INSTANCE and p.get(args.props, "autoMinorVersionUpgrade") in (None, False):
         report(
             "automatic minor version upgrades are off; set migration.replication.autoMinorVersionUpgrade: true "
-            "(Security Hub DMS.6)"
+            "(Security Hub DMS.6)",
+            None,
         )
 
 
@@ -632,7 +650,8 @@ def _allowed_instance_classes(args: ResourceValidationArgs, report: ReportViolat
     if isinstance(klass, str) and klass not in allowed:
         report(
             f"instance class {klass} is not allowed here ({', '.join(allowed)}); "
-            "change migration.replication.instanceClass"
+            "change migration.replication.instanceClass",
+            None,
         )
 
 
