@@ -36,6 +36,8 @@ PARAM = "/ordersvc/sandbox/reads-from"
 
 
 class FakeDriver:
+    context = ""  # a deployed stack, as the real driver says
+
     def __init__(self, ssm):
         self.ssm = ssm
         self.config = {READS_FROM: "source"}

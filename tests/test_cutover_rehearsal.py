@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from dmsmig.cli import main
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover.driver import AutomationDriver
-from dmsmig.cutover.local_driver import LocalDriver, driver_for
 from dmsmig.cutover.machine import EXIT_CODES, Step
 from dmsmig.ops.errors import OpsError
+from dmsmig.rehearsal.local_driver import LocalDriver, driver_for
 from tests.conftest import postgres_unavailable
 
 EXAMPLES = PROJECT_DIR / "examples"
@@ -91,24 +90,28 @@ def test_a_planted_fault_stops_the_cutover_at_the_gate_that_catches_it(tmp_path,
     assert report["ok"] is False and "groups" in report["validation"]  # validate --full still ran: the evidence
 
 
-def _outputs(marker):
-    return SimpleNamespace(rehearsal=marker)
+def _outputs(tmp_path: Path, marker) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"tableName": "t", **({"rehearsal": marker} if marker else {})}))
+    return path
 
 
-def test_a_real_stacks_outputs_always_get_the_pulumi_driver():
-    driver = driver_for("prod", PROJECT_DIR, _outputs(None), "http://127.0.0.1:4566", ssm=None)
-    assert isinstance(driver, AutomationDriver)
+def test_a_real_stacks_outputs_always_get_the_pulumi_driver(tmp_path):
+    for outputs in (_outputs(tmp_path, None), None):  # a file without the marker, or the Automation API's
+        driver = driver_for("prod", PROJECT_DIR, outputs, "http://127.0.0.1:4566", ssm=None)
+        assert isinstance(driver, AutomationDriver) and driver.context == ""
 
 
 def test_a_rehearsals_outputs_get_the_local_driver_only_against_their_own_loopback_endpoint(tmp_path):
     marker = {"projectDir": str(tmp_path), "endpointUrl": "http://127.0.0.1:50000"}
-    assert isinstance(driver_for("mixed", EXAMPLES, _outputs(marker), "http://127.0.0.1:50000", None), LocalDriver)
+    driver = driver_for("mixed", EXAMPLES, _outputs(tmp_path, marker), "http://127.0.0.1:50000", None)
+    assert isinstance(driver, LocalDriver) and "rehearsal on a local AWS at http://127.0.0.1:50000" in driver.context
     for endpoint in (None, "https://dms.eu-west-1.amazonaws.com", "http://127.0.0.1:50001"):
         with pytest.raises(OpsError, match="these outputs are a rehearsal's"):
-            driver_for("mixed", EXAMPLES, _outputs(marker), endpoint, None)
+            driver_for("mixed", EXAMPLES, _outputs(tmp_path, marker), endpoint, None)
     marker["endpointUrl"] = "http://10.0.0.5:50000"  # an edited marker pointing off this machine
     with pytest.raises(OpsError):
-        driver_for("mixed", EXAMPLES, _outputs(marker), "http://10.0.0.5:50000", None)
+        driver_for("mixed", EXAMPLES, _outputs(tmp_path, marker), "http://10.0.0.5:50000", None)
 
 
 def test_the_local_driver_applies_only_the_read_switch(tmp_path):

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from dmsmig.cli import app
 from dmsmig.model.load import fair_share_finish
-from dmsmig.model.throughput import MeasuredItems, load_plan, prewarm_advice, units_per_item
+from dmsmig.model.throughput import load_plan, prewarm_advice, units_per_item
+from dmsmig.rehearsal.analysis import measured_items
 from policies.dms_guardrails import rules
 from policies.dms_guardrails.props import TABLE, TASK
 from tests.conftest import raw_migration, stack_from
@@ -180,7 +181,7 @@ def test_measured_write_units_per_item_replace_the_configured_guess_and_say_so()
         "sourceRows": {"dbo.t": 20_000},
         "itemSizeByGroup": {name: {"writeUnitsPerItem": 1.5}},
     }
-    measured = MeasuredItems.from_report(report, "r.json")
+    measured = measured_items(report, "r.json")
     guessed, model = load_plan(config), load_plan(config, measured)
     assert guessed.write_units == 600_000_000 and model.write_units == 450_000_000
     assert _stages(model)["DynamoDB writes"] == pytest.approx(450_000_000 / 4000 / 3600)
@@ -200,4 +201,4 @@ def test_measured_write_units_per_item_replace_the_configured_guess_and_say_so()
 )
 def test_a_report_that_is_not_a_rehearsals_names_the_key(report, fragment):
     with pytest.raises(ValueError, match=fragment.replace(".", r"\.")):
-        MeasuredItems.from_report(report, "r.json")
+        measured_items(report, "r.json")

@@ -27,7 +27,6 @@ from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.driver import DECOMMISSIONED, StackDriver
-from dmsmig.cutover.local_driver import driver_for
 from dmsmig.cutover.machine import Step
 from dmsmig.cutover.runbook import roll_back, run_cutover
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
@@ -35,6 +34,7 @@ from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.full_validation import final_validation
+from dmsmig.rehearsal.local_driver import driver_for
 
 TakeoverOption = Annotated[
     bool,
@@ -48,7 +48,7 @@ LocalStateOption = Annotated[
 
 def make_driver(stack: str, project_dir: Path, ops: OpsContext) -> StackDriver:
     """The Pulumi seam (replaced in tests); a rehearsal's outputs against its local AWS get the local driver."""
-    return driver_for(stack, project_dir, ops.outputs, ops.endpoint_url, ops.clients.ssm)
+    return driver_for(stack, project_dir, ops.outputs_file, ops.endpoint_url, ops.clients.ssm)
 
 
 def _switch_targets(ops: OpsContext, stack: str) -> list[str]:
@@ -112,11 +112,12 @@ def cutover(
         return {s.name: source_engine(ops, s, database_url, from_secret) for s in cfg.sources}
 
     out = _Output(as_json, stream=True)
+    driver = make_driver(stack, project_dir, ops)
     actions = CutoverActions(
         config=ops.config,
         outputs=ops.outputs,
         clients=ops.clients,
-        driver=make_driver(stack, project_dir, ops),
+        driver=driver,
         switch_targets=_switch_targets(ops, stack),
         validate=lambda: final_validation(ops, database_url, from_secret),
         source_engines=engines,
@@ -138,6 +139,7 @@ def cutover(
         retry=retry,
         takeover=holder,
         say=out.say,
+        context=driver.context,
     )
     result = {"stack": stack, "ok": outcome.ok, "dryRun": dry_run, "stoppedAt": outcome.stopped_at}
     if outcome.ok:

@@ -112,6 +112,8 @@ def plan(
 
 def _measured(path: Path) -> MeasuredItems:
     """The write units per item a `rehearse` report measured; one line naming the file when it is not one."""
+    from dmsmig.rehearsal.analysis import measured_items
+
     fix = "pass the rehearsal-report.json that `python -m dmsmig rehearse` wrote (--report or its state dir)"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +124,7 @@ def _measured(path: Path) -> MeasuredItems:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"--rehearsal {path} is not a JSON report ({err})", fix) from None
     try:
-        return MeasuredItems.from_report(document, str(path))
+        return measured_items(document, str(path))
     except ValueError as err:
         raise UsageError(f"--rehearsal {path}: {err}", fix) from None
 

@@ -23,6 +23,11 @@ DECOMMISSIONED = "decommissioned"
 
 
 class StackDriver(Protocol):
+    @property
+    def context(self) -> str:
+        """Where the stack lives when it is not a deployed one, for the cutover's record; empty for a real stack."""
+        ...
+
     def get(self, path: str) -> Any: ...
 
     def set_and_apply(self, path: str, value: Any, only: list[str] | None = None) -> list[str]:
@@ -63,6 +68,10 @@ class AutomationDriver:
 
     stack: str
     work_dir: Path = PROJECT_DIR
+
+    @property
+    def context(self) -> str:
+        return ""  # a deployed stack: its record needs no word on where it ran
 
     def _stack(self):
         from pulumi import automation as auto

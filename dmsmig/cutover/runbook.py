@@ -38,8 +38,11 @@ def run_cutover(
     retry: str = "",
     takeover: str | None = None,
     say: Callable[[str], None] = lambda line: None,
+    context: str = "",
 ) -> machine.Outcome:
-    """Load or start the run, then advance it under the cutover lock (a dry run: no lock, nothing saved)."""
+    """Load or start the run, then advance it under the cutover lock (a dry run: no lock, nothing saved).
+
+    ``context`` says where the stack lives when it is not a deployed one (the driver's), recorded for good."""
     who = operator_description(ops.clients)
     fingerprint = fingerprint_of(ops)
     if dry_run:  # reads only: no lock, no state written, no sentinel row, no waiting
@@ -57,9 +60,8 @@ def run_cutover(
                 "the stack's migration config or tasks changed since this cutover started",
                 "review them, then re-run with --force (or --restart after a rollback)",
             )
-        marker = ops.outputs.rehearsal
-        if marker and not state.context:  # the record says so for good: a rehearsal is no real cutover's evidence
-            state.context = f"rehearsal on a local AWS at {marker.get('endpointUrl')} (moto + emulated DMS)"
+        if context and not state.context:  # the record says so for good: e.g. a rehearsal is no real evidence
+            state.context = context
         return machine.run(
             state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
         )

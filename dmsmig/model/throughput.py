@@ -54,28 +54,12 @@ def table_write_units(cfg: MigrationConfig) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class MeasuredItems:
-    """Write units per item measured by a rehearsal, per task group (``source/group``)."""
+    """Write units per item measured by a rehearsal, per task group (``source/group``); the rehearsal's
+    report gives them (:func:`dmsmig.rehearsal.analysis.measured_items`)."""
 
     units_per_item: dict[str, float]
     origin: str
     """Where the figures come from, for the note (e.g. the report's path and its rows)."""
-
-    @classmethod
-    def from_report(cls, report: object, origin: str) -> MeasuredItems:
-        """The figures of a ``rehearse`` JSON report; ValueError names the key that is wrong."""
-        if not isinstance(report, dict) or not isinstance(report.get("itemSizeByGroup"), dict):
-            raise ValueError("itemSizeByGroup is missing: not a report written by `rehearse`")
-        by_group: dict = report["itemSizeByGroup"]
-        units = {}
-        for group, figures in by_group.items():
-            value = figures.get("writeUnitsPerItem") if isinstance(figures, dict) else None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 400:
-                raise ValueError(f"itemSizeByGroup.{group}.writeUnitsPerItem must be a number from 1 to 400")
-            units[group] = float(value)
-        stack = report.get("stack", "?")
-        counts = report.get("sourceRows")
-        rows = sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
-        return cls(units, f"{origin} (rehearsal of stack {stack}, {rows:,} source rows)")
 
 
 def index_writes(cfg: MigrationConfig, spec: MappingSpec) -> list[tuple[GlobalSecondaryIndex, str | None]]:

@@ -51,6 +51,8 @@ class OpsContext:
         need_outputs: bool = True,
     ):
         self.stack = stack
+        self.outputs_file = outputs_file
+        """The outputs file the command was given (None: the Automation API's outputs)."""
         self.config: StackConfig = load_stack_config(stack, project_dir)
         self._outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
         if self._outputs is not None:

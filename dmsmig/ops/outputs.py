@@ -71,9 +71,6 @@ class StackOutputs(BaseModel):
     read_switch_urn: str | None = Field(None, alias="readSwitchUrn", description="The read switch's resource.")
     assessment_bucket: str | None = Field(None, alias="assessmentBucket")
     assessment_role_arn: str | None = Field(None, alias="assessmentRoleArn")
-    rehearsal: dict[str, str] | None = Field(
-        None, description="Set only by `rehearse`: its project copy and local endpoint (the local read switch)."
-    )
 
     def tasks(self, group: str | None = None, names: list[str] | None = None) -> list[tuple[str, TaskRef]]:
         """``(group, task)`` pairs, optionally only one group (``source/group``) or named task ids."""

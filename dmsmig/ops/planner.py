@@ -111,7 +111,7 @@ def sample_statement(dialect_name: str, table_sql: str, column_sql: str, percent
         return f"SELECT {column_sql} FROM {table_sql} TABLESAMPLE ({p} PERCENT) REPEATABLE ({seed}) {where}"
     if dialect_name == "oracle":
         return f"SELECT {column_sql} FROM {table_sql} SAMPLE ({p}) SEED ({seed}) {where}"
-    if dialect_name == "sqlite":  # no TABLESAMPLE: a random filter (SQLite is for rehearsals)
+    if dialect_name == "sqlite":  # no TABLESAMPLE: a random filter (a SQLite file as the source, e.g. in tests)
         keep = f"abs(random() % 1000000) < {percent * 10000:.0f}"
         return f"SELECT {column_sql} FROM {table_sql} {where} AND {keep}"
     raise UsageError(f"sampling is not supported for {dialect_name}", "plan exactly (drop --sample)")

@@ -31,7 +31,7 @@ class Check:
     fix: str = ""
 
 
-def _instance_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
+def instance_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     checks = []
     try:
         page = call_with_retry(
@@ -100,7 +100,7 @@ def orderable_check(dms: Any, config: MigrationConfig, region: str) -> Check:
     )
 
 
-def _connection_checks(
+def connection_checks(
     dms: Any, outputs: StackOutputs, timeout: float, poll: float, sleep: Callable[[float], None]
 ) -> list[Check]:
     instance_arn = outputs.instance_arns[0]
@@ -160,7 +160,7 @@ def connection_fix(message: str) -> str:
     return "check security groups/routes from the instance subnets, the secret host/port and SSL"
 
 
-def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
+def task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     try:
         described = describe_tasks(dms, [t for _g, t in outputs.tasks()])
     except Exception as err:
@@ -182,7 +182,7 @@ def _task_checks(dms: Any, outputs: StackOutputs) -> list[Check]:
     return checks
 
 
-def _table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig, warm: bool = True) -> list[Check]:
+def table_checks(dynamodb: Any, outputs: StackOutputs, config: MigrationConfig, warm: bool = True) -> list[Check]:
     try:
         table = call_with_retry(dynamodb.describe_table, TableName=outputs.table_name)["Table"]
     except Exception as err:
@@ -371,15 +371,15 @@ def run_preflight(
 ) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     secret_arns: dict[str, str] = {}
-    checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
+    checks = instance_checks(clients.dms, outputs) if outputs.instance_arns else []
     if outputs.instance_arns:
         checks.append(orderable_check(clients.dms, config, getattr(clients, "region", "the region")))
     checks += _secret_checks(clients.secrets, config, secret_arns, stack)
     checks += _role_checks(clients.iam, secret_arns, config)
-    checks += _table_checks(clients.dynamodb, outputs, config)
+    checks += table_checks(clients.dynamodb, outputs, config)
     if config.serverless_groups:
         checks += vpc_endpoint_checks(clients.ec2, config)
-    checks += _task_checks(clients.dms, outputs)
+    checks += task_checks(clients.dms, outputs)
     if not outputs.instance_arns:
         checks.append(
             Check(
@@ -390,7 +390,7 @@ def run_preflight(
             )
         )
     elif all(c.ok for c in checks if c.name.startswith("instance")):
-        checks += _connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
+        checks += connection_checks(clients.dms, outputs, connection_timeout, poll, sleep)
     else:
         checks.append(Check("connections", False, "not tested: instance not available", "wait for the instance"))
     if assess_timeout is not None:
@@ -400,27 +400,6 @@ def run_preflight(
             checks.append(
                 Check("assessments", False, "not run: a task, instance or connection check failed", "fix those first")
             )
-    return checks
-
-
-NOT_LOCAL = (
-    ("secrets", "Secrets Manager secrets: a rehearsal reads its own source, no secret is created"),
-    ("DMS role", "IAM: the local AWS creates no roles, so the role's policy is checked by `plan`'s policies only"),
-    ("VPC endpoints", "no VPC locally"),
-    ("assessments", "premigration assessments run only in DMS"),
-    ("warm throughput", "the local DynamoDB does not model warm throughput (preflight against AWS checks it)"),
-)
-
-
-def run_local_preflight(clients: Any, outputs: StackOutputs, config: MigrationConfig) -> list[Check]:
-    """The checks that apply to a rehearsal's local AWS (instances, table, tasks, connections), and the
-    ones that do not, listed as passed with the reason they were not run."""
-    checks = _instance_checks(clients.dms, outputs) if outputs.instance_arns else []
-    checks += _table_checks(clients.dynamodb, outputs, config, warm=False)
-    checks += _task_checks(clients.dms, outputs)
-    if outputs.instance_arns:
-        checks += _connection_checks(clients.dms, outputs, timeout=30, poll=0.2, sleep=time.sleep)
-    checks += [Check(name, True, f"not run locally: {why}") for name, why in NOT_LOCAL]
     return checks
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.contract.type_paths import ColumnType
 from dmsmig.model.dms_semantics import CHOICES, LobSettings, TableRules, item_key, item_size, map_row, selects
-from dmsmig.model.throughput import units_per_item
+from dmsmig.model.throughput import MeasuredItems, units_per_item
 from dmsmig.ops.source_db import qualified, quote
 
 EXAMPLES = 5
@@ -105,6 +105,24 @@ class Analysis:
                 for group, c in sorted(self.by_group.items())
             },
         }
+
+
+def measured_items(report: object, origin: str) -> MeasuredItems:
+    """The write units per item of a ``rehearse`` JSON report (what :meth:`Analysis.as_dict` wrote), for
+    ``plan --rehearsal``; ValueError names the key that is wrong."""
+    if not isinstance(report, dict) or not isinstance(report.get("itemSizeByGroup"), dict):
+        raise ValueError("itemSizeByGroup is missing: not a report written by `rehearse`")
+    by_group: dict = report["itemSizeByGroup"]
+    units = {}
+    for group, figures in by_group.items():
+        value = figures.get("writeUnitsPerItem") if isinstance(figures, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value <= 400:
+            raise ValueError(f"itemSizeByGroup.{group}.writeUnitsPerItem must be a number from 1 to 400")
+        units[group] = float(value)
+    stack = report.get("stack", "?")
+    counts = report.get("sourceRows")
+    rows = sum(v for v in counts.values() if isinstance(v, int)) if isinstance(counts, dict) else 0
+    return MeasuredItems(units, f"{origin} (rehearsal of stack {stack}, {rows:,} source rows)")
 
 
 class KeySpill:

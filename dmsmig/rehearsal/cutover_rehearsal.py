@@ -2,7 +2,7 @@
 
 Through the code the commands run (:mod:`dmsmig.cutover.runbook`, :class:`CutoverActions`), against
 the local AWS, the emulated DMS and its CDC, with three rehearsal differences, each stated in the
-result: the read switch goes through :class:`dmsmig.cutover.local_driver.LocalDriver` (a copy of
+result: the read switch goes through :class:`dmsmig.rehearsal.local_driver.LocalDriver` (a copy of
 the stack file and the local parameter); the quiesce check is the rehearsal's own (rows written
 after the quiesce began), since the stack's query is written for its own engine; the monitor
 window is ``monitor_seconds`` long. Before the quiesce gate the change stream stops, as the
@@ -26,7 +26,6 @@ from sqlalchemy import text
 
 from dmsmig.config.atomic import write_atomic
 from dmsmig.cutover.actions import CutoverActions
-from dmsmig.cutover.local_driver import LocalDriver
 from dmsmig.cutover.machine import Memo, Outcome, Step
 from dmsmig.cutover.report import render_html, report_of
 from dmsmig.cutover.runbook import roll_back, run_cutover
@@ -37,6 +36,7 @@ from dmsmig.ops.decisions import BUSY, FAILED, RESUMABLE, RUNNING, STOPPED, plan
 from dmsmig.ops.errors import OpsError
 from dmsmig.ops.full_validation import final_validation
 from dmsmig.rehearsal.cdc import slot_name
+from dmsmig.rehearsal.local_driver import LocalDriver
 from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
 
 
@@ -136,7 +136,7 @@ class CutoverRehearsal:
         # each rehearsal is a new cutover: an earlier rehearsal's record in this folder is not resumed
         shutil.rmtree(self.state_dir / "cutover", ignore_errors=True)
         self.store = FileStateStore(self.state_dir / "cutover", self.stack)
-        self.driver = LocalDriver(self.stack, self.project_copy, self.ops.clients.ssm)
+        self.driver = LocalDriver(self.stack, self.project_copy, self.ops.clients.ssm, self.ops.endpoint_url or "")
         self.result = CutoverResult(
             choices=[
                 f"read switch: {self.project_copy / f'Pulumi.{self.stack}.yaml'} and the local parameter",
@@ -183,7 +183,9 @@ class CutoverRehearsal:
             lines.append(line)
             self.say(line)
 
-        outcome = run_cutover(self.ops, self.store, self._actions(), self.stack, restart=restart, say=say)
+        outcome = run_cutover(
+            self.ops, self.store, self._actions(), self.stack, restart=restart, say=say, context=self.driver.context
+        )
         self.result.phases.append({"phase": name, "ok": outcome.ok, "stoppedAt": outcome.stopped_at, "lines": lines})
         if not outcome.ok:
             self.result.stopped_at = outcome.stopped_at.value if outcome.stopped_at else None

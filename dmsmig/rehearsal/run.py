@@ -28,12 +28,13 @@ from dmsmig.ops.context import OpsContext
 from dmsmig.ops.decisions import StartAction, TaskProgress, WatchVerdict, plan_starts, watch_verdict
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.full_validation import FullOptions, run_full
-from dmsmig.ops.preflight import run_local_preflight
 from dmsmig.ops.source_db import connect, qualified
 from dmsmig.rehearsal.analysis import Analysis, KeySpill, TaskPlan, analyse_object, record_collisions
 from dmsmig.rehearsal.cdc import drop_rehearsal_streams
 from dmsmig.rehearsal.cutover_rehearsal import CutoverRehearsal, CutoverResult, Fault
 from dmsmig.rehearsal.local_aws import LocalAws, local_session, provision
+from dmsmig.rehearsal.local_driver import MARKER
+from dmsmig.rehearsal.preflight import run_local_preflight
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
 from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
 
@@ -320,7 +321,7 @@ class Rehearsal:
             outlive_us=options.keep,
         )
         project_copy = self._project_copy()
-        outputs["rehearsal"] = {"projectDir": str(project_copy), "endpointUrl": endpoint}
+        outputs[MARKER] = {"projectDir": str(project_copy), "endpointUrl": endpoint}
         write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
         made = provision(self.local, config.region, program.resources)
         self.result.created, self.result.not_created = dict(made.created), dict(made.skipped)

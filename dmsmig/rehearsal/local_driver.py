@@ -12,6 +12,7 @@ of the one targeted resource (the SSM parameter, overwritten) to the local AWS.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ class LocalDriver:
     stack: str
     project_dir: Path
     ssm: Any
+    endpoint_url: str = ""
+
+    @property
+    def context(self) -> str:
+        return f"rehearsal on a local AWS at {self.endpoint_url} (moto + emulated DMS)"
 
     def get(self, path: str) -> Any:
         node: Any = load_stack_config(self.stack, self.project_dir).migration.model_dump(by_alias=True)
@@ -76,9 +82,27 @@ def is_loopback(url: str | None) -> bool:
     return url is not None and (urlparse(url).hostname or "") in LOOPBACK_HOSTS
 
 
-def driver_for(stack: str, project_dir: Path, outputs: Any, endpoint_url: str | None, ssm: Any) -> StackDriver:
+MARKER = "rehearsal"
+"""The key of a rehearsal's outputs file naming its project copy and local endpoint (no deployed stack has it)."""
+
+
+def rehearsal_marker(outputs_file: Path | None) -> dict[str, str] | None:
+    """The rehearsal marker of an outputs file, or None (no file: the Automation API's outputs of a real stack)."""
+    if outputs_file is None:
+        return None
+    try:  # the operator commands have read and checked this file already
+        document = json.loads(outputs_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    marker = document.get(MARKER) if isinstance(document, dict) else None
+    return marker if isinstance(marker, dict) else None
+
+
+def driver_for(
+    stack: str, project_dir: Path, outputs_file: Path | None, endpoint_url: str | None, ssm: Any
+) -> StackDriver:
     """The Pulumi driver, or for a rehearsal's outputs used against that rehearsal's local AWS, the local one."""
-    marker = getattr(outputs, "rehearsal", None)
+    marker = rehearsal_marker(outputs_file)
     if not marker:
         return AutomationDriver(stack, project_dir)
     if not is_loopback(endpoint_url) or endpoint_url != marker.get("endpointUrl"):
@@ -86,4 +110,4 @@ def driver_for(stack: str, project_dir: Path, outputs: Any, endpoint_url: str | 
             f"these outputs are a rehearsal's (local AWS at {marker.get('endpointUrl')}), not a deployed stack's",
             f"pass --endpoint-url {marker.get('endpointUrl')} to act on the rehearsal, or the stack's real outputs",
         )
-    return LocalDriver(stack, Path(marker["projectDir"]), ssm)
+    return LocalDriver(stack, Path(marker["projectDir"]), ssm, str(endpoint_url))
