@@ -1,7 +1,7 @@
 """Bad input through the real CLI entry: one error line naming the file, key or resource, a fix, the exit code.
 
 Every case runs ``dmsmig.cli.main(argv)`` (what ``python -m dmsmig`` runs) and asserts the
-documented exit code (README, "Exit codes"), the words that name what was wrong, a fix, and that
+documented exit code (docs/exit-codes.md), the words that name what was wrong, a fix, and that
 no traceback was printed.
 """
 

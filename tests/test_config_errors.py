@@ -182,12 +182,12 @@ def test_environment_dependent_defaults():
     assert stack_from(raw).migration.deletion_protection is True
 
 
-def test_readme_config_reference_is_current():
-    from dmsmig.config.reference import markdown
+def test_the_config_reference_page_is_current():
+    from dmsmig.config.reference import REFERENCE_PAGE, markdown
     from dmsmig.config.stack import PROJECT_DIR
 
-    readme = (PROJECT_DIR / "README.md").read_text()
-    assert markdown() in readme, "run: python -m dmsmig config-reference --update-readme"
+    page = (PROJECT_DIR / REFERENCE_PAGE).read_text()
+    assert markdown() in page, "run: python -m dmsmig config-reference --write"
 
 
 def test_every_problem_of_a_file_is_reported_in_one_run():

@@ -388,11 +388,11 @@ def test_preflight_names_the_missing_secrets_manager_endpoint():
     assert "security groups" in connection_fix("Login failed for user")
 
 
-def test_readme_fact_table_is_generated_from_the_fact_table():
-    from dmsmig.cli.plan import FACTS_BEGIN, FACTS_END
+def test_the_docs_fact_table_is_generated_from_the_fact_table():
+    from dmsmig.cli.plan import FACTS_BEGIN, FACTS_END, FACTS_PAGE
     from dmsmig.contract.facts import markdown_table
 
-    text = (PROJECT_DIR / "README.md").read_text()
+    text = (PROJECT_DIR / FACTS_PAGE).read_text()
     section = text[text.index(FACTS_BEGIN) + len(FACTS_BEGIN) + 1 : text.index(FACTS_END)]
     assert section == markdown_table(), "run: python -m dmsmig contract-facts --write"
 

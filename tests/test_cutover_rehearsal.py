@@ -29,6 +29,7 @@ def _rehearse(tmp_path: Path, *extra: str, rows: int = 300, stack: str = "mixed"
     return code, report
 
 
+@pytest.mark.slow
 def test_mixed_rehearses_cdc_cutover_rollback_and_restart_and_writes_the_evidence_report(tmp_path, capsys):
     code, report = _rehearse(tmp_path, "--change-rate", "40")
     capsys.readouterr()
@@ -63,6 +64,7 @@ def test_mixed_rehearses_cdc_cutover_rollback_and_restart_and_writes_the_evidenc
     assert "readsFrom" not in (EXAMPLES / "Pulumi.mixed.yaml").read_text()  # the real stack file is untouched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "step"),
     [
@@ -119,6 +121,7 @@ def test_the_local_driver_applies_only_the_read_switch(tmp_path):
         LocalDriver("mixed", tmp_path, None).set_and_apply("decommissioned", True)
 
 
+@pytest.mark.slow
 def test_prod_rehearses_its_quiesced_window_and_a_write_there_stops_it_naming_the_source(tmp_path, capsys):
     code, report = _rehearse(tmp_path, rows=150, stack="prod")
     capsys.readouterr()
@@ -134,6 +137,7 @@ def test_prod_rehearses_its_quiesced_window_and_a_write_there_stops_it_naming_th
     assert report["cutover"]["reason"] == "source auth still receives writes (1)"
 
 
+@pytest.mark.slow
 def test_cdc_stopped_at_finish_resumes_from_its_slot_for_the_restarted_run(tmp_path, capsys):
     project = tmp_path / "project"
     project.mkdir()

@@ -1,4 +1,5 @@
-"""The README's figures about the shipped stacks come from the program: checked here so they cannot drift."""
+"""The figures the README and docs/ quote about the shipped stacks come from the program: checked here so
+they cannot drift."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.contract.check import check_resources
 from tests.conftest import built
 
-README = (PROJECT_DIR / "README.md").read_text()
+README = "\n".join(p.read_text() for p in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))])
 
 
 @pytest.mark.parametrize("stack", ["sandbox", "prod"])

@@ -34,6 +34,7 @@ def _rehearse(tmp_path: Path, stack: str = "sandbox", rows: int = 300, prepare=N
         raise
 
 
+@pytest.mark.slow
 def test_sandbox_rehearsal_loads_every_row_validates_and_exits_0(tmp_path, capsys):
     written = tmp_path / "new" / "folder" / "r.json"  # missing folders are created
     argv = ["--rows", "400", "--state-dir", str(tmp_path / "s"), "--report", str(written), "--json"]
@@ -82,6 +83,7 @@ def _plant(engine):
     _plant.ids = (ids, top + 1)
 
 
+@pytest.mark.slow
 def test_planted_faults_each_give_their_finding_and_fail_the_rehearsal(tmp_path):
     result = _rehearse(tmp_path, prepare=_plant)
     ids, collided = _plant.ids
@@ -164,6 +166,7 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_the_load_stops_everything_it_started_and_a_rerun_passes(tmp_path):
     state = tmp_path / "s"
     argv = [sys.executable, "-m", "dmsmig", "rehearse", "--stack", "sandbox", "--state-dir", str(state)]
@@ -266,6 +269,7 @@ def test_a_database_url_without_the_specs_object_or_column_is_one_line_and_exit_
     assert not (tmp_path / "b" / "local-aws.pid").exists()
 
 
+@pytest.mark.slow
 def test_off_a_terminal_the_load_prints_a_progress_line_every_interval_and_no_cutover_says_so(
     tmp_path, capsys, monkeypatch
 ):

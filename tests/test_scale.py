@@ -47,7 +47,7 @@ def test_the_250_database_example_packs_within_the_task_and_endpoint_quotas_as_t
     # CHAP_Limits: 200 tasks and 100 endpoints per replication instance; 250 sources need 3 instances
     assert len(instances) == 3 and sorted(tasks.values()) == [83, 83, 84]
     assert max(len(e) for e in endpoints.values()) <= 100
-    readme = (PROJECT_DIR / "README.md").read_text()
+    readme = (PROJECT_DIR / "docs" / "scale.md").read_text()
     sizes = sorted(set(tasks.values()))
     assert f"250 tasks → {len(instances)} instances of {'–'.join(map(str, sizes))} tasks" in readme
     assert f"({len(run.resources):,} resources; both figures are checked" in readme

@@ -33,5 +33,5 @@ def test_operator_commands_without_the_cli_or_an_outputs_file_exit_with_the_usag
 
     code = main([command, "--stack", "sandbox"])
     err = capsys.readouterr().err
-    assert code == 2, err  # README, Exit codes: 2 = usage (the fix is a flag or an install)
+    assert code == 2, err  # docs/exit-codes.md: 2 = usage (the fix is a flag or an install)
     assert "the Pulumi CLI is not installed" in err and "--outputs-file" in err and "Traceback" not in err

@@ -2,7 +2,7 @@
 
 Commands raise what the layers below raise (ConfigError, OpsError, botocore, SQLAlchemy, YAML,
 OS errors); this module alone turns each family into one line naming the file, key or resource,
-a fix, and the documented exit code (README, "Exit codes"). ``DMSMIG_DEBUG=1`` shows tracebacks.
+a fix, and the documented exit code (docs/exit-codes.md). ``DMSMIG_DEBUG=1`` shows tracebacks.
 """
 
 from __future__ import annotations

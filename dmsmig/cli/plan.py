@@ -20,6 +20,7 @@ from dmsmig.cli.common import (
     err_console,
     load_config,
 )
+from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR, project_name
 from dmsmig.contract import facts
 from dmsmig.model.throughput import MeasuredItems
@@ -198,11 +199,11 @@ def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
 
 @app.command("config-reference")
 def config_reference(
-    update_readme: Annotated[bool, typer.Option("--update-readme", help="Rewrite the table in README.md.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the table in docs/config-reference.md.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print the stack config reference (Markdown) generated from the config models."""
-    from dmsmig.config.reference import BEGIN, END, markdown, rows
+    from dmsmig.config.reference import BEGIN, END, REFERENCE_PAGE, markdown, rows
 
     if as_json:
 
@@ -212,20 +213,20 @@ def config_reference(
         keys = [{"key": plain(k), "type": plain(t), "default": plain(d), "description": e} for k, t, d, e in rows()]
         print(json.dumps(keys, indent=2))
         return
-    if not update_readme:
+    if not write:
         print(markdown())
         return
-    readme = PROJECT_DIR / "README.md"
-    text = readme.read_text()
+    page = PROJECT_DIR / REFERENCE_PAGE
+    text = page.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    readme.write_text(text[:start] + markdown() + text[end:])
-    console.print("README.md config reference updated")
+    write_atomic(page, text[:start] + markdown() + text[end:])
+    console.print(f"{REFERENCE_PAGE} updated")
 
 
 @app.command("contract-facts")
 def contract_facts(
     write: Annotated[
-        bool, typer.Option("--write", help="Regenerate the policy pack's aws_facts.json and the README table.")
+        bool, typer.Option("--write", help="Regenerate the policy pack's aws_facts.json and the docs' fact table.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -241,14 +242,15 @@ def contract_facts(
         print(markdown_table())
         return
     pack_file = PROJECT_DIR / "policies" / "dms_guardrails" / "aws_facts.json"
-    pack_file.write_text(json.dumps(policy_pack_facts(), indent=2, sort_keys=True) + "\n")
-    readme = PROJECT_DIR / "README.md"
-    text = readme.read_text()
+    write_atomic(pack_file, json.dumps(policy_pack_facts(), indent=2, sort_keys=True) + "\n")
+    page = PROJECT_DIR / FACTS_PAGE
+    text = page.read_text()
     start, end = text.index(FACTS_BEGIN), text.index(FACTS_END) + len(FACTS_END)
-    readme.write_text(text[:start] + FACTS_BEGIN + "\n" + markdown_table() + FACTS_END + text[end:])
-    console.print("policies/dms_guardrails/aws_facts.json and README.md fact table updated")
+    write_atomic(page, text[:start] + FACTS_BEGIN + "\n" + markdown_table() + FACTS_END + text[end:])
+    console.print(f"policies/dms_guardrails/aws_facts.json and the fact table in {FACTS_PAGE} updated")
 
 
+FACTS_PAGE = "docs/deploy.md"
 FACTS_BEGIN = "<!-- BEGIN AWS FACTS (python -m dmsmig contract-facts --write) -->"
 FACTS_END = "<!-- END AWS FACTS -->"
 

@@ -292,7 +292,7 @@ def _format_error(err: Any, root: str) -> str:
     path = _join((root, *err["loc"]) if root else err["loc"])
     message = _clean(err["msg"])
     if err["type"] == "extra_forbidden":
-        message = "unknown key; remove it or check the spelling (see the README config reference)"
+        message = "unknown key; remove it or check the spelling (see docs/config-reference.md)"
     elif err["type"] == "missing":
         message = "required key is missing"
     elif err["type"] == "string_pattern_mismatch":
@@ -341,7 +341,7 @@ def _find_password_attributes(raw: Any) -> list[str]:
 def parse_migration(raw: Any, region: str, source: str = "stack config") -> StackConfig:
     """Validate a raw ``migration`` object; raise :class:`ConfigError` listing every problem."""
     if not isinstance(raw, dict):
-        raise ConfigError([f"{CONFIG_KEY}: must be a mapping of keys (see the README config reference)"], source)
+        raise ConfigError([f"{CONFIG_KEY}: must be a mapping of keys (see docs/config-reference.md)"], source)
     problems = _find_password_keys(raw, CONFIG_KEY) + _find_password_attributes(raw)
     try:
         config = StackConfig.model_validate({"region": region, "migration": raw})

@@ -13,7 +13,7 @@ A full load takes as long as its slowest stage:
 
 Every figure comes from :mod:`dmsmig.contract.facts` or the instance table, with its source.
 :func:`load_plan` is the one answer to "how long does the full load take, what bounds it, what does it
-cost": ``plan``, its JSON, the README and (through :mod:`dmsmig.model.load`) the policy pack read it.
+cost": ``plan``, its JSON, the docs and (through :mod:`dmsmig.model.load`) the policy pack read it.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ CREDENTIAL_CODES = {
 }
 
 
-# Exit codes of every command (README, "Exit codes"); the cutover gates use 10-17, a held lock 20.
+# Exit codes of every command (docs/exit-codes.md); the cutover gates use 10-17, a held lock 20.
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -1,6 +1,6 @@
 """The guardrail rules. Each validator reads camelCase props and names the config key to change.
 
-Remediation messages refer to keys of the stack's ``migration`` config object (see README).
+Remediation messages refer to keys of the stack's ``migration`` config object (see docs/config-reference.md).
 """
 
 from __future__ import annotations
