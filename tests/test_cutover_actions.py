@@ -246,3 +246,35 @@ def test_the_monitor_window_counts_down_each_time_it_looks(tmp_path):
         "5s of 25s left",
         "0s of 25s left",
     ]
+
+
+def _fail_back_actions(tmp_path, **states):
+    """The sandbox with a CDC group kept running for fail-back, its tasks in ``states`` as DMS reports them."""
+    from dmsmig.rehearsal.dms_emulator import emulator_for_stack
+
+    raw = raw_migration("sandbox")
+    raw["sources"][0]["taskGroups"].append(
+        {"name": "live", "mapping": "orders_table", "migrationType": "full-load-and-cdc"}
+    )
+    raw["cutover"] = {"keepCdcRunning": True}
+    actions = _cdc_actions(tmp_path, None, None, None)
+    actions.config = stack_from(raw)
+    dms = emulator_for_stack(actions.outputs.model_dump(by_alias=True), **states)
+    actions.clients = type("Clients", (), {"dms": dms})()
+    return actions
+
+
+def test_the_finish_gate_says_a_kept_cdc_task_runs_only_when_dms_reports_it_running(tmp_path):
+    live = "sandbox-ordersvc-orders-live-p1"
+    running = _fail_back_actions(tmp_path, **{live: "running"}).gate(Step.FINISH)
+    assert running.ok and f"{live}: running now (DMS), kept for fail-back" in running.evidence
+    assert "tasks to stop: 0 of 4 running now (DMS)" in running.evidence[0]
+
+
+def test_the_finish_gate_fails_naming_a_kept_cdc_task_dms_reports_failed(tmp_path):
+    live = "sandbox-ordersvc-orders-live-p1"
+    actions = _fail_back_actions(tmp_path, **{live: "failed", "p1": "running"})
+    gate = actions.gate(Step.FINISH)
+    assert not gate.ok and f"{live} is failed" in gate.reason and "python -m dmsmig rollback" in gate.reason
+    assert not any("kept for fail-back" in line and "running" in line for line in gate.evidence)
+    assert "tasks to stop: 1 of 4 running now (DMS): sandbox-ordersvc-orders-events-p1" == gate.evidence[0]

@@ -123,6 +123,11 @@ def _tasks_stopped(stubber):
     )
 
 
+def _finish_reads_tasks_stopped(stubber):
+    _tasks_stopped(stubber)  # the finish gate asks DMS what runs now
+    _tasks_stopped(stubber)  # and its effect check asks again before stopping anything
+
+
 def _cutover(world, *extra):
     return runner.invoke(app, _cutover_args(world, *extra))
 
@@ -154,7 +159,7 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
     assert world["driver"].calls == []  # nothing switched
 
     load_like_dms(world["clients"].dynamodb, world["rows"])  # the missing item arrives
-    _tasks_stopped(world["stubber"])
+    _finish_reads_tasks_stopped(world["stubber"])
     second = _cutover(world)
     assert second.exit_code == 0, second.output
     assert "[preconditions] done earlier" in second.output
@@ -193,7 +198,7 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
 def test_dry_run_changes_nothing_and_writes_no_state(world):
     load_like_dms(world["clients"].dynamodb, world["rows"])
     _loads_finished(world["stubber"])
-    _tasks_stopped(world["stubber"])
+    _finish_reads_tasks_stopped(world["stubber"])
     result = _cutover(world, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "[switch-reads] (dry run) would apply the change" in result.output
@@ -206,7 +211,7 @@ def test_cutover_json_is_one_object_a_line_as_it_happens_with_the_result_last(wo
 
     load_like_dms(world["clients"].dynamodb, world["rows"])
     _loads_finished(world["stubber"])
-    _tasks_stopped(world["stubber"])
+    _finish_reads_tasks_stopped(world["stubber"])
     result = _cutover(world, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.output.splitlines()]
@@ -234,7 +239,7 @@ def test_dry_run_never_waits_for_the_monitor_window(world, monkeypatch):
     monkeypatch.setattr(actions_module.time, "sleep", no_waiting)
     load_like_dms(world["clients"].dynamodb, world["rows"])
     _loads_finished(world["stubber"])
-    _tasks_stopped(world["stubber"])
+    _finish_reads_tasks_stopped(world["stubber"])
     args = [a for a in _cutover_args(world, "--dry-run") if a not in ("--monitor-minutes", "0")]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from dmsmig.config.stack import StackConfig
 from dmsmig.cutover.driver import READS_FROM, StackDriver
 from dmsmig.cutover.machine import CutoverState, Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
-from dmsmig.ops.decisions import TaskProgress, none_active
+from dmsmig.ops.decisions import RUNNING, TaskProgress, none_active, should_stop
 from dmsmig.ops.errors import OpsError, error_code, explain
 from dmsmig.ops.outputs import StackOutputs, TaskRef
 from dmsmig.ops.retry import call_with_retry
@@ -335,12 +335,38 @@ class CutoverActions:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
         return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
 
+    def _kept_for_fail_back(self) -> list[TaskRef]:
+        stopping = {t.arn for t in self._to_stop()}
+        return [t for _g, t in self.outputs.tasks() if t.arn not in stopping]
+
     def _finish_evidence(self) -> Gate:
-        keep = self.config.migration.cutover.keep_cdc_running
-        kept = [t.task_id for _g, t in self.outputs.tasks() if keep and t.migration_type != "full-load"]
-        lines = [f"tasks to stop: {len(self._to_stop())}"]
-        if kept:
-            lines.append(f"CDC tasks kept running for fail-back: {', '.join(kept)}")
+        """What DMS reports now: which tasks this step stops, and whether each CDC task kept for fail-back
+        still runs (a failed or stopped one no longer captures changes: the fail-back path is gone)."""
+        to_stop, kept = self._to_stop(), self._kept_for_fail_back()
+        described = dms_ops.describe_tasks(self.clients.dms, to_stop + kept) if to_stop or kept else {}
+        running = [t.task_id for t in to_stop if should_stop(described[t.arn]["Status"])]
+        lines = [
+            f"tasks to stop: {len(running)} of {len(to_stop)} running now (DMS)"
+            + (f": {', '.join(running)}" if running else "")
+        ]
+        broken = []
+        for ref in kept:
+            task = described[ref.arn]
+            status = task["Status"]
+            if status == RUNNING:
+                lines.append(f"{ref.task_id}: running now (DMS), kept for fail-back")
+                continue
+            why = task.get("LastFailureMessage") or task.get("StopReason") or ""
+            broken.append(f"{ref.task_id} is {status}" + (f" ({why})" if why else ""))
+        if broken:
+            lines.append(f"CDC tasks kept for fail-back that no longer capture changes: {'; '.join(broken)}")
+            return Gate(
+                False,
+                lines,
+                f"the fail-back path is broken: {'; '.join(broken)}. Resume them (python -m dmsmig resume "
+                "--task ...) and re-run the cutover; if a task cannot resume (its replication slot or log "
+                "position is gone), reload it or roll back now (python -m dmsmig rollback)",
+            )
         return Gate(True, lines)
 
     # -- effects --------------------------------------------------------------------------------
