@@ -210,3 +210,24 @@ def test_every_problem_of_a_file_is_reported_in_one_run():
         "migration.sources[0].taskGroups[0].mapping",
         "migration.sources[0].taskGroups[0].partitions.boundaries",
     ]
+
+
+@pytest.mark.parametrize("value", ["yes", "on", 1, "maybe", "true", 0])
+def test_a_boolean_is_true_or_false_only_and_the_key_path_is_named(value):
+    from dmsmig.config.stack import ConfigError
+
+    raw = raw_migration("prod")
+    raw["replication"]["multiAz"] = value
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    assert caught.value.problems == [f"migration.replication.multiAz: must be true or false (unquoted), not {value!r}"]
+
+
+def test_task_settings_booleans_are_strict_too():
+    from dmsmig.config.stack import ConfigError
+
+    raw = raw_migration("sandbox")
+    raw["taskSettings"]["Logging"] = {"EnableLogging": "no"}
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    assert "taskSettings.Logging.EnableLogging: must be true or false (unquoted), not 'no'" in caught.value.problems[0]

@@ -49,7 +49,7 @@ def _validate_settings_layer(layer: dict[str, Any]) -> None:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        message = _clean(first["msg"])
+        message = error_message(first)
         if first["type"] == "extra_forbidden":
             message = "unknown DMS task setting; check the spelling against the DMS task-settings reference"
         if message.startswith("@"):
@@ -60,3 +60,10 @@ def _validate_settings_layer(layer: dict[str, Any]) -> None:
 
 def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def error_message(err: Any) -> str:
+    """The words for one pydantic error of the stack config (its caller adds the key path)."""
+    if err["type"] == "bool_type":  # strict: 'yes', 'on', 1 and the like are refused, never read as true
+        return f"must be true or false (unquoted), not {err.get('input')!r}"
+    return _clean(err["msg"])

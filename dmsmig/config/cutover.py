@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from dmsmig.config.base import (
     _at,
@@ -61,7 +61,7 @@ class Cutover(_Model):
         description="Final-validation gate: counts and samples, or `full` (every item, as validate --full).",
     )
     monitor_minutes: int = Field(15, alias="monitorMinutes", ge=0, description="Alarms must stay quiet this long.")
-    keep_cdc_running: bool = Field(
+    keep_cdc_running: StrictBool = Field(
         True, alias="keepCdcRunning", description="Finish leaves CDC tasks running for fail-back (seed 001)."
     )
     fail_back_window_hours: int = Field(
@@ -80,7 +80,7 @@ class Cutover(_Model):
 class Assessments(_Model):
     """DMS premigration assessment runs (preflight --assess) and the private bucket their results land in."""
 
-    enabled: bool = Field(False, description="Create the results bucket and role; preflight --assess runs them.")
+    enabled: StrictBool = Field(False, description="Create the results bucket and role; preflight --assess runs them.")
     results_expire_days: int = Field(
         90, alias="resultsExpireDays", ge=1, le=3650, description="Days before result files are deleted."
     )

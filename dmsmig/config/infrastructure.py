@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from dmsmig.config.base import (
     _at,
@@ -18,12 +18,12 @@ VpcEndpointName = Literal["secretsManager", "dynamodb"]
 class VpcEndpoints(_Model):
     """VPC endpoints a private replication instance needs when its subnets have no NAT (Serverless always)."""
 
-    secrets_manager: bool = Field(
+    secrets_manager: StrictBool = Field(
         False,
         alias="secretsManager",
         description="Interface endpoint for Secrets Manager (private DNS) in the stack's subnets and security groups.",
     )
-    dynamodb: bool = Field(False, description="Gateway endpoint for DynamoDB on network.routeTableIds.")
+    dynamodb: StrictBool = Field(False, description="Gateway endpoint for DynamoDB on network.routeTableIds.")
     existing: list[VpcEndpointName] = Field(
         default_factory=list,
         description="Endpoints the VPC already has (not created here): secretsManager, dynamodb.",
@@ -106,9 +106,9 @@ class Replication(_Model):
     engine_version: str = Field(
         "3.5.4", alias="engineVersion", pattern=r"^\d+\.\d+\.\d+$", description="DMS engine version."
     )
-    multi_az: bool | None = Field(None, alias="multiAz", description="Default: true in prod, else false.")
-    publicly_accessible: bool = Field(False, alias="publiclyAccessible", description="Keep false.")
-    auto_minor_version_upgrade: bool = Field(
+    multi_az: StrictBool | None = Field(None, alias="multiAz", description="Default: true in prod, else false.")
+    publicly_accessible: StrictBool = Field(False, alias="publiclyAccessible", description="Keep false.")
+    auto_minor_version_upgrade: StrictBool = Field(
         True, alias="autoMinorVersionUpgrade", description="Take minor engine upgrades in the maintenance window."
     )
     kms_key_arn: str | None = Field(
@@ -123,7 +123,7 @@ class Replication(_Model):
         pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
         description="Weekly maintenance window (UTC), ddd:hh:mm-ddd:hh:mm.",
     )
-    create_account_roles: bool = Field(
+    create_account_roles: StrictBool = Field(
         False, alias="createAccountRoles", description="Create dms-vpc-role and dms-cloudwatch-logs-role."
     )
     max_tasks_per_instance: int = Field(

@@ -34,6 +34,8 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def _type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is typing.Annotated:  # e.g. StrictBool: the type is the first argument
+        return _type_name(get_args(annotation)[0])
     if origin is typing.Literal:
         return " \\| ".join(str(a) for a in get_args(annotation))
     if origin in (typing.Union, types.UnionType):

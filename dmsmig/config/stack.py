@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
 
 from dmsmig.config.base import (
     BOOTSTRAP_FIX,
@@ -26,6 +26,7 @@ from dmsmig.config.base import (
     _clean,
     _Model,
     _validate_settings_layer,
+    error_message,
 )
 from dmsmig.config.cutover import Assessments, Cutover
 from dmsmig.config.errors import ConfigError
@@ -66,7 +67,7 @@ class MigrationConfig(_Model):
     )
     sources: list[Source] = Field(min_length=1)
     assessments: Assessments = Field(default_factory=Assessments)
-    decommissioned: bool = Field(False, description="Remove DMS resources, keep the table and read switch.")
+    decommissioned: StrictBool = Field(False, description="Remove DMS resources, keep the table and read switch.")
 
     @field_validator("task_settings")
     @classmethod
@@ -290,7 +291,7 @@ PATTERN_HINTS = {
 
 def _format_error(err: Any, root: str) -> str:
     path = _join((root, *err["loc"]) if root else err["loc"])
-    message = _clean(err["msg"])
+    message = error_message(err)
     if err["type"] == "extra_forbidden":
         message = "unknown key; remove it or check the spelling (see docs/config-reference.md)"
     elif err["type"] == "missing":

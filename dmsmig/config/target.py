@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from dmsmig.config.base import (
     _at,
@@ -67,10 +67,10 @@ class Target(_Model):
     ttl_attribute: str | None = Field(
         None, alias="ttlAttribute", description="Attribute holding the expiry epoch seconds."
     )
-    point_in_time_recovery: bool = Field(
+    point_in_time_recovery: StrictBool = Field(
         True, alias="pointInTimeRecovery", description="Continuous backups of the table."
     )
-    deletion_protection: bool | None = Field(None, alias="deletionProtection", description="Default: prod only.")
+    deletion_protection: StrictBool | None = Field(None, alias="deletionProtection", description="Default: prod only.")
     encryption: Literal["aws-managed", "customer-managed"] = Field(
         "aws-managed", description="customer-managed uses the stack's KMS key."
     )
@@ -139,4 +139,4 @@ class Monitoring(_Model):
     evaluation_periods: int = Field(
         5, alias="evaluationPeriods", ge=1, description="Periods above threshold before the latency alarm fires."
     )
-    dashboard: bool = Field(True, description="Create a CloudWatch dashboard of the tasks.")
+    dashboard: StrictBool = Field(True, description="Create a CloudWatch dashboard of the tasks.")

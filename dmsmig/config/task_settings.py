@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from dmsmig.contract import facts
 
@@ -46,8 +46,8 @@ class LogComponent(_Section):
 # in tests/fixtures/dms_task_settings_example.json) with DMS's default unless seed 000 chose
 # otherwise: a document sent in the shape AWS returns does not show a diff on every refresh.
 class LoggingSection(_Section):
-    EnableLogging: bool = True
-    EnableLogContext: bool = True
+    EnableLogging: StrictBool = True
+    EnableLogContext: StrictBool = True
     LogComponents: list[LogComponent] = Field(
         default_factory=lambda: [LogComponent(Id=c) for c in DEFAULT_LOG_COMPONENTS]
     )
@@ -55,9 +55,9 @@ class LoggingSection(_Section):
 
 class FullLoadSettingsSection(_Section):
     TargetTablePrepMode: Literal["DO_NOTHING", "TRUNCATE_BEFORE_LOAD", "DROP_AND_CREATE"] = "DO_NOTHING"
-    CreatePkAfterFullLoad: bool = False
-    StopTaskCachedChangesApplied: bool = False
-    StopTaskCachedChangesNotApplied: bool = False
+    CreatePkAfterFullLoad: StrictBool = False
+    StopTaskCachedChangesApplied: StrictBool = False
+    StopTaskCachedChangesNotApplied: StrictBool = False
     MaxFullLoadSubTasks: int = Field(8, ge=1, le=facts.MAX_FULL_LOAD_SUBTASKS)
     TransactionConsistencyTimeout: int = Field(600, ge=0)
     CommitRate: int = Field(10000, ge=1, le=50000)
@@ -65,10 +65,10 @@ class FullLoadSettingsSection(_Section):
 
 class TargetMetadataSection(_Section):
     TargetSchema: str = ""
-    SupportLobs: bool = True
-    FullLobMode: bool = False
+    SupportLobs: StrictBool = True
+    FullLobMode: StrictBool = False
     LobChunkSize: int = Field(64, ge=1)
-    LimitedSizeLobMode: bool = True
+    LimitedSizeLobMode: StrictBool = True
     LobMaxSize: int = Field(32, ge=0, le=400, description="KB; a DynamoDB item holds at most 400 KB.")
     InlineLobMaxSize: int = Field(0, ge=0)
     LoadMaxFileSize: int = Field(0, ge=0)
@@ -78,16 +78,16 @@ class TargetMetadataSection(_Section):
     ParallelApplyThreads: int = Field(0, ge=0)
     ParallelApplyBufferSize: int = Field(100, ge=0)
     ParallelApplyQueuesPerThread: int = Field(1, ge=1)
-    BatchApplyEnabled: bool = False
-    TaskRecoveryTableEnabled: bool = False
+    BatchApplyEnabled: StrictBool = False
+    TaskRecoveryTableEnabled: StrictBool = False
 
 
 class ControlTablesSettingsSection(_Section):
     ControlSchema: str = ""
     HistoryTimeslotInMinutes: int = Field(5, ge=1)
-    HistoryTableEnabled: bool = False
-    SuspendedTablesTableEnabled: bool = False
-    StatusTableEnabled: bool = False
+    HistoryTableEnabled: StrictBool = False
+    SuspendedTablesTableEnabled: StrictBool = False
+    StatusTableEnabled: StrictBool = False
 
 
 class ErrorBehaviorSection(_Section):
@@ -102,15 +102,15 @@ class ErrorBehaviorSection(_Section):
     TableErrorEscalationCount: int = Field(0, ge=0)
     RecoverableErrorCount: int = Field(-1, ge=-1)
     RecoverableErrorInterval: int = Field(5, ge=1)
-    RecoverableErrorThrottling: bool = True
+    RecoverableErrorThrottling: StrictBool = True
     RecoverableErrorThrottlingMax: int = Field(1800, ge=1)
     ApplyErrorDeletePolicy: str = "IGNORE_RECORD"
     ApplyErrorInsertPolicy: str = "LOG_ERROR"
     ApplyErrorUpdatePolicy: str = "LOG_ERROR"
     ApplyErrorEscalationPolicy: str = "LOG_ERROR"
     ApplyErrorEscalationCount: int = Field(0, ge=0)
-    FullLoadIgnoreConflicts: bool = True
-    FailOnNoTablesCaptured: bool = True
+    FullLoadIgnoreConflicts: StrictBool = True
+    FailOnNoTablesCaptured: StrictBool = True
     EventErrorPolicy: str | None = None
 
     @model_validator(mode="after")
@@ -124,7 +124,7 @@ class ErrorBehaviorSection(_Section):
 
 
 class ChangeProcessingTuningSection(_Section):
-    BatchApplyPreserveTransaction: bool = True
+    BatchApplyPreserveTransaction: StrictBool = True
     BatchApplyTimeoutMin: int = Field(1, ge=1)
     BatchApplyTimeoutMax: int = Field(30, ge=1)
     BatchApplyMemoryLimit: int = Field(500, ge=1)
@@ -137,9 +137,9 @@ class ChangeProcessingTuningSection(_Section):
 
 
 class ChangeProcessingDdlHandlingPolicySection(_Section):
-    HandleSourceTableDropped: bool = True
-    HandleSourceTableTruncated: bool = True
-    HandleSourceTableAltered: bool = True
+    HandleSourceTableDropped: StrictBool = True
+    HandleSourceTableTruncated: StrictBool = True
+    HandleSourceTableAltered: StrictBool = True
 
 
 class StreamBufferSettingsSection(_Section):
