@@ -131,6 +131,8 @@ def rehearse(
             err_console.print(f"cutover: {data}", markup=False, soft_wrap=True)
         elif kind == "local":
             err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
+        elif kind == "earlier":
+            err_console.print(f"earlier run: {data}", markup=False, soft_wrap=True)
 
     interrupted = threading.Event()
 

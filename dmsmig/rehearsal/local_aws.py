@@ -28,6 +28,7 @@ from botocore.config import Config
 
 from dmsmig.contract.requests import requests_for
 from dmsmig.ops.errors import OpsError, UsageError
+from dmsmig.rehearsal.processes import read_pid_file, write_pid_file
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 CREATED_SERVICES = {"dynamodb", "ssm", "sns", "cloudwatch", "dms"}
@@ -59,6 +60,8 @@ class LocalAws:
     state_dir: Path
     port: int = 0
     pid: int | None = None
+    found: list[str] = field(default_factory=list)
+    """What an earlier run left here (its server, or a stale PID file) and what this run did about it."""
 
     @property
     def pid_file(self) -> Path:
@@ -87,7 +90,6 @@ class LocalAws:
             cwd=Path(__file__).resolve().parents[2],
         )
         self.pid = process.pid
-        self.pid_file.write_text(f"{process.pid} {self.port}\n")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -95,22 +97,33 @@ class LocalAws:
                 raise OpsError(
                     f"the local AWS server exited at start: {tail.strip()}", "see local-aws.log in the state dir"
                 )
-            if port_in_use(self.port):
+            if port_in_use(self.port):  # answering: it runs its own command line now, which the file records
+                write_pid_file(self.pid_file, process.pid, port=self.port)
                 return self.endpoint_url
             time.sleep(0.1)
         self.stop()
         raise OpsError("the local AWS server did not answer within 60 s", "see local-aws.log in the state dir")
 
     def stop_previous(self) -> None:
-        """Stop a server an earlier run left (a killed rehearsal), so a rerun works."""
-        if self.pid_file.exists():
-            try:
-                pid, port = (int(x) for x in self.pid_file.read_text().split())
-            except ValueError:
-                self.pid_file.unlink()
-                return
-            self.pid, self.port = pid, port
+        """Stop the server an earlier run left (an interrupted rehearsal), so a rerun works: only when the
+        process its PID file names is still that server; any other process is left alone."""
+        previous = read_pid_file(self.pid_file)
+        if previous is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        if previous.ours:
+            self.pid, self.port = previous.recorded["pid"], int(previous.recorded.get("port") or 0)
             self.stop()
+            self.found.append(
+                f"an earlier rehearsal's local AWS (process {previous.recorded['pid']}) was still running in "
+                f"{self.state_dir}: that run was interrupted; stopped it, this run starts afresh"
+            )
+            return
+        self.pid_file.unlink(missing_ok=True)
+        self.found.append(
+            f"{self.pid_file} was left by an earlier rehearsal that did not stop it; {previous.describe()}: "
+            "left alone, the stale file removed, this run starts afresh"
+        )
 
     def stop(self) -> None:
         """Stop the server by PID (TERM, then KILL after 5 s) and remove the PID file."""

@@ -80,6 +80,8 @@ class RehearsalResult:
     keep: dict[str, str] = field(default_factory=dict)
     cutover: CutoverResult | None = None
     cutover_skipped: str = ""
+    earlier: list[str] = field(default_factory=list)
+    """What an earlier, interrupted rehearsal left in the state folder, and what this run did about it."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,7 @@ class RehearsalResult:
             **self.analysis.as_dict(),
             "localResources": {"created": self.created, "notCreated": self.not_created},
             "seconds": self.seconds,
+            "earlierRun": self.earlier,
             **({"keep": self.keep} if self.keep else {}),
         }
 
@@ -271,6 +274,12 @@ class Rehearsal:
             raise KeyboardInterrupt
         self._on_event(kind, data)
 
+    def _note_earlier(self, found: list[str]) -> None:
+        """Say (and record in the report) what an earlier, interrupted run left here and what this run did."""
+        for line in found:
+            self.result.earlier.append(line)
+            self.emit("earlier", line)
+
     def _timed(self, name: str, started: float) -> None:
         self.result.seconds[name] = round(time.monotonic() - started, 2)
         self.emit("phase", name)
@@ -312,6 +321,7 @@ class Rehearsal:
             check_source(engine, objects)
         if options.prepare is not None:
             options.prepare(engine)
+        self._note_earlier(self.postgres.found)
         self._timed("source", t)
 
         t = time.monotonic()
@@ -325,6 +335,7 @@ class Rehearsal:
         write_atomic(outputs_file, json.dumps(outputs, indent=2, default=str))
         made = provision(self.local, config.region, program.resources)
         self.result.created, self.result.not_created = dict(made.created), dict(made.skipped)
+        self._note_earlier(self.local.found)
         self._timed("local AWS", t)
         self.emit("local", {"endpoint": endpoint})
 

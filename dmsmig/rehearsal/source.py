@@ -32,6 +32,7 @@ from dmsmig.contract.type_paths import ColumnType
 from dmsmig.model.column_types import declared_types
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.ops.source_db import qualified, quote
+from dmsmig.rehearsal.processes import read_pid_file
 
 _STORAGE = {
     "INT1": "smallint",
@@ -233,6 +234,26 @@ class EmbeddedPostgres:
     def __init__(self, directory: Path):
         self.directory = directory
         self._server: Any = None
+        self.found: list[str] = []
+        """What an earlier run left in the data folder (a stale postmaster.pid) and what this run did."""
+
+    def _clear_stale_pid_file(self) -> None:
+        """pgserver stops (signals) the process a data folder's postmaster.pid names: when that process is
+        not a PostgreSQL any more (an interrupted rehearsal left the file), remove the file instead, as
+        PostgreSQL itself would, so no unrelated process is ever signalled."""
+        pid_file = self.directory / "postmaster.pid"
+        previous = read_pid_file(pid_file)
+        if previous is None or previous.now is None:
+            if pid_file.exists():
+                pid_file.unlink()
+                self.found.append(f"{pid_file}: its PostgreSQL no longer runs (an interrupted rehearsal); removed")
+            return
+        if "postgres" not in previous.now.command:
+            pid_file.unlink()
+            self.found.append(
+                f"{pid_file} named process {previous.now.pid}, which is not a PostgreSQL now "
+                f"({previous.now.command[:80]}): left alone, the stale file removed"
+            )
 
     def start(self, logical: bool = False) -> str:
         """Start it (or reuse the running one) and return its SQLAlchemy URL.
@@ -248,6 +269,7 @@ class EmbeddedPostgres:
                 import pgserver
 
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._clear_stale_pid_file()
             self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
             if logical and self._server.psql("SHOW wal_level;").split()[2] != "logical":
                 self._server.psql("ALTER SYSTEM SET wal_level = logical;")
