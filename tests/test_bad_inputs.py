@@ -227,8 +227,13 @@ CASES: dict[str, tuple] = {
     ),
     "region invalid": file_case(
         lambda w: w.write({"config": {**w.raw()["config"], "aws:region": "europe"}}),
-        "region: 'europe' is not",
+        "aws:region: 'europe' is not",
         "an AWS region such as eu-west-1",
+    ),
+    "region DMS does not run in": file_case(
+        lambda w: w.write({"config": {**w.raw()["config"], "aws:region": "eu-west-9"}}),
+        "aws:region: 'eu-west-9' is not a region AWS DMS runs in",
+        "e.g. eu-west-1",
     ),
     "password beside migration": file_case(
         lambda w: w.write({"config": {**w.raw()["config"], "dms-migration:dbPassword": "hunter2"}}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -231,3 +232,40 @@ def test_task_settings_booleans_are_strict_too():
     with pytest.raises(ConfigError) as caught:
         stack_from(raw)
     assert "taskSettings.Logging.EnableLogging: must be true or false (unquoted), not 'no'" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "arn",
+    ["arn:aws:kms:eu-west-1:123456789012:", "arn:aws:kms:eu-west-1:123456789012:key/", "arn:aws:kms:eu-west-1:1234:key/x"],
+)
+def test_a_kms_arn_without_region_account_or_key_id_is_refused(arn):
+    from dmsmig.config.stack import ConfigError
+
+    raw = raw_migration("sandbox")
+    raw["replication"]["kmsKeyArn"] = arn
+    with pytest.raises(ConfigError) as caught:
+        stack_from(raw)
+    assert caught.value.problems == [
+        f"migration.replication.kmsKeyArn: {arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("engine", "declared", "fragment"),
+    [
+        ("sqlserver", "decimal(50,2)", "sqlserver takes a precision of 1 to 38, not 50"),
+        ("oracle", "number(39)", "oracle takes a precision of 1 to 38, not 39"),
+        ("sqlserver", "numeric(5,7)", "the scale must be from 0 to the precision 5"),
+    ],
+)
+def test_a_numeric_precision_the_engine_does_not_take_is_refused(engine, declared, fragment):
+    from dmsmig.contract.type_paths import UnknownType, parse_column
+
+    with pytest.raises(UnknownType, match=re.escape(fragment)):
+        parse_column(engine, declared)
+
+
+def test_oracle_keeps_a_scale_above_its_precision():
+    from dmsmig.contract.type_paths import parse_column
+
+    assert parse_column("oracle", "number(3,5)").scale == 5  # Oracle takes it: 0.00123

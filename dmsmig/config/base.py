@@ -58,6 +58,10 @@ def _validate_settings_layer(layer: dict[str, Any]) -> None:
         raise _at(loc, message) if loc else ValueError(message) from None
 
 
+KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@:-]+$"
+"""A KMS key (or alias) ARN with its region, account and id: a key the program can name to DMS and DynamoDB."""
+
+
 def _clean(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, StrictBool, field_validator, model_validator
 
 from dmsmig.config.base import (
+    KMS_KEY_ARN,
     _at,
     _ids_like,
     _Model,
@@ -114,7 +115,7 @@ class Replication(_Model):
     kms_key_arn: str | None = Field(
         None,
         alias="kmsKeyArn",
-        pattern=r"^arn:aws[a-z-]*:kms:",
+        pattern=KMS_KEY_ARN,
         description="Existing KMS key for instance, endpoints, topic and table; unset creates one.",
     )
     maintenance_window: str = Field(

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from dmsmig.config.base import (
     BOOTSTRAP_FIX,
     DEFAULT_PORTS,
+    KMS_KEY_ARN,
     NAME_PATTERN,
     _at,
     _clean,
@@ -34,7 +35,7 @@ class SecretRef(_Model):
     kms_key_arn: str | None = Field(
         None,
         alias="kmsKeyArn",
-        pattern=r"^arn:aws[a-z-]*:kms:",
+        pattern=KMS_KEY_ARN,
         description="Key of the secret, if not aws/secretsmanager.",
     )
 

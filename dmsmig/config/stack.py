@@ -261,6 +261,13 @@ class StackConfig(_Model):
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     migration: MigrationConfig
 
+    @field_validator("region")
+    @classmethod
+    def _dms_runs_there(cls, value: str) -> str:
+        if value not in facts.DMS_REGIONS:
+            raise ValueError(f"'{value}' is not a region AWS DMS runs in (fact dms-regions); e.g. eu-west-1")
+        return value
+
 
 def _join(loc: tuple) -> str:
     out = ""
@@ -291,6 +298,8 @@ PATTERN_HINTS = {
 
 def _format_error(err: Any, root: str) -> str:
     path = _join((root, *err["loc"]) if root else err["loc"])
+    if not root and tuple(err["loc"]) == ("region",):
+        path = "aws:region"  # the key as the stack file spells it
     message = error_message(err)
     if err["type"] == "extra_forbidden":
         message = "unknown key; remove it or check the spelling (see docs/config-reference.md)"

@@ -66,6 +66,13 @@ DMS_IDENTIFIER_PATTERN = _fact(
 )
 
 
+DMS_REGIONS = _fact(
+    "dms-regions",
+    model.service_regions("dms"),
+    "botocore endpoints data: partitions[].services.dms.endpoints (the regions DMS has an endpoint in)",
+)
+
+
 def identifier_problem(value: str, limit: int | None) -> str | None:
     """Why ``value`` is not a valid DMS identifier (None when it is)."""
     if limit is not None and len(value) > limit:

@@ -21,6 +21,17 @@ def service_model(service: str) -> Any:
     return botocore.model.ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
 
+@cache
+def service_regions(service: str) -> frozenset[str]:
+    """Every region botocore's endpoint data lists ``service`` in, across partitions (loaded, not a session)."""
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    found: set[str] = set()
+    for partition in endpoints["partitions"]:
+        listed = partition.get("services", {}).get(service, {}).get("endpoints", {})
+        found |= {name for name in listed if name in partition.get("regions", {})}
+    return frozenset(found)
+
+
 def shape(service: str, name: str) -> Any:
     """A named shape of ``service``."""
     return service_model(service).shape_for(name)

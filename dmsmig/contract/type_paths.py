@@ -143,6 +143,10 @@ class UnknownType(ValueError):
     """A declared type none of the engine's documented rows matches."""
 
 
+PRECISION_MAX = {"sqlserver": 38, "oracle": 38, "mysql": 65, "postgres": 1000}
+"""The largest precision each engine's exact numeric type takes (SQL Server decimal and Oracle NUMBER: 38;
+MySQL DECIMAL: 65; PostgreSQL numeric: 1000), from each engine's own documentation."""
+
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\)")
 
 
@@ -159,6 +163,13 @@ def parse_column(engine: str, declared: str) -> ColumnType:
             match = _PRECISION.search(text)
             precision = int(match.group(1)) if match and match.group(1) else None
             scale = int(match.group(2)) if match and match.group(2) else (0 if precision is not None else None)
+            limit = PRECISION_MAX.get(engine)
+            if precision is not None and limit and re.match(r"(decimal|numeric|number|dec)\b", text):
+                if not 1 <= precision <= limit:
+                    raise UnknownType(f"{declared!r}: {engine} takes a precision of 1 to {limit}, not {precision}")
+                # Oracle alone allows a negative scale, or one above the precision (NUMBER(3,5))
+                if engine != "oracle" and scale is not None and not 0 <= scale <= precision:
+                    raise UnknownType(f"{declared!r}: the scale must be from 0 to the precision {precision}")
             return ColumnType(text, dms_type, nullable, precision, scale)
     examples = [re.sub(r"\\\(.*|\(\\.*|[()?]", "", p.split("|")[0]) for p, _ in _ENGINES[engine][:6]]
     raise UnknownType(
