@@ -269,3 +269,23 @@ def test_oracle_keeps_a_scale_above_its_precision():
     from dmsmig.contract.type_paths import parse_column
 
     assert parse_column("oracle", "number(3,5)").scale == 5  # Oracle takes it: 0.00123
+
+
+@pytest.mark.parametrize(
+    ("stack", "fragment"),
+    [
+        ("a" * 300, "a stack name has 1 to 100 characters, not 300"),
+        ("../x/prod", "is a path or a qualified name; pass the stack's short name (e.g. 'prod')"),
+        ("org/project/prod", "pass the stack's short name (e.g. 'prod')"),
+        ("sand box", "may hold only letters, digits"),
+    ],
+)
+def test_a_stack_name_that_cannot_name_a_stack_file_is_exit_2_naming_the_option(stack, fragment):
+    from typer.testing import CliRunner
+
+    from dmsmig.cli import app
+
+    result = CliRunner().invoke(app, ["plan", "--stack", stack], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert "--stack" in result.output and fragment in result.output
+    assert "Traceback" not in result.output and "File name too long" not in result.output

@@ -206,3 +206,50 @@ def test_takeover_replaces_the_named_holder_and_the_old_run_stops_at_its_next_sa
             assert old.renew() is False
             with pytest.raises(LockLost, match="taken over"):
                 old.save(CutoverState("sandbox", "fp"))
+
+
+def test_a_state_file_that_records_another_stack_is_refused_naming_both(tmp_path):
+    from dmsmig.cutover.machine import CutoverState
+    from dmsmig.cutover.store import FileStateStore
+    from dmsmig.ops.errors import UsageError
+
+    prod = CutoverState("prod", "fp")
+    (tmp_path / "sandbox.json").write_text(prod.to_json())  # prod's record, renamed or copied here
+    with pytest.raises(UsageError) as caught:
+        FileStateStore(tmp_path, "sandbox").load()
+    assert "records the cutover of stack prod, not sandbox" in str(caught.value)
+    assert "--stack prod" in caught.value.fix
+
+
+def _earlier_version_state(done: list[str]) -> str:
+    import json
+
+    from dmsmig.cutover.machine import CutoverState, Status
+
+    state = json.loads(CutoverState("sandbox", "fp").to_json())
+    state.pop("format")  # format 1 had no 'format' key, and no cdc-drained step
+    del state["steps"]["cdc-drained"]
+    for step in done:
+        state["steps"][step]["status"] = Status.DONE.value
+    return json.dumps(state)
+
+
+def test_an_earlier_versions_state_without_a_later_added_step_reads_with_that_step_pending(tmp_path):
+    from dmsmig.cutover.machine import Status, Step
+    from dmsmig.cutover.store import FileStateStore
+
+    (tmp_path / "sandbox.json").write_text(_earlier_version_state(["preconditions"]))
+    state = FileStateStore(tmp_path, "sandbox").load()
+    assert state.record(Step.DRAINED).status == Status.PENDING
+    assert state.record(Step.PRECONDITIONS).status == Status.DONE
+
+
+def test_an_earlier_versions_state_past_the_missing_step_is_refused_with_its_format(tmp_path):
+    from dmsmig.cutover.store import FileStateStore
+    from dmsmig.ops.errors import UsageError
+
+    (tmp_path / "sandbox.json").write_text(_earlier_version_state(["preconditions", "final-validation"]))
+    with pytest.raises(UsageError) as caught:
+        FileStateStore(tmp_path, "sandbox").load()
+    assert "state format 1" in str(caught.value) and "without the cdc-drained step" in str(caught.value)
+    assert "cutover --restart" in caught.value.fix

@@ -172,3 +172,30 @@ def test_decimal_key_attribute_values_do_not_match_a_row(tmp_path, dynamodb, mon
     dynamodb.put_item(TableName=TABLE, Item=item)
     report = json.loads(_validate(tmp_path, dynamodb, monkeypatch, "--json", url=url).output)
     assert report["ok"] is False and report["itemsWithoutKey"] == {"orders/events": 1}
+
+
+def test_shards_another_stack_wrote_are_refused_naming_both_stacks(tmp_path, dynamodb, monkeypatch):  # noqa: F811
+    import sqlite3
+
+    url = _planted(tmp_path, dynamodb)
+    out = tmp_path / "shard-1.sqlite"
+    assert _validate(tmp_path, dynamodb, monkeypatch, "--shard", "1/1", "--out", str(out), url=url).exit_code == 0
+    db = sqlite3.connect(out)
+    meta = json.loads(db.execute("SELECT doc FROM meta").fetchone()[0])
+    meta["identity"] = {**meta["identity"], "stack": "prod"}  # as if `validate --stack prod` had written it
+    db.execute("UPDATE meta SET doc = ?", (json.dumps(meta),))
+    db.commit()
+    db.close()
+    argv = ["validate", "--stack", "sandbox", "--outputs-file", str(outputs_file(tmp_path)), "--merge", str(out)]
+    result = runner.invoke(app, [*argv, "--database-url", url], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert "holds a validation of stack prod" in result.output and "not of stack sandbox" in result.output
+
+
+def test_out_never_replaces_the_outputs_file_it_reads(tmp_path, dynamodb, monkeypatch):  # noqa: F811
+    url = _planted(tmp_path, dynamodb)
+    outputs = outputs_file(tmp_path)
+    before = outputs.read_text()
+    result = _validate(tmp_path, dynamodb, monkeypatch, "--out", str(outputs), url=url)
+    assert result.exit_code == 2 and "is --outputs-file: writing the result there would replace it" in result.output
+    assert outputs.read_text() == before

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dmsmig.cli.boundary import BoundaryGroup
-from dmsmig.config.stack import PROJECT_DIR, StackConfig, load_stack_config
+from dmsmig.config.stack import PROJECT_DIR, StackConfig, load_stack_config, stack_name_problem
 
 app = typer.Typer(
     help="Declare, check and drive a DMS migration into DynamoDB. Works offline where it can.",
@@ -27,7 +27,16 @@ app = typer.Typer(
 console = Console(emoji=False, highlight=False)
 err_console = Console(stderr=True, emoji=False, highlight=False)
 
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+def _stack_name(value: str) -> str:
+    problem = stack_name_problem(value)
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
+
+
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.", callback=_stack_name)
+]
 ProjectDirOption = Annotated[
     Path, typer.Option("--project-dir", help="Folder holding Pulumi.yaml and the stack files.")
 ]

@@ -159,6 +159,10 @@ def _full(
         )
     if out is not None and out.is_dir():
         raise UsageError(f"--out {out} is a folder", "pass a file name, e.g. --out shard-1.sqlite")
+    inputs = {"--outputs-file": ops.outputs_file, "the stack file": ops.stack_file}
+    for name, path in inputs.items():
+        if out is not None and path is not None and out.resolve() == path.resolve():
+            raise UsageError(f"--out {out} is {name}: writing the result there would replace it", "pass another file")
     options = FullOptions(database_url, from_secret, group, segments, parsed, out, max_failures, recheck_seconds)
     if merge:
         comparison = finish(ops, list(merge), options)

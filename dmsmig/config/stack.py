@@ -381,8 +381,27 @@ def project_name(project_dir: Path = PROJECT_DIR) -> str:
     return name
 
 
+STACK_NAME_MAX = 100
+
+
+def stack_name_problem(stack: str) -> str | None:
+    """Why ``stack`` cannot name a stack file, or None. Pulumi's stack names: letters, digits, '-', '_' and '.',
+    at most 100 characters; the stack file is ``Pulumi.<name>.yaml`` (the short name, not org/project/name)."""
+    if "/" in stack or "\\" in stack:
+        short = stack.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{stack[:60]!r} is a path or a qualified name; pass the stack's short name (e.g. {short[:40]!r})"
+    if not stack or len(stack) > STACK_NAME_MAX:
+        return f"a stack name has 1 to {STACK_NAME_MAX} characters, not {len(stack)}"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", stack) or stack in (".", ".."):
+        return f"{stack!r} may hold only letters, digits, '-', '_' and '.' (Pulumi stack names)"
+    return None
+
+
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The ``config:`` map of ``Pulumi.<stack>.yaml``."""
+    problem = stack_name_problem(stack)
+    if problem:
+        raise ConfigError([f"--stack: {problem}"], "--stack")
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))

@@ -138,6 +138,7 @@ class CutoverState:
                     "run the cutover with the dmsmig version that wrote it",
                 )
             steps = {k: StepRecord(**{**v, "status": Status(v["status"])}) for k, v in raw["steps"].items()}
+            steps = _with_every_step(steps, version, where)
             return cls(
                 raw["stack"],
                 raw["fingerprint"],
@@ -156,6 +157,28 @@ class CutoverState:
                 "edited, or from another tool",
                 "restore it from a copy, or move it aside and start a new run with cutover --restart",
             ) from None
+
+
+def _with_every_step(steps: dict[str, StepRecord], version: int, where: str) -> dict[str, StepRecord]:
+    """The steps of a state another version saved, each of today's steps present. A step that version did
+    not have is pending when no later step ran yet (the run goes through it); after a later step it
+    cannot be placed, and the state is refused with its format named."""
+    unknown = sorted(set(steps) - {s.value for s in ORDER})
+    if unknown:
+        raise UsageError(
+            f"{where} has step(s) {', '.join(unknown)} this dmsmig does not know (state format {version})",
+            "run the cutover with the dmsmig version that wrote it",
+        )
+    missing = [s for s in ORDER if s.value not in steps]
+    for step in missing:
+        later = ORDER[ORDER.index(step) + 1 :]
+        if any(steps.get(s.value, StepRecord()).status != Status.PENDING for s in later):
+            raise UsageError(
+                f"{where} was saved by an earlier dmsmig (state format {version}) without the {step.value} step, "
+                "and later steps have run, so that step cannot be placed",
+                "finish or roll back that run with the version that wrote it, or start anew: cutover --restart",
+            )
+    return {s.value: steps.get(s.value, StepRecord()) for s in ORDER}
 
 
 def fingerprint(document: dict) -> str:

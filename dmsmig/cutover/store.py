@@ -70,6 +70,16 @@ class StateStore(Protocol):
     def holder(self) -> str | None: ...
 
 
+def of_stack(state: CutoverState, stack: str, where: str) -> CutoverState:
+    """``state`` when it records ``stack``; a state of another stack is refused, naming both."""
+    if state.stack != stack:
+        raise UsageError(
+            f"{where} records the cutover of stack {state.stack}, not {stack}",
+            f"pass --stack {state.stack}, or the state folder of stack {stack}",
+        )
+    return state
+
+
 @dataclass
 class FileStateStore:
     """State in ``<dir>/<stack>.json``; OS lock on ``<dir>/<stack>.lock``; holder in ``<dir>/<stack>.owner``."""
@@ -100,7 +110,7 @@ class FileStateStore:
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             text = "\x00"  # not text: reported as unreadable below, naming the file
-        return CutoverState.from_json(text, str(self.path))
+        return of_stack(CutoverState.from_json(text, str(self.path)), self.stack, str(self.path))
 
     def save(self, state: CutoverState) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -152,7 +162,7 @@ class DynamoStateStore:
             self.dynamodb.get_item, TableName=self.table, Key={"pk": {"S": f"{self.stack}#state"}}, ConsistentRead=True
         ).get("Item")
         where = f"the cutover state item {self.stack}#state in table {self.table}"
-        return CutoverState.from_json(item["state"]["S"], where) if item else None
+        return of_stack(CutoverState.from_json(item["state"]["S"], where), self.stack, where) if item else None
 
     def save(self, state: CutoverState) -> None:
         if self._lost:

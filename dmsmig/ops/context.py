@@ -53,6 +53,7 @@ class OpsContext:
         self.stack = stack
         self.outputs_file = outputs_file
         """The outputs file the command was given (None: the Automation API's outputs)."""
+        self.stack_file = project_dir / f"Pulumi.{stack}.yaml"
         self.config: StackConfig = load_stack_config(stack, project_dir)
         self._outputs = read_outputs(stack, outputs_file, project_dir) if need_outputs else None
         if self._outputs is not None:

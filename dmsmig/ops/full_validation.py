@@ -402,6 +402,11 @@ class FullComparison:
         }
 
 
+def _whose(identity: dict) -> str:
+    where = ", ".join(f"{k} {identity[k]}" for k in ("project", "region", "account") if identity.get(k))
+    return f"stack {identity.get('stack')}" + (f" ({where})" if where else "")
+
+
 def _open_shards(paths: list[Path]) -> list[ShardStore]:
     stores = [ShardStore(p) for p in paths]
     first = stores[0].meta
@@ -445,10 +450,19 @@ def _match(src: list[tuple], tgt: list[tuple]) -> Iterator[tuple[str, tuple | No
         yield EXTRA_ITEM, None, t
 
 
-def compare_shards(paths: list[Path], groups: list[GroupPlan], max_failures: int) -> FullComparison:
-    """Add the shards' chunk sums, examine the chunks that differ key by key, and classify."""
+def compare_shards(
+    paths: list[Path], groups: list[GroupPlan], max_failures: int, identity: dict | None = None
+) -> FullComparison:
+    """Add the shards' chunk sums, examine the chunks that differ key by key, and classify. With
+    ``identity`` (the stack being validated), shards another stack wrote are refused."""
     stores = _open_shards(paths)
     try:
+        recorded = stores[0].meta["identity"]
+        if identity is not None and recorded != identity:
+            raise UsageError(
+                f"{stores[0].path} holds a validation of {_whose(recorded)}, not of {_whose(identity)}",
+                f"merge the shard files of {_whose(identity)}, or pass --stack {recorded.get('stack')}",
+            )
         ran = stores[0].meta["groups"]
         unknown = sorted(set(ran) - {g.name for g in groups})
         if unknown:
@@ -650,13 +664,18 @@ def _engines(ops: Any, options: FullOptions) -> Any:
     return engine_for
 
 
+def stack_identity(ops: Any) -> dict:
+    """Whose table a shard validated: the stack's identity as its outputs export it (shards record it)."""
+    return ops.outputs.identity.model_dump() if ops.outputs.identity else {"stack": ops.stack}
+
+
 def run_full(ops: Any, options: FullOptions, work_dir: Path) -> FullComparison | Path:
     """Run this shard into ``options.out`` and return its path; without ``out``, the whole table into
     ``work_dir``, compared and explained at once."""
     groups = plan_groups(ops, options.group)
     engine_for = _engines(ops, options)
     cfg = ops.config.migration
-    identity = ops.outputs.identity.model_dump() if ops.outputs.identity else {"stack": ops.stack}
+    identity = stack_identity(ops)
     out = options.out or work_dir / "validate-full.sqlite"
     run_shard(
         engine_for, ops.clients.dynamodb, ops.outputs.table_name, groups, options.shard, out,
@@ -671,7 +690,7 @@ def run_full(ops: Any, options: FullOptions, work_dir: Path) -> FullComparison |
 def finish(ops: Any, paths: list[Path], options: FullOptions, groups: list[GroupPlan] | None = None) -> FullComparison:
     """Compare shard results (one, or a merge) and name the differences."""
     groups = groups or plan_groups(ops, None)
-    comparison = compare_shards(paths, groups, options.max_failures)
+    comparison = compare_shards(paths, groups, options.max_failures, stack_identity(ops))
     explain_and_recheck(
         comparison, groups, _engines(ops, options), ops.clients.dynamodb, ops.outputs.table_name,
         options.recheck_seconds,
