@@ -282,3 +282,23 @@ def test_off_a_terminal_the_load_prints_a_progress_line_every_interval_and_no_cu
     lines = [line for line in captured.err.splitlines() if line.startswith("full load: ")]
     assert lines and lines[-1].startswith("full load: 4 of 4 tasks done, 300 rows, "), captured.err[-800:]
     assert "cutover: not rehearsed (--no-cutover)" in captured.out
+
+
+@pytest.mark.slow
+def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_path, monkeypatch):
+    import dmsmig.rehearsal.run as run_module
+    from dmsmig.ops.errors import OpsError
+
+    real_provision = run_module.provision
+
+    def killed_first(local, region, resources):
+        os.kill(local.pid, signal.SIGKILL)  # the local AWS dies (OOM killer, a stray kill) mid-rehearsal
+        time.sleep(0.5)
+        return real_provision(local, region, resources)
+
+    monkeypatch.setattr(run_module, "provision", killed_first)
+    with pytest.raises(OpsError) as caught:
+        _rehearse(tmp_path, rows=50)
+    message = str(caught.value)
+    assert "the rehearsal's local AWS (process" in message and "exited during the rehearsal" in message
+    assert str(tmp_path / "state" / "local-aws.log") in message and "run the rehearsal again" in caught.value.fix

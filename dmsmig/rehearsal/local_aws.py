@@ -28,7 +28,7 @@ from botocore.config import Config
 
 from dmsmig.contract.requests import requests_for
 from dmsmig.ops.errors import OpsError, UsageError
-from dmsmig.rehearsal.processes import read_pid_file, write_pid_file
+from dmsmig.rehearsal.processes import read_pid_file, stamp, write_pid_file
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 CREATED_SERVICES = {"dynamodb", "ssm", "sns", "cloudwatch", "dms"}
@@ -103,6 +103,19 @@ class LocalAws:
             time.sleep(0.1)
         self.stop()
         raise OpsError("the local AWS server did not answer within 60 s", "see local-aws.log in the state dir")
+
+    def gone(self) -> str | None:
+        """Why the server this rehearsal started is not there any more (None while it runs)."""
+        if self.pid is None:
+            return None
+        try:
+            if os.waitpid(self.pid, os.WNOHANG)[0]:
+                return f"the rehearsal's local AWS (process {self.pid}, port {self.port}) exited"
+        except ChildProcessError:
+            pass  # not our child (a --keep server found again): ask the OS whether it lives
+        if stamp(self.pid) is None:
+            return f"the rehearsal's local AWS (process {self.pid}, port {self.port}) is gone"
+        return None
 
     def stop_previous(self) -> None:
         """Stop the server an earlier run left (an interrupted rehearsal), so a rerun works: only when the

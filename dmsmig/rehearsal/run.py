@@ -274,6 +274,19 @@ class Rehearsal:
             raise KeyboardInterrupt
         self._on_event(kind, data)
 
+    def _name_a_dead_part(self, err: Exception) -> None:
+        """When the local AWS or the PostgreSQL this rehearsal started died under it, say that (one line, the
+        process, its log) instead of the connection error it caused."""
+        for gone, log in (
+            (self.local.gone(), self.state_dir / "local-aws.log"),
+            (self.postgres.gone(), self.postgres.directory / "log"),
+        ):
+            if gone:
+                raise OpsError(
+                    f"{gone} during the rehearsal (what failed then: {str(err).splitlines()[0][:120]}); its log: {log}",
+                    "run the rehearsal again (it starts its own anew); if it dies again, the log says why",
+                ) from None
+
     def _note_earlier(self, found: list[str]) -> None:
         """Say (and record in the report) what an earlier, interrupted run left here and what this run did."""
         for line in found:
@@ -287,6 +300,9 @@ class Rehearsal:
     def run(self) -> RehearsalResult:
         try:
             self._run()
+        except Exception as err:  # whatever failed, a part that died under it is the cause to name
+            self._name_a_dead_part(err)
+            raise
         finally:
             if not self.options.keep:
                 self.local.stop()

@@ -291,6 +291,15 @@ class EmbeddedPostgres:
             return lines[-1].strip()[:300]
         return f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
 
+    def gone(self) -> str | None:
+        """Why the PostgreSQL this rehearsal started is not there any more (None while it runs)."""
+        if self._server is None:
+            return None
+        previous = read_pid_file(self.directory / "postmaster.pid")
+        if previous is not None and previous.now is not None and "postgres" in previous.now.command:
+            return None
+        return f"the rehearsal's PostgreSQL (data folder {self.directory}) stopped"
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
