@@ -139,3 +139,29 @@ def test_the_decoder_ignores_changes_outside_a_transaction_and_keeps_relations()
     txn = decoder.feed(commit)
     assert txn is not None and txn.xid == 9 and txn.end_lsn == 0x1_0000_0010
     assert [(c.kind, c.new) for c in txn.changes] == [("insert", {"Id": "7"})]
+
+
+@mock_aws
+def test_a_resumed_stream_whose_slot_was_dropped_fails_naming_task_and_slot_and_is_not_recreated(postgres):
+    from dmsmig.rehearsal.cdc import SlotGone
+    from dmsmig.rehearsal.load_process import _cdc_failure
+
+    ranges = [KeyRange(0, None, None)]
+    spec, plan = _setup(postgres, ranges, rows=5)
+    stream, dynamodb = _stream(postgres, spec, plan, ranges[0], task="slot-dropped")
+    try:
+        stream.prepare()
+        with postgres.begin() as conn:  # a DBA (or a disk-full clean-up) drops the slot while the task runs
+            conn.execute(text("SELECT pg_drop_replication_slot(:s)"), {"s": stream.slot})
+        with pytest.raises(Exception) as polled:
+            stream.poll()
+        why = _cdc_failure(stream, polled.value)
+        assert f"replication slot {stream.slot} of task slot-dropped is gone" in why
+        assert "start --reload-target --task slot-dropped" in why
+        again = ChangeStream("slot-dropped", list(stream.rules.values()), postgres, stream.types, LobSettings(), dynamodb)
+        with pytest.raises(SlotGone, match="is gone"):
+            again.prepare(resume=True)  # DMS does not bring the lost changes back: no new slot in its place
+        with postgres.connect() as conn:
+            assert not stream.slot_exists(conn)
+    finally:
+        stream.drop()

@@ -50,6 +50,20 @@ class CdcUnavailable(RuntimeError):
     """The source cannot give this task a change stream (why, and the fix, in the message)."""
 
 
+class SlotGone(CdcUnavailable):
+    """The task's replication slot was dropped at the source: the changes since cannot be read again.
+
+    DMS fails the task, and resuming it does not bring the lost changes back (a new slot starts from
+    now), so the emulator never creates it again on its own."""
+
+    def __init__(self, task_id: str, slot: str):
+        super().__init__(
+            f"replication slot {slot} of task {task_id} is gone (dropped at the source): the changes made since "
+            f"it was dropped cannot be read. Reload the task's tables (python -m dmsmig start --reload-target "
+            f"--task {task_id}), or re-create the slot and restart the task from a position you choose"
+        )
+
+
 def slot_name(task_id: str) -> str:
     """A replication slot name for the task: lower case, digits and underscores, at most 63 characters."""
     return ("dmsmig_" + re.sub(r"[^a-z0-9_]", "_", task_id.lower()))[:63]
@@ -86,6 +100,7 @@ class ChangeStream:
         dynamodb: Any,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
+        self.task_id = task_id
         self.slot = slot_name(task_id)
         self.publication = self.slot
         self.rules = {(r.schema, r.table): r for r in rules}
@@ -96,8 +111,9 @@ class ChangeStream:
         self._loaders: dict[int, Any] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Publication, REPLICA IDENTITY FULL and the slot (each only if missing), so a resume reuses them."""
+    def prepare(self, resume: bool = False) -> None:
+        """Publication, REPLICA IDENTITY FULL and the slot (each only if missing), so a resume reuses them.
+        ``resume``: the task ran before, so its slot must still be there (:class:`SlotGone` otherwise)."""
         with self.engine.begin() as conn:
             level = conn.execute(text("SHOW wal_level")).scalar()
             if level != "logical":
@@ -122,9 +138,15 @@ class ChangeStream:
                     ).scalars()
                 )
         with self.engine.begin() as conn:  # a slot is created in a transaction that wrote nothing
-            slot = conn.execute(text("SELECT 1 FROM pg_replication_slots WHERE slot_name = :s"), {"s": self.slot})
-            if slot.first() is None:
+            if not self.slot_exists(conn):
+                if resume:
+                    raise SlotGone(self.task_id, self.slot)
                 conn.execute(text("SELECT pg_create_logical_replication_slot(:s, 'pgoutput')"), {"s": self.slot})
+
+    def slot_exists(self, conn: Any) -> bool:
+        return conn.execute(
+            text("SELECT 1 FROM pg_replication_slots WHERE slot_name = :s"), {"s": self.slot}
+        ).first() is not None
 
     # -- the stream -------------------------------------------------------------------------------
     def poll(self) -> int:

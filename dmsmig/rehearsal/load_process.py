@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from dmsmig.model.dms_semantics import parse_table_mappings
-from dmsmig.rehearsal.cdc import CdcStatistics, ChangeStream, run_stream
+from dmsmig.rehearsal.cdc import CdcStatistics, ChangeStream, SlotGone, run_stream
 from dmsmig.rehearsal.fullload import FullLoad, FullLoadResult, SourceBinding, TableProgress, progress_percent
 
 REPORT_SECONDS = 0.5
@@ -56,7 +56,7 @@ def _child(args: dict, messages: Any, stop: Any) -> None:
     if cdc is not None:  # the slot exists before the full load reads: changes made during it are kept
         stream = ChangeStream(cdc["taskId"], load.rules, engine, args["types"], load.lob, _client(args, "dynamodb"))
         try:
-            stream.prepare()
+            stream.prepare(resume=bool(cdc.get("cdcOnly")))
         except Exception as err:  # noqa: BLE001 - the task fails with the reason, as DMS reports it
             messages.put(("result", (load.tables, FullLoadResult(True, f"CDC cannot start: {err}"[:500]))))
             return
@@ -108,7 +108,18 @@ def _follow(stream: ChangeStream, args: dict, cdc: dict, messages: Any, stop: An
     try:
         run_stream(stream, stop.is_set, report)
     except Exception as err:  # noqa: BLE001 - e.g. the slot was dropped: the task fails, naming it
-        messages.put(("cdc-failed", f"CDC stopped: {type(err).__name__}: {str(err).splitlines()[0]}"[:500]))
+        messages.put(("cdc-failed", f"CDC stopped: {_cdc_failure(stream, err)}"[:500]))
+
+
+def _cdc_failure(stream: ChangeStream, err: Exception) -> str:
+    """Why the change stream stopped: a dropped slot named as such (with what to do), else the error."""
+    try:
+        with stream.engine.connect() as conn:
+            if not stream.slot_exists(conn):
+                return str(SlotGone(stream.task_id, stream.slot))
+    except Exception:  # noqa: BLE001 - the source itself is unreachable: the error says so
+        pass
+    return f"{type(err).__name__}: {str(err).splitlines()[0]}"
 
 
 class LoadProcess:

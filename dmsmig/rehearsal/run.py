@@ -381,8 +381,15 @@ class Rehearsal:
 
         if self.result.verdict == WatchVerdict.DONE.value:
             self._rehearse_cutover(ops, program, engine, url, changes, [p for _w, p in objects], project_copy)
-        elif changes is not None:
-            changes.stop()
+        else:
+            broken = [
+                f"{p.task_id} is {p.status}: {p.last_failure or ', '.join(p.errored_tables) or 'DMS gave no reason'}"
+                for p in progress
+                if p.failed
+            ]
+            self.result.cutover_skipped = "the full load did not finish: " + ("; ".join(broken) or self.result.verdict)
+            if changes is not None:
+                changes.stop()
 
         t = time.monotonic()
         try:  # every item against its source row, as `validate --full` does
