@@ -328,3 +328,45 @@ def test_type_paths_follow_the_source_pages(engine, declared, dms, dynamodb):
 def test_an_unknown_type_names_the_engine_and_the_page():
     with pytest.raises(UnknownType, match="not a sqlserver type.*CHAP_Source.SQLServer"):
         parse_column("sqlserver", "varchar2(10)")
+
+
+def test_a_list_member_number_over_text_fails_that_row_not_the_task():
+    """DDB page, 'Using object mapping to migrate data to DynamoDB': a dynamodb-list whose member is a
+    Number rendered from a column. DynamoDB refuses an item whose Number is not a number: that row is
+    an error row (DataErrorPolicy decides), and the other rows map as usual."""
+    from dmsmig.model.dms_semantics import LobSettings, map_row, parse_table_mappings
+
+    mappings = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "1",
+                "object-locator": {"schema-name": "dbo", "table-name": "t"},
+                "rule-action": "include",
+            },
+            {
+                "rule-type": "object-mapping",
+                "rule-id": "2",
+                "rule-name": "2",
+                "rule-action": "map-record-to-record",
+                "object-locator": {"schema-name": "dbo", "table-name": "t"},
+                "target-table-name": "T",
+                "mapping-parameters": {
+                    "partition-key-name": "PK",
+                    "attribute-mappings": [
+                        {"target-attribute-name": "PK", "attribute-type": "scalar", "attribute-sub-type": "string",
+                         "value": "${id}"},
+                        {"target-attribute-name": "scores", "attribute-type": "document",
+                         "attribute-sub-type": "dynamodb-list", "value": {"L": [{"N": "${score}"}]}},
+                    ],
+                },
+            },
+        ]
+    }  # fmt: skip
+    [rules] = parse_table_mappings(mappings)
+    bad = map_row(rules, {"id": 1, "score": "not a number"}, {}, LobSettings())
+    assert bad.item is None and [f.rule for f in bad.findings] == ["not-a-number"]
+    assert "attribute scores is a number but the value is 'not a number'" in bad.findings[0].message
+    good = map_row(rules, {"id": 2, "score": "7.50"}, {}, LobSettings())
+    assert good.item is not None and good.item["scores"] == {"L": [{"N": "7.5"}]}

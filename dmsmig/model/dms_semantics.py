@@ -431,14 +431,18 @@ def _lob(text: str, column: str, lob: LobSettings, outcome: RowOutcome) -> str:
     return cut
 
 
-def _document(value: Any, row: dict, types: dict, outcome: RowOutcome, lob: LobSettings) -> Any:
-    """A dynamodb-map/list value: DynamoDB JSON with templates inside its strings."""
+def _document(value: Any, row: dict, types: dict, outcome: RowOutcome, lob: LobSettings, name: str = "") -> Any:
+    """A dynamodb-map/list value: DynamoDB JSON with templates inside its strings. A Number member whose
+    rendered text is no DynamoDB number fails the row (a finding), as DynamoDB refuses that item."""
     if isinstance(value, str):
         return _render(value, row, types, outcome, lob)
     if isinstance(value, dict):
-        return {k: _document(v, row, types, outcome, lob) for k, v in value.items()}
+        if set(value) == {"N"} and isinstance(value["N"], str):
+            number = _number_value(_render(value["N"], row, types, outcome, lob), name, outcome)
+            return number if number is not None else {"NULL": True}  # never written: the row fails
+        return {k: _document(v, row, types, outcome, lob, name) for k, v in value.items()}
     if isinstance(value, list):
-        return [_document(v, row, types, outcome, lob) for v in value]
+        return [_document(v, row, types, outcome, lob, name) for v in value]
     return value
 
 
@@ -466,7 +470,7 @@ def map_row(rules: TableRules, row: dict[str, Any], types: dict[str, ColumnType]
     for attribute in rules.attributes:
         if attribute.kind == "document" and attribute.sub_type.startswith("dynamodb"):
             raw = json.loads(attribute.value) if isinstance(attribute.value, str) else attribute.value
-            mapped: dict | None = _document(raw, row, types, outcome, lob)
+            mapped: dict | None = _document(raw, row, types, outcome, lob, attribute.name)
         elif attribute.kind == "document":
             mapped = {"S": _render(attribute.value, row, types, outcome, lob)}
         else:
