@@ -133,3 +133,21 @@ def test_every_command_takes_json():
     assert {"name", "value", "source"} <= set(facts[0])
     keys = json.loads(runner.invoke(app, ["config-reference", "--json"]).output)
     assert keys[0]["key"] == "environment" and "|" in keys[0]["type"] and "\\\\" not in keys[0]["type"]
+
+
+def test_plan_works_on_an_ascii_only_terminal():
+    import os
+    import subprocess
+    import sys
+
+    from dmsmig.config.stack import PROJECT_DIR
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "COLUMNS": "100"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dmsmig", "plan", "--stack", "prod"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
+    assert b"UnicodeEncodeError" not in done.stderr
+    done.stdout.decode("ascii")  # every byte printable on that terminal
+    assert b"full load: about" in done.stdout

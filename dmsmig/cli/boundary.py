@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -192,8 +193,18 @@ class BoundaryGroup(TyperGroup):
             raise typer.Exit(failure.code) from None
 
 
+def printable_everywhere() -> None:
+    """Let every character reach a terminal that cannot show it (an ASCII-only locale or PYTHONIOENCODING):
+    what it cannot encode prints as '?' instead of ending the command in a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def run(app: Callable[..., Any], argv: list[str] | None = None) -> int:
     """Run the typer ``app`` inside the boundary; return the exit code instead of raising."""
+    printable_everywhere()
     console = Console(stderr=True, emoji=False)
     try:
         app(args=argv, prog_name="python -m dmsmig", standalone_mode=True)
