@@ -215,3 +215,38 @@ def test_groups_without_a_validation_key_read_nothing(dynamodb):
     )
     counts = count_partitions(dynamodb, TABLE, [GroupCount("g", spec, ranges_from_boundaries([]))], 4)
     assert counts.per_group == {} and counts.items_read == 0
+
+
+def test_an_aws_error_while_scanning_names_the_table(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from dmsmig.ops.errors import OpsError
+    from dmsmig.ops.validation import _scan_segment
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        with pytest.raises(OpsError) as caught:
+            _scan_segment(dynamodb, "order-events-gone", 0, 1, {}, [])
+    assert str(caught.value).startswith("scanning table order-events-gone: not found")
+
+
+def test_an_aws_error_reading_the_source_secret_names_the_secret(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from dmsmig.config.stack import load_stack_config
+    from dmsmig.ops.context import source_engine
+    from dmsmig.ops.errors import OpsError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    config = load_stack_config("sandbox")
+    with mock_aws():
+        clients = type("Clients", (), {"secrets": boto3.client("secretsmanager", region_name="eu-west-1")})()
+        ops = type("Ops", (), {"clients": clients})()
+        with pytest.raises(OpsError) as caught:
+            source_engine(ops, config.migration.sources[0], None, from_secret=True)
+    assert "reading the source credentials from secret sandbox-ordersvc-dms-credentials" in str(caught.value)

@@ -22,6 +22,7 @@ from dmsmig.ops.outputs import (
     verify_account,
     verify_identity,
 )
+from dmsmig.ops.retry import call_naming
 from dmsmig.ops.source_db import connect, url_from_secret
 
 URL_ENV = "DMSMIG_SOURCE_URL"
@@ -86,7 +87,10 @@ def source_engine(ops: OpsContext, source: Source, database_url: str | None, fro
     """A SQLAlchemy engine for ``source``: from its secret, ``--database-url`` or DMSMIG_SOURCE_URL."""
     if from_secret:
         secret_id = source.secret.arn or source.secret.name
-        secret = ops.clients.secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+        secret = call_naming(
+            "reading the source credentials from", f"secret {secret_id}", ops.clients.secrets.get_secret_value,
+            SecretId=secret_id,
+        )["SecretString"]
         return connect(url_from_secret(secret, source))
     url = database_url or os.environ.get(URL_ENV)
     if not url:

@@ -43,7 +43,7 @@ from dmsmig.model.dms_semantics import plain
 from dmsmig.model.item_digest import ChunkSum, chunk_of, digest
 from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops.errors import UsageError
-from dmsmig.ops.retry import call_with_retry
+from dmsmig.ops.retry import call_naming
 from dmsmig.ops.source_db import qualified, quote
 from dmsmig.ops.validation import GroupCount, batch_get, fetch_rows, key_id
 
@@ -240,7 +240,7 @@ def target_pass(
                 kwargs.update(Segment=segment, TotalSegments=total_segments)
             if start_key:
                 kwargs["ExclusiveStartKey"] = start_key
-            page = call_with_retry(dynamodb.scan, **kwargs)
+            page = call_naming("scanning", f"table {table}", dynamodb.scan, **kwargs)
             spilled, local = [], []
             for item in page.get("Items", []):
                 for group, counter in counters:

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
-from dmsmig.ops.errors import UsageError, is_throttling
+from dmsmig.ops.errors import UsageError, explain, is_throttling
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
@@ -39,3 +39,12 @@ def call_with_retry(fn: Callable[..., T], *args, **kwargs) -> T:
         reraise=True,
     )(fn)
     return wrapped(*args, **kwargs)
+
+
+def call_naming(action: str, resource: str, fn: Callable[..., T], *args, **kwargs) -> T:
+    """:func:`call_with_retry`, and an AWS error that ends it names what was being done to which resource
+    (``"scanning", "table order-events-prod"``) instead of only the API call."""
+    try:
+        return call_with_retry(fn, *args, **kwargs)
+    except Exception as err:
+        raise explain(err, action, resource) from None

@@ -24,7 +24,7 @@ from dmsmig.model.dms_semantics import plain
 from dmsmig.model.mapping_preview import GroupMapping
 from dmsmig.ops.context import OpsContext, source_engine
 from dmsmig.ops.errors import OpsError, UsageError
-from dmsmig.ops.retry import call_with_retry
+from dmsmig.ops.retry import call_naming, call_with_retry
 from dmsmig.ops.source_db import count_in_ranges, qualified, quote
 
 DEFAULT_SEGMENTS = 8
@@ -78,7 +78,7 @@ def _scan_segment(dynamodb: Any, table: str, segment: int, total: int, projectio
             kwargs.update(Segment=segment, TotalSegments=total)
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        page = call_with_retry(dynamodb.scan, **kwargs)
+        page = call_naming("scanning", f"table {table}", dynamodb.scan, **kwargs)
         read += page.get("ScannedCount", 0)
         for item in page.get("Items", []):
             for group in groups:
@@ -238,7 +238,7 @@ def batch_get(dynamodb: Any, table: str, keys: list[dict], key_names: list[str])
     for i in range(0, len(unique), BATCH_GET_MAX):
         request: dict[str, Any] = {table: {"Keys": unique[i : i + BATCH_GET_MAX], "ConsistentRead": True}}
         for _attempt in range(10):
-            response = call_with_retry(dynamodb.batch_get_item, RequestItems=request)
+            response = call_naming("reading items of", f"table {table}", dynamodb.batch_get_item, RequestItems=request)
             for item in response.get("Responses", {}).get(table, []):
                 found[key_id({n: item[n] for n in key_names})] = item
             request = response.get("UnprocessedKeys") or {}
