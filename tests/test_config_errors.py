@@ -289,3 +289,38 @@ def test_a_stack_name_that_cannot_name_a_stack_file_is_exit_2_naming_the_option(
     assert result.exit_code == 2
     assert "--stack" in result.output and fragment in result.output
     assert "Traceback" not in result.output and "File name too long" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda text: text.replace("rows: 12000000", "rows: " + "9" * 5000), "a number longer than 4,300 digits"),
+        (lambda text: text.replace("config:\n", "config:\n  x: " + "[" * 3000 + "]" * 3000 + "\n", 1), "nests deeper"),
+    ],
+    ids=["5000-digit integer", "3000 levels of nesting"],
+)
+def test_an_absurd_stack_file_is_exit_2_with_the_bound(project_copy, edit, fragment):
+    from typer.testing import CliRunner
+
+    from dmsmig.cli import app
+    from dmsmig.config.stack import PROJECT_DIR
+
+    (project_copy / "Pulumi.odd.yaml").write_text(edit((PROJECT_DIR / "Pulumi.sandbox.yaml").read_text()))
+    result = CliRunner().invoke(app, ["plan", "--stack", "odd", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2 and fragment in result.output and "unexpected error" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [('{"tableName": ' + "9" * 5000 + "}", "longer than 4,300 digits"), ("[" * 100000 + "]" * 100000, "nests deeper")],
+    ids=["5000-digit integer", "100000 levels of nesting"],
+)
+def test_an_absurd_outputs_file_is_exit_2_with_the_bound(tmp_path, content, fragment):
+    from typer.testing import CliRunner
+
+    from dmsmig.cli import app
+
+    path = tmp_path / "outputs.json"
+    path.write_text(content)
+    result = CliRunner().invoke(app, ["status", "--stack", "sandbox", "--outputs-file", str(path)])
+    assert result.exit_code == 2 and fragment in result.output and f"outputs file {path}" in result.output

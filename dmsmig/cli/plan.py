@@ -21,6 +21,7 @@ from dmsmig.cli.common import (
     load_config,
 )
 from dmsmig.config.atomic import write_atomic
+from dmsmig.config.bounds import parse_bound_problem
 from dmsmig.config.stack import PROJECT_DIR, project_name
 from dmsmig.contract import facts
 from dmsmig.model.throughput import MeasuredItems
@@ -124,6 +125,8 @@ def _measured(path: Path) -> MeasuredItems:
         raise UsageError(f"--rehearsal {path} is a folder", fix) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"--rehearsal {path} is not a JSON report ({err})", fix) from None
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"--rehearsal {path}: {parse_bound_problem(err) or err}", fix) from None
     try:
         return measured_items(document, str(path))
     except ValueError as err:

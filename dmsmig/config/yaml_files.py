@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from dmsmig.config.bounds import parse_bound_problem
 from dmsmig.config.errors import ConfigError
 
 
@@ -58,6 +59,11 @@ def parse_yaml(text: str, name: str) -> Any:
                 name,
             ) from None
         raise ConfigError([f"{name}: not valid YAML at {where} ({problem}); fix the syntax there"], name) from None
+    except (ValueError, RecursionError) as err:
+        bound = parse_bound_problem(err)
+        if bound is None:
+            raise
+        raise ConfigError([f"{name}: {bound}; no stack config or mapping spec needs that"], name) from None
 
 
 def read_yaml(path: Path) -> Any:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from dmsmig.config.bounds import parse_bound_problem
 from dmsmig.ops.errors import UsageError
 
 
@@ -151,10 +152,10 @@ class CutoverState:
             )
         except UsageError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+            why = parse_bound_problem(err) or f"{type(err).__name__}: {str(err)[:80]}"
             raise UsageError(
-                f"{where} cannot be read as a cutover state ({type(err).__name__}: {str(err)[:80]}): truncated, "
-                "edited, or from another tool",
+                f"{where} cannot be read as a cutover state ({why}): truncated, edited, or from another tool",
                 "restore it from a copy, or move it aside and start a new run with cutover --restart",
             ) from None
 

@@ -27,6 +27,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
+from dmsmig.config.bounds import parse_bound_problem
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.offline.mock_engine import ProgramRun, paused_gc
 from policies.dms_guardrails import PACK_NAME, PACK_VERSION, POLICIES
@@ -75,6 +76,8 @@ def load_pack_config(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not found (pack configs here: {', '.join(available)})") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"{path}: {parse_bound_problem(err) or err}") from None
     known = {policy.name for policy in POLICIES} | {"all"}
     for key in document:
         if key not in known:

@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dmsmig.config.bounds import parse_bound_problem
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.errors import OpsError, StackMismatch, UsageError
 
@@ -115,6 +116,11 @@ class OutputsFile:
             raise UsageError(
                 f"outputs file {self.path} is not JSON (line {err.lineno}, column {err.colno}: {err.msg})", fix
             ) from None
+        except (ValueError, RecursionError) as err:
+            bound = parse_bound_problem(err)
+            if bound is None:
+                raise
+            raise UsageError(f"outputs file {self.path}: {bound}; stack outputs never do", fix) from None
         except OSError as err:
             raise UsageError(f"outputs file {self.path} cannot be read ({err.strerror})", fix) from None
         if not isinstance(document, dict):
