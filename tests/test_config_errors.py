@@ -324,3 +324,13 @@ def test_an_absurd_outputs_file_is_exit_2_with_the_bound(tmp_path, content, frag
     path.write_text(content)
     result = CliRunner().invoke(app, ["status", "--stack", "sandbox", "--outputs-file", str(path)])
     assert result.exit_code == 2 and fragment in result.output and f"outputs file {path}" in result.output
+
+
+def test_a_yaml_error_names_where_the_unclosed_construct_starts_not_only_where_it_was_noticed():
+    from dmsmig.config.errors import ConfigError
+    from dmsmig.config.yaml_files import parse_yaml
+
+    with pytest.raises(ConfigError) as caught:
+        parse_yaml("config:\n  subnetIds: [subnet-1, subnet-2\n  vpcId: vpc-1\n", "Pulumi.x.yaml")
+    [problem] = caught.value.problems
+    assert "at line 3, column 8" in problem and "in what starts at line 2, column 14" in problem

@@ -58,6 +58,11 @@ def parse_yaml(text: str, name: str) -> Any:
                 ],
                 name,
             ) from None
+        started = getattr(err, "context_mark", None)
+        context = getattr(err, "context", None)
+        if started is not None and context and (mark is None or started.line != mark.line):
+            # the parser notices a problem where it stops reading; the construct it was in began earlier
+            where += f", in what starts at line {started.line + 1}, column {started.column + 1} ({context})"
         raise ConfigError([f"{name}: not valid YAML at {where} ({problem}); fix the syntax there"], name) from None
     except (ValueError, RecursionError) as err:
         bound = parse_bound_problem(err)
