@@ -253,3 +253,27 @@ def test_an_earlier_versions_state_past_the_missing_step_is_refused_with_its_for
         FileStateStore(tmp_path, "sandbox").load()
     assert "state format 1" in str(caught.value) and "without the cdc-drained step" in str(caught.value)
     assert "cutover --restart" in caught.value.fix
+
+
+@pytest.mark.parametrize(
+    ("finished_at", "fragment"),
+    [
+        ("yesterday-ish", "records the cutover's finish at 'yesterday-ish', which is not a time"),
+        ("2026-12-08T00:00:00+00:00", "the fail-back window (48 h after the cutover finished) is open until"),
+    ],
+)
+def test_decommission_is_refused_with_a_reason_for_a_bad_finish_time_or_an_open_window(tmp_path, finished_at, fragment):
+    from datetime import UTC, datetime
+
+    from dmsmig.cutover.machine import CutoverState, Status, Step
+    from dmsmig.cutover.runbook import decommission_refusal
+
+    state = CutoverState("sandbox", "fp")
+    for step in Step:
+        state.record(step).status = Status.DONE
+    state.record(Step.FINISH).at = finished_at
+    now = datetime(2026, 12, 9, tzinfo=UTC)
+    message, fix = decommission_refusal(state, 48, now, "state.json")
+    assert fragment in message and fix
+    state.record(Step.FINISH).at = "2026-12-01T00:00:00+00:00"
+    assert decommission_refusal(state, 48, now, "state.json") is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,8 +27,7 @@ from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.cutover.actions import CutoverActions
 from dmsmig.cutover.driver import DECOMMISSIONED, StackDriver
-from dmsmig.cutover.machine import Step
-from dmsmig.cutover.runbook import roll_back, run_cutover
+from dmsmig.cutover.runbook import decommission_refusal, roll_back, run_cutover
 from dmsmig.cutover.store import DynamoStateStore, FileStateStore, StateStore
 from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.context import OpsContext, source_engine
@@ -252,19 +251,11 @@ def decommission(
     store = _store(ops, stack, local_state)
     out = _Output(as_json)
     with store.lock():
-        state = store.load()
-        if not force and (state is None or not state.finished or state.rolled_back):
-            raise OpsError("no finished cutover recorded for this stack", "finish the cutover, or pass --force")
-        if not force and state is not None:
+        if not force:
             window = ops.config.migration.cutover.fail_back_window_hours
-            finished = datetime.fromisoformat(state.record(Step.FINISH).at)
-            opens = finished + timedelta(hours=window)
-            if datetime.now(UTC) < opens:
-                raise OpsError(
-                    f"the fail-back window ({window} h after the cutover finished) is open until "
-                    f"{opens.isoformat(timespec='minutes')}",
-                    "wait, or pass --force to decommission now",
-                )
+            refusal = decommission_refusal(store.load(), window, datetime.now(UTC), store.where)
+            if refusal:
+                raise OpsError(*refusal)
         if not yes:
             typer.confirm(f"Stop all tasks of {stack} and remove its DMS resources (the table is kept)?", abort=True)
         for result in dms_ops.stop_active(ops.clients.dms, [t for _g, t in ops.outputs.tasks()]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dmsmig.cutover import machine
 from dmsmig.cutover.driver import READS_FROM, StackDriver
@@ -65,6 +65,34 @@ def run_cutover(
         return machine.run(
             state, actions, store.save, retry_command=retry, say=say, evidence_max_age=max_age, operator=lambda: who
         )
+
+
+def decommission_refusal(
+    state: machine.CutoverState | None, window_hours: float, now: datetime, where: str
+) -> tuple[str, str] | None:
+    """Why decommissioning now is refused (message, fix), or None: no finished cutover, a rolled-back one,
+    or the fail-back window after the finish still open. ``where`` names the state, for a finish time that
+    is not a time."""
+    if state is None or not state.finished or state.rolled_back:
+        return "no finished cutover recorded for this stack", "finish the cutover, or pass --force"
+    at = state.record(machine.Step.FINISH).at
+    try:
+        finished = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return (
+            f"{where} records the cutover's finish at {at!r}, which is not a time",
+            "restore the state from a copy, or pass --force to decommission without the fail-back window check",
+        )
+    if finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
+    opens = finished + timedelta(hours=window_hours)
+    if now < opens:
+        return (
+            f"the fail-back window ({window_hours:g} h after the cutover finished) is open until "
+            f"{opens.isoformat(timespec='minutes')}",
+            "wait, or pass --force to decommission now",
+        )
+    return None
 
 
 def roll_back(

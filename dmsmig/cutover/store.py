@@ -69,6 +69,11 @@ class StateStore(Protocol):
 
     def holder(self) -> str | None: ...
 
+    @property
+    def where(self) -> str:
+        """Where the state is kept, for messages about it."""
+        ...
+
 
 def of_stack(state: CutoverState, stack: str, where: str) -> CutoverState:
     """``state`` when it records ``stack``; a state of another stack is refused, naming both."""
@@ -110,7 +115,11 @@ class FileStateStore:
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             text = "\x00"  # not text: reported as unreadable below, naming the file
-        return of_stack(CutoverState.from_json(text, str(self.path)), self.stack, str(self.path))
+        return of_stack(CutoverState.from_json(text, self.where), self.stack, self.where)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     def save(self, state: CutoverState) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -161,8 +170,13 @@ class DynamoStateStore:
         item = call_with_retry(
             self.dynamodb.get_item, TableName=self.table, Key={"pk": {"S": f"{self.stack}#state"}}, ConsistentRead=True
         ).get("Item")
-        where = f"the cutover state item {self.stack}#state in table {self.table}"
-        return of_stack(CutoverState.from_json(item["state"]["S"], where), self.stack, where) if item else None
+        if not item:
+            return None
+        return of_stack(CutoverState.from_json(item["state"]["S"], self.where), self.stack, self.where)
+
+    @property
+    def where(self) -> str:
+        return f"the cutover state item {self.stack}#state in table {self.table}"
 
     def save(self, state: CutoverState) -> None:
         if self._lost:
