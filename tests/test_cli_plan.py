@@ -151,3 +151,18 @@ def test_plan_works_on_an_ascii_only_terminal():
     assert b"UnicodeEncodeError" not in done.stderr
     done.stdout.decode("ascii")  # every byte printable on that terminal
     assert b"full load: about" in done.stdout
+
+
+def test_every_commands_help_shows_flags_as_flags_and_no_box_drawing():
+    import typer
+
+    group = typer.main.get_command(app)
+    names = sorted(group.list_commands(None))  # type: ignore[arg-type]
+    assert len(names) > 15
+    for name in [None, *names]:
+        result = runner.invoke(app, [name, "--help"] if name else ["--help"], env={"COLUMNS": "100"})
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output, name
+        assert not set(result.output) & set("╭╮╰╯│─┏┓┗┛┃━"), name
+        if name:
+            assert "--json " in result.output or "--json\n" in result.output, name  # a flag, without a value

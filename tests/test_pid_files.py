@@ -67,3 +67,13 @@ def test_a_postmaster_pid_naming_a_process_that_is_not_postgres_is_removed_not_s
     time.sleep(0.3)
     assert _alive(unrelated) and not (data / "postmaster.pid").exists()
     assert "is not a PostgreSQL now" in postgres.found[0] and "left alone" in postgres.found[0]
+
+
+def test_the_local_aws_log_keeps_this_run_and_the_previous_one_only(tmp_path):
+    local = LocalAws(tmp_path)
+    for run in range(3):
+        with local._fresh_log() as log:
+            log.write(f"run {run}\n".encode())
+    assert (tmp_path / "local-aws.log").read_text() == "run 2\n"
+    assert (tmp_path / "local-aws.previous.log").read_text() == "run 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local-aws.log", "local-aws.previous.log"]

@@ -179,7 +179,7 @@ def test_ctrl_c_during_the_load_stops_everything_it_started_and_a_rerun_passes(t
             break
     if process.poll() is not None:
         pytest.fail("the rehearsal ended before the load: " + "".join(seen)[-300:], pytrace=False)
-    local_pid = int((state / "local-aws.pid").read_text().split()[0])
+    local_pid = json.loads((state / "local-aws.pid").read_text())["pid"]
     postgres_pid = int((state / "pgdata" / "postmaster.pid").read_text().split()[0])
     assert _alive(local_pid) and _alive(postgres_pid)
     time.sleep(2)  # the tasks are loading now (100,000 rows take a minute or more)

@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: a flag shows no value placeholder, and no box drawing reaches a pipe
+    rich_markup_mode=None,
     cls=BoundaryGroup,
 )
 # Data (ARNs, names, values) is printed as text: no emoji codes (':secret:'), no highlighting.

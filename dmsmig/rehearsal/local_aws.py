@@ -80,7 +80,7 @@ class LocalAws:
             raise UsageError(f"port {self.port} on 127.0.0.1 is in use", "pass another --port, or omit it")
         config_file = self.state_dir / "local-aws.json"
         config_file.write_text(json.dumps(config))
-        log = (self.state_dir / "local-aws.log").open("ab")
+        log = self._fresh_log()
         process = subprocess.Popen(
             [sys.executable, "-m", "dmsmig.rehearsal.server", "--port", str(self.port), "--config", str(config_file)]
             + ([] if outlive_us else ["--parent", str(os.getpid())]),
@@ -93,7 +93,7 @@ class LocalAws:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                tail = (self.state_dir / "local-aws.log").read_text(errors="replace")[-300:]
+                tail = self.log_file.read_text(errors="replace")[-300:]
                 raise OpsError(
                     f"the local AWS server exited at start: {tail.strip()}", "see local-aws.log in the state dir"
                 )
@@ -116,6 +116,17 @@ class LocalAws:
         if stamp(self.pid) is None:
             return f"the rehearsal's local AWS (process {self.pid}, port {self.port}) is gone"
         return None
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "local-aws.log"
+
+    def _fresh_log(self) -> Any:
+        """This run's log, the previous run's kept beside it as local-aws.previous.log: two runs at most, so
+        the folder does not grow with every rehearsal."""
+        if self.log_file.exists():
+            self.log_file.replace(self.state_dir / "local-aws.previous.log")
+        return self.log_file.open("wb")
 
     def stop_previous(self) -> None:
         """Stop the server an earlier run left (an interrupted rehearsal), so a rerun works: only when the

@@ -278,7 +278,7 @@ class Rehearsal:
         """When the local AWS or the PostgreSQL this rehearsal started died under it, say that (one line, the
         process, its log) instead of the connection error it caused."""
         for gone, log in (
-            (self.local.gone(), self.state_dir / "local-aws.log"),
+            (self.local.gone(), self.local.log_file),
             (self.postgres.gone(), self.postgres.directory / "log"),
         ):
             if gone:
