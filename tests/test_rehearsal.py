@@ -302,3 +302,20 @@ def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_pat
     message = str(caught.value)
     assert "the rehearsal's local AWS (process" in message and "exited during the rehearsal" in message
     assert str(tmp_path / "state" / "local-aws.log") in message and "run the rehearsal again" in caught.value.fix
+
+
+@pytest.mark.slow
+def test_a_piped_rehearsal_shows_each_phase_under_its_header_and_every_task_in_full(tmp_path, capsys):
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "200", "--state-dir", str(tmp_path / "s")])
+    captured = capsys.readouterr()  # capsys: off a terminal, as in a pipe or CI
+    assert code == 0, captured.err[-800:]
+    headers = [line for line in captured.err.splitlines() if line.startswith("--- ")]
+    assert headers == ["--- cutover ---", "--- rollback ---", "--- start ---", "--- cutover --restart ---"]
+    out = captured.out + captured.err
+    for p in range(1, 5):
+        task = f"sandbox-ordersvc-orders-events-p{p}"
+        assert f"validate --full (every item): group orders/events, task {task}, " in captured.out
+        assert f"full load done: task {task}, status stopped" in captured.out
+    assert not set(out) & set("╭╮╰╯│┏┓┗┛┃━┡┩┳┻╇"), "no box drawing off a terminal"
+    assert "before the switch: SSM /ordersvc/sandbox/reads-from = source" in captured.err
+    assert "tasks to stop: 0 of 4 running now (DMS)" in captured.err

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from dmsmig.cli.boundary import BoundaryGroup
@@ -25,9 +26,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     cls=BoundaryGroup,
 )
-# Data (ARNs, names, values) is printed as text: no emoji codes (':secret:'), no highlighting.
-console = Console(emoji=False, highlight=False)
-err_console = Console(stderr=True, emoji=False, highlight=False)
+# Data (ARNs, names, values) is printed as text: no emoji codes (':secret:'), no highlighting; a line is
+# never wrapped by us (a terminal wraps what it must; a pipe gets whole lines).
+console = Console(emoji=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
 
 def _stack_name(value: str) -> str:
     problem = stack_name_problem(value)
@@ -65,6 +67,21 @@ FromSecretOption = Annotated[
 @app.callback()
 def _root() -> None:
     """Declare, check and drive a DMS migration into DynamoDB."""
+
+
+def print_records(title: str, columns: list[str], rows: list[list[object]], out: Console | None = None) -> None:
+    """A table on a terminal; off one (a pipe, a file, CI), one whole line a record, every value in full
+    and no box drawing: ``title: column value, column value, ...``."""
+    out = out or console
+    if out.is_terminal:
+        table = Table(*columns, title=title)
+        for row in rows:
+            table.add_row(*cells(*row))
+        out.print(table)
+        return
+    for row in rows:
+        shown = ", ".join(f"{c} {v.plain if isinstance(v, Text) else v}" for c, v in zip(columns, row))
+        out.print(f"{title}: {shown}", markup=False, highlight=False, soft_wrap=True)
 
 
 def cells(*values: object) -> list[Text]:

@@ -11,14 +11,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 from rich.text import Text
 
-from dmsmig.cli.common import JsonOption, ProjectDirOption, StackOption, app, cells, console, err_console, load_config
+from dmsmig.cli.common import (
+    JsonOption,
+    ProjectDirOption,
+    StackOption,
+    app,
+    console,
+    err_console,
+    load_config,
+    print_records,
+)
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
 from dmsmig.ops.errors import UsageError
-from dmsmig.rehearsal.cutover_rehearsal import Fault
+from dmsmig.rehearsal.cutover_rehearsal import PHASE, Fault
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
 
 LINE_SECONDS = 10.0
@@ -93,7 +101,7 @@ def rehearse(
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}% {task.fields[info]}"),
         console=err_console,
-        disable=as_json,
+        disable=as_json or not err_console.is_terminal,  # off a terminal: progress lines instead (below)
     )
     ids: dict[str, Any] = {}
     started, last_line = time.monotonic(), [time.monotonic()]
@@ -128,7 +136,10 @@ def rehearse(
                 markup=False,
             )
         elif kind == "cutover":
-            err_console.print(f"cutover: {data}", markup=False, soft_wrap=True)
+            if data.startswith(PHASE):
+                err_console.print(f"--- {data.removeprefix(PHASE)} ---", markup=False, soft_wrap=True)
+            else:
+                err_console.print(f"  {data}", markup=False, soft_wrap=True)
         elif kind == "local":
             err_console.print(f"local AWS (moto + emulated DMS) at {data['endpoint']}", markup=False)
         elif kind == "earlier":
@@ -196,26 +207,25 @@ def _check_report_path(path: Path) -> None:
 
 def _summary(result: RehearsalResult, report_path: Path) -> None:
     data = result.as_dict()
-    load = Table("task", "status", "rows", "error rows", title=f"rehearse {result.stack}: full load {result.verdict}")
-    for t in result.tasks:
-        load.add_row(*cells(t["task_id"], t["status"], f"{t['rows_loaded']:,}", t["error_rows"]))
-    console.print(load)
-    checked = Table("group", "task", "source rows", "items", "verdict", title="validate --full (every item)")
+    print_records(
+        f"full load {result.verdict}",
+        ["task", "status", "rows", "error rows"],
+        [[t["task_id"], t["status"], f"{t['rows_loaded']:,}", t["error_rows"]] for t in result.tasks],
+    )
+    checked = []
     for group, reports in result.validation.get("groups", {}).items():
         for r in reports:
             style = "green" if r["ok"] else "red"
             target = "-" if r["targetItems"] is None else f"{r['targetItems']:,}"
-            checked.add_row(*cells(group, r["task"], f"{r['sourceRows']:,}", target, Text(r["verdict"], style=style)))
-    console.print(checked)
-    findings = Table("level", "finding", "where", "rows", "examples", "fix", title="findings")
+            checked.append([group, r["task"], f"{r['sourceRows']:,}", target, Text(r["verdict"], style=style)])
+    print_records("validate --full (every item)", ["group", "task", "source rows", "items", "verdict"], checked)
+    findings = []
     for f in data["findings"]:
         style = "red" if f["level"] == "error" else "yellow"
         examples = ", ".join(json.dumps(e, default=str) for e in f["examples"][:3])
-        findings.add_row(
-            *cells(Text(f["level"], style=style), f["message"], f["where"], f["count"], examples[:80], f["fix"])
-        )
-    if data["findings"]:
-        console.print(findings)
+        findings.append([Text(f["level"], style=style), f["message"], f["where"], f["count"], examples[:80], f["fix"]])
+    if findings:
+        print_records("finding", ["level", "finding", "where", "rows", "examples", "fix"], findings)
     else:
         console.print("findings: none", markup=False)
     for u in data["undocumented"]:

@@ -276,8 +276,8 @@ class CutoverActions:
         return Gate(
             True,
             [
-                f"SSM {self.outputs.read_switch_parameter} = {self._reads_from()}",
-                f"stack config {READS_FROM} = {self.driver.get(READS_FROM)}",
+                f"before the switch: SSM {self.outputs.read_switch_parameter} = {self._reads_from()}",
+                f"before the switch: stack config {READS_FROM} = {self.driver.get(READS_FROM)}",
             ],
         )
 

@@ -53,6 +53,9 @@ CDC_WAIT_SECONDS = 90
 RESTART_WRITES_SECONDS = 2.0
 
 
+PHASE = "phase: "
+"""A line that opens a phase of the rehearsed cutover (cutover, rollback, start, cutover --restart)."""
+
 @dataclass
 class CutoverResult:
     """What the cutover rehearsal did: each phase, where it stopped, and the report it wrote."""
@@ -177,6 +180,7 @@ class CutoverRehearsal:
         )
 
     def _cutover(self, restart: bool, name: str) -> Outcome:
+        self.say(PHASE + name)
         lines: list[str] = []
 
         def say(line: str) -> None:
@@ -213,6 +217,7 @@ class CutoverRehearsal:
         self._plant()
         if not self._cutover(False, "cutover").ok:
             return
+        self.say(PHASE + "rollback")
         changed = roll_back(self.ops, self.store, self.driver, self.switch_targets, say=self.say)
         back = self._reads_from()
         self.result.phases.append({"phase": "rollback", "ok": changed and back == "source", "readsFrom": back})
@@ -221,7 +226,10 @@ class CutoverRehearsal:
             return
         refs = [t for _g, t in self.ops.outputs.tasks()]
         self._until(lambda p: p.status not in BUSY, refs)  # tasks finish stopped are still stopping
+        self.say(PHASE + "start")
         started = dms_ops.apply_start_plan(self.ops.clients.dms, refs, plan_starts)
+        for r in started:
+            self.say(f"{r['task']}: {r['was']} -> {r['action']} -> {r['status']}")
         self.result.phases.append({"phase": "start", "actions": {r["task"]: str(r["action"]) for r in started}})
         if self.changes is not None:
             self.changes.start()  # the applications write to the source again
