@@ -188,7 +188,10 @@ def test_rehearsal_stops_at_validation_then_resumes_and_finishes(world):
     shown = runner.invoke(app, [*status[:-1], "--report", str(report)])
     assert shown.exit_code == 0, shown.output
     page = report.read_text()
-    assert page.count("<svg") == 3  # three charts, inline
+    # the validation and progress charts, inline; no CDC task: a line says so, no empty chart frame
+    assert page.count("<svg") == 2 and "no CDC latency sampled" in page
+    assert data["readsMoved"]["before"] == "source" and data["readsMoved"]["after"] == "dynamodb"
+    assert data["verdict"] == "finished: every gate passed, reads on DynamoDB"
     assert 'id="context"' not in page and data["context"] == ""  # a deployed stack's run: no rehearsal banner
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(http")), "the report loads nothing"
     for section in ("identity", "timeline", "gates", "validation", "progress", "cdc-latency", "reads", "previous-runs"):

@@ -45,6 +45,7 @@ def _state() -> CutoverState:
         record.at = (start + timedelta(minutes=5 * n + 3)).isoformat(timespec="seconds")
         record.evidence = [f"{step.value}: evidence line"]
     state.record(Step.SWITCH_READS).effect_applied = True
+    state.record(Step.SWITCH_READS).data = {"reads": {"before": "source", "after": "dynamodb"}}
     state.record(Step.PRECONDITIONS).data = {
         "threshold": {"cdcLatencyMaxSeconds": 60},
         "samples": [
@@ -88,7 +89,14 @@ def _state() -> CutoverState:
             "failures": [],
         }
     }
-    state.previous_runs = [{"rolled_back": True, "rollbacks": [{"at": start.isoformat(), "by": by}], "steps": {}}]
+    earlier = {step.value: {"status": "done", "at": start.isoformat(), "by": by} for step in list(Step)[:5]}
+    state.previous_runs = [
+        {
+            "rolled_back": True,
+            "rollbacks": [{"at": "2026-11-30T09:15:00+00:00", "by": "arn:aws:sts::123456789012:assumed-role/Operator/sam"}],
+            "steps": earlier,
+        }
+    ]
     return state
 
 
@@ -103,6 +111,23 @@ def test_the_report_draws_every_section_and_chart_in_a_headless_browser(tmp_path
     charts = re.findall(r"<figure>.*?</figure>", dom, flags=re.S)
     assert len(charts) == 3 and all("<svg" in c and "<path" in c for c in charts)
     assert "arn:aws:sts::123456789012:assumed-role/Operator/jane" in dom and "every item (validate --full)" in dom
+    # one overall verdict, each gate's verdict in words, the switch before and after
+    assert re.search(r'id="verdict".*finished: every gate passed, reads on DynamoDB', dom)
+    gates = dom[dom.index('id="gates"') : dom.index('id="validation"')]
+    assert gates.count(">passed<") == len(Step)
+    assert "from source to dynamodb" in dom
+    # the earlier run: its steps, and its rollback with the time and the operator
+    earlier = dom[dom.index('id="previous-runs"') :]
+    text = re.sub(r"<[^>]+>", "", earlier)  # the words as a reader sees them
+    assert "rolled back at 2026-11-30T09:15:00+00:00 by arn:aws:sts::123456789012:assumed-role/Operator/sam" in text
+    assert earlier.count(">passed<") == 5 and earlier.count(">not reached<") == 2
+    reads = dom[dom.index('id="reads"') : dom.index('id="previous-runs"')]
+    assert "run 1: rolled back at 2026-11-30T09:15:00+00:00 by" in re.sub(r"<[^>]+>", "", reads)
+    # which program made it, from which config, when and by which command
+    assert re.search(r"program dmsmig \d+\.\d+\.\d+, commit [0-9a-f]{12}", dom)
+    assert "config fingerprint <code>fp</code>" in dom and "<code>python -m dmsmig cutover-status --report</code>" in dom
+    # counts formatted one way
+    assert ">3,000<" in dom and ">3000<" not in dom
     shot = tmp_path / "cutover.png"
     subprocess.run([BROWSER, *FLAGS, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
     from matplotlib import image
@@ -112,3 +137,16 @@ def test_the_report_draws_every_section_and_chart_in_a_headless_browser(tmp_path
     colours = {tuple(int(c * 255) for c in px[:3]) for px in pixels[::25, ::25].reshape(-1, pixels.shape[2])}
     # the charts' blues and greens are on the page, not only text on white
     assert {(0x44, 0x77, 0xAA), (0x22, 0x88, 0x33)} & colours or len(colours) > 40
+
+
+def test_a_report_without_samples_draws_no_empty_chart_frames(tmp_path):
+    state = CutoverState("sandbox", "fp")
+    page = tmp_path / "early.html"
+    page.write_text(render_html(report_data(state, {"stack": "sandbox"}, "python -m dmsmig rehearse --stack sandbox")))
+    dom = subprocess.run(
+        [BROWSER, *FLAGS, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "<figure>" not in dom and "<svg" not in dom
+    assert "no CDC latency sampled" in dom and "no final validation recorded in this run" in dom
+    assert "<code>python -m dmsmig rehearse --stack sandbox</code>" in dom
+    assert re.search(r'id="verdict".*in progress: 0 of 7 steps passed', dom)

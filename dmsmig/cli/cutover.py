@@ -296,7 +296,7 @@ def cutover_status(
         else:
             console.print(f"no cutover recorded for {stack}")
         return
-    data = report_of(state, ops.outputs)
+    data = report_of(state, ops.outputs, f"python -m dmsmig cutover-status --stack {stack} --report {report}")
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(report, render_html(data))

@@ -387,8 +387,11 @@ class CutoverActions:
 
     def apply_effect(self, step: Step, state: CutoverState | None = None) -> list[str]:
         if step == Step.SWITCH_READS:
+            before = self._reads_from()
             lines = self.driver.set_and_apply(READS_FROM, "dynamodb", only=self.switch_targets)
             now = self._reads_from()
+            if state is not None:  # the report shows both, read at that moment
+                state.record(Step.SWITCH_READS).data["reads"] = {"before": before, "after": now}
             if now != "dynamodb":
                 raise OpsError(f"after pulumi up the read switch reads {now!r}, not 'dynamodb'", "check the update")
             return [*lines, f"reads switched: {self.outputs.read_switch_parameter} = dynamodb"]

@@ -12,59 +12,112 @@ from __future__ import annotations
 
 import html
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from dmsmig.config.version import program_version
 from dmsmig.cutover.machine import ORDER, CutoverState, Status, Step
 
 SECTIONS = ("identity", "timeline", "gates", "validation", "progress", "cdc-latency", "reads", "previous-runs")
 
 
-def report_of(state: CutoverState, outputs: Any) -> dict:
+def report_of(state: CutoverState, outputs: Any, generated_by: str = "") -> dict:
     """:func:`report_data` with the identity the stack's outputs export (else just the stack's name)."""
     identity = outputs.identity.model_dump() if outputs.identity else {"stack": state.stack}
-    return report_data(state, identity)
+    return report_data(state, identity, generated_by)
 
 
-def report_data(state: CutoverState, identity: dict | None = None) -> dict:
-    """Everything the report shows, as JSON-ready data (``cutover-status --json`` prints this)."""
+def step_verdict(status: str, reason: str = "") -> str:
+    """A gate's verdict in words."""
+    if status == Status.DONE.value:
+        return "passed"
+    if status == Status.FAILED.value:
+        return f"FAILED: {reason}" if reason else "FAILED"
+    if status == Status.STARTED.value:
+        return "in progress (started, not finished)"
+    return "not reached"
+
+
+def _steps(records: dict[str, dict]) -> list[dict]:
+    """Each step of a run (today's order), as the report shows it."""
     steps = []
     for step in ORDER:
-        record = state.record(step)
-        data = record.data or {}
+        record = records.get(step.value) or {}
+        status = record.get("status", Status.PENDING.value)
         steps.append(
             {
                 "step": step.value,
-                "status": record.status.value,
-                "started": record.started,
-                "ended": record.at if record.status in (Status.DONE, Status.FAILED) else "",
-                "by": record.by,
-                "evidence": record.evidence,
-                "reason": record.reason,
-                "threshold": data.get("threshold", {}),
-                "effectApplied": record.effect_applied,
+                "status": status,
+                "verdict": step_verdict(status, record.get("reason", "")),
+                "started": record.get("started", ""),
+                "ended": record.get("at", "") if status in (Status.DONE.value, Status.FAILED.value) else "",
+                "by": record.get("by", ""),
+                "evidence": record.get("evidence", []),
+                "reason": record.get("reason", ""),
+                "threshold": (record.get("data") or {}).get("threshold", {}),
+                "effectApplied": record.get("effect_applied", False),
             }
         )
+    return steps
+
+
+def run_verdict(steps: list[dict], rolled_back: bool, rollbacks: list[dict]) -> str:
+    """One verdict for a whole run, in words."""
+    if rolled_back:
+        last = rollbacks[-1] if rollbacks else {}
+        return f"rolled back at {last.get('at', '?')} by {last.get('by', '?')}: reads back on the source"
+    failed = next((s for s in steps if s["status"] == Status.FAILED.value), None)
+    if failed is not None:
+        return f"stopped at {failed['step']}: {failed['reason']}"
+    if all(s["status"] == Status.DONE.value for s in steps):
+        return "finished: every gate passed, reads on DynamoDB"
+    reached = [s["step"] for s in steps if s["status"] == Status.DONE.value]
+    return f"in progress: {len(reached)} of {len(steps)} steps passed" + (f", last {reached[-1]}" if reached else "")
+
+
+def report_data(state: CutoverState, identity: dict | None = None, generated_by: str = "") -> dict:
+    """Everything the report shows, as JSON-ready data (``cutover-status --json`` prints this).
+
+    ``generated_by``: the command that made it (``cutover-status --report``, ``rehearse``)."""
+    from dataclasses import asdict
+
+    records = {step.value: {**asdict(state.record(step)), "status": state.record(step).status.value} for step in ORDER}
+    steps = _steps(records)
     switch = state.record(Step.SWITCH_READS)
+    drained = state.record(Step.DRAINED)
     return {
         "stack": state.stack,
         "context": state.context,
         "identity": identity or {},
+        "generated": {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "by": generated_by or "python -m dmsmig cutover-status --report",
+            "program": program_version(),
+        },
+        "fingerprint": state.fingerprint,
+        "verdict": run_verdict(steps, state.rolled_back, state.rollbacks),
         "finished": state.finished,
         "rolledBack": state.rolled_back,
         "steps": steps,
         "validation": state.record(Step.VALIDATION).data.get("validation"),
+        "sentinelCounted": bool(drained.data.get("sentinelToken")),
         "samples": {
             "preconditions": state.record(Step.PRECONDITIONS).data.get("samples", []),
             "monitor": state.record(Step.MONITOR).data.get("samples", []),
         },
-        "readsMoved": {"at": switch.at, "by": switch.by} if switch.effect_applied else None,
+        "readsMoved": (
+            {"at": switch.at, "by": switch.by, **(switch.data.get("reads") or {})} if switch.effect_applied else None
+        ),
         "rollbacks": state.rollbacks,
         "previousRuns": [
             {
+                "fingerprint": run.get("fingerprint", ""),
                 "rolledBack": run.get("rolled_back", False),
                 "rollbacks": run.get("rollbacks", []),
-                "steps": {name: rec.get("status") for name, rec in (run.get("steps") or {}).items()},
+                "steps": _steps(run.get("steps") or {}),
+                "verdict": run_verdict(
+                    _steps(run.get("steps") or {}), run.get("rolled_back", False), run.get("rollbacks", [])
+                ),
                 "history": run.get("history", []),
             }
             for run in state.previous_runs
@@ -98,23 +151,20 @@ def _figure(width: float = 7.0, height: float = 2.8) -> tuple[Any, Any]:
     return figure, axes
 
 
+def _thousands(axis: Any) -> None:
+    """Tick labels with thousands separators, as every count in the report."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+
+
 def _close(figure: Any) -> None:
     from matplotlib import pyplot as plt
 
     plt.close(figure)
 
 
-def _empty_chart(message: str) -> str:
-    figure, axes = _figure(height=1.2)
-    axes.axis("off")
-    axes.text(0.5, 0.5, message, ha="center", va="center")
-    try:
-        return _svg(figure)
-    finally:
-        _close(figure)
-
-
-def validation_chart(validation: dict | None) -> str:
+def validation_chart(validation: dict | None) -> str | None:
     """Source rows against items per partition (grouped bars), from the final validation."""
     groups = (validation or {}).get("groups", {})
     rows = [
@@ -123,13 +173,14 @@ def validation_chart(validation: dict | None) -> str:
         for p in partitions
     ]
     if not rows:
-        return _empty_chart("no final validation recorded yet")
+        return None
     figure, axes = _figure()
     xs = range(len(rows))
     axes.bar([x - 0.2 for x in xs], [r[1] for r in rows], width=0.4, label="source rows", color="#4477aa")
     axes.bar([x + 0.2 for x in xs], [r[2] or 0 for r in rows], width=0.4, label="DynamoDB items", color="#66ccee")
     axes.set_xticks(list(xs), [r[0] for r in rows], rotation=30, ha="right")
     axes.set_ylabel("rows / items")
+    _thousands(axes.yaxis)
     axes.legend(loc="upper right")
     try:
         return _svg(figure)
@@ -137,11 +188,11 @@ def validation_chart(validation: dict | None) -> str:
         _close(figure)
 
 
-def progress_chart(samples: list[dict]) -> str:
+def progress_chart(samples: list[dict]) -> str | None:
     """Each task's full-load progress when the preconditions were checked."""
     tasks = samples[-1]["tasks"] if samples else []
     if not tasks:
-        return _empty_chart("no progress sample recorded yet")
+        return None
     figure, axes = _figure(height=max(1.4, 0.3 * len(tasks) + 0.6))
     names = [t["task"] for t in tasks]
     axes.barh(names, [t.get("percent") or 0 for t in tasks], color="#228833")
@@ -153,7 +204,7 @@ def progress_chart(samples: list[dict]) -> str:
         _close(figure)
 
 
-def latency_chart(samples: list[dict], limit: float | None) -> str:
+def latency_chart(samples: list[dict], limit: float | None) -> str | None:
     """CDC latency (source and target) of each CDC task over the samples the gates took while waiting."""
     series: dict[str, list[tuple[datetime, float]]] = {}
     for sample in samples:
@@ -164,7 +215,7 @@ def latency_chart(samples: list[dict], limit: float | None) -> str:
                 if value is not None:
                     series.setdefault(f"{task['task']} {side.lower()}", []).append((at, value))
     if not series:
-        return _empty_chart("no CDC latency sampled (no CDC task, or no samples yet)")
+        return None
     figure, axes = _figure()
     for name, points in sorted(series.items()):
         axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2, label=name)
@@ -192,6 +243,8 @@ th { background: #f4f4f4; }
 ul.evidence { margin: 0; padding-left: 1.1em; }
 .banner { border: 2px solid #b26a00; background: #fff4e0; padding: 0.5em 0.8em; font-weight: 600; }
 section { page-break-inside: avoid; } svg { max-width: 100%; height: auto; }
+.time { white-space: nowrap; } .num { text-align: right; white-space: nowrap; }
+.verdict { font-size: 1.1em; } h3 { font-size: 1em; margin-bottom: 0.3em; }
 @media print { body { margin: 1cm; } a { color: inherit; } }
 """
 
@@ -205,16 +258,65 @@ def _status(value: str) -> str:
     return f'<span class="{css}">{_e(value)}</span>'
 
 
+def _figure_or(svg: str | None, caption: str, nothing: str) -> str:
+    """A chart with its caption, or one line saying why there is none (no empty frame)."""
+    if svg is None:
+        return f"<p class='muted'>{_e(nothing)}</p>"
+    return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+
+
+def _count(value: Any) -> str:
+    """A count as every number in the report: with thousands separators; '-' when unknown."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "-" if value is None else _e(value)
+
+
+def _verdict(text: str) -> str:
+    css = "muted"
+    if text == "passed" or text.startswith("finished"):
+        css = "ok"
+    elif text.startswith(("FAILED", "stopped", "rolled back")):
+        css = "bad"
+    return f'<span class="{css}">{_e(text)}</span>'
+
+
+def _steps_table(steps: list[dict]) -> str:
+    rows = ["<table><tr><th>step</th><th>verdict</th><th>started</th><th>ended</th><th>run by</th></tr>"]
+    for step in steps:
+        rows.append(
+            f"<tr><td>{_e(step['step'])}</td><td>{_verdict(step['verdict'])}</td>"
+            f"<td class='time'>{_e(step['started'])}</td><td class='time'>{_e(step['ended'])}</td>"
+            f"<td>{_e(step['by'])}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _rollback_items(rollbacks: list[dict], which: str) -> list[str]:
+    return [
+        f"<li class='bad'>{_e(which)}: rolled back at <span class='time'>{_e(r.get('at'))}</span> by {_e(r.get('by'))}"
+        + (f" (reads were on {_e(r['readsWereFrom'])})" if r.get("readsWereFrom") else "")
+        + "</li>"
+        for r in rollbacks
+    ]
+
+
 def render_html(data: dict) -> str:
     """The report as one HTML document: inline CSS and SVG, no script, no external resource."""
     identity = data.get("identity") or {}
+    generated = data.get("generated") or {}
+    program = generated.get("program") or {}
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Cutover evidence: {_e(data['stack'])}</title><style>{STYLE}</style></head><body>",
         f"<h1>Cutover evidence: stack {_e(data['stack'])}</h1>",
-        '<p class="muted">Generated by <code>python -m dmsmig cutover-status --report</code> from the recorded '
-        "cutover state.</p>",
+        f"<p id='verdict' class='verdict'>{_verdict(data.get('verdict', ''))}</p>",
+        f"<p class='muted' id='generated'>Generated at <span class='time'>{_e(generated.get('at'))}</span> by "
+        f"<code>{_e(generated.get('by'))}</code> from the recorded cutover state; program dmsmig "
+        f"{_e(program.get('version'))}, commit {_e(program.get('commit'))}; config fingerprint "
+        f"<code>{_e(data.get('fingerprint'))}</code>.</p>",
         *(
             [f'<p class="banner" id="context">{_e(data["context"])}: not the evidence of a real cutover.</p>']
             if data.get("context")
@@ -224,26 +326,18 @@ def render_html(data: dict) -> str:
     ]
     for key in ("project", "stack", "region", "account"):
         parts.append(f"<tr><th>{key}</th><td>{_e(identity.get(key, '-'))}</td></tr>")
-    verdict = "finished" if data["finished"] else "rolled back" if data["rolledBack"] else "in progress"
-    parts.append(f"<tr><th>run</th><td>{_e(verdict)}</td></tr></table></section>")
+    parts.append(f"<tr><th>run</th><td>{_verdict(data.get('verdict', ''))}</td></tr></table></section>")
 
-    parts.append('<section id="timeline"><h2>Timeline</h2><table>')
-    parts.append("<tr><th>step</th><th>status</th><th>started</th><th>ended</th><th>run by</th></tr>")
-    for step in data["steps"]:
-        parts.append(
-            f"<tr><td>{_e(step['step'])}</td><td>{_status(step['status'])}</td><td>{_e(step['started'])}</td>"
-            f"<td>{_e(step['ended'])}</td><td>{_e(step['by'])}</td></tr>"
-        )
-    parts.append("</table></section>")
+    parts.append(f'<section id="timeline"><h2>Timeline</h2>{_steps_table(data["steps"])}</section>')
 
     parts.append('<section id="gates"><h2>Gates: evidence against thresholds</h2><table>')
-    parts.append("<tr><th>step</th><th>threshold</th><th>evidence</th><th>stopped because</th></tr>")
+    parts.append("<tr><th>step</th><th>verdict</th><th>threshold</th><th>evidence</th></tr>")
     for step in data["steps"]:
         threshold = ", ".join(f"{k} {v}" for k, v in (step["threshold"] or {}).items()) or "-"
         evidence = "".join(f"<li>{_e(line)}</li>" for line in step["evidence"]) or "<li class='muted'>none yet</li>"
         parts.append(
-            f"<tr><td>{_e(step['step'])}</td><td>{_e(threshold)}</td><td><ul class='evidence'>{evidence}</ul></td>"
-            f"<td>{_e(step['reason'])}</td></tr>"
+            f"<tr><td>{_e(step['step'])}</td><td>{_verdict(step['verdict'])}</td><td>{_e(threshold)}</td>"
+            f"<td><ul class='evidence'>{evidence}</ul></td></tr>"
         )
     parts.append("</table></section>")
 
@@ -257,31 +351,47 @@ def render_html(data: dict) -> str:
         for partitions in validation.get("groups", {}).values():
             for p in partitions:
                 parts.append(
-                    f"<tr><td>{_e(p['task'])}</td><td>{_e(p['sourceRows'])}</td><td>{_e(p['targetItems'])}</td>"
+                    f"<tr><td>{_e(p['task'])}</td><td class='num'>{_count(p['sourceRows'])}</td>"
+                    f"<td class='num'>{_count(p['targetItems'])}</td>"
                     f"<td>{_status('done' if p.get('ok') else 'failed')} {_e(p.get('verdict', ''))}</td></tr>"
                 )
         parts.append("</table>")
-    parts.append(f"<figure>{validation_chart(validation)}<figcaption>Source rows against DynamoDB items"
-                 "</figcaption></figure></section>")  # fmt: skip
+        if data.get("sentinelCounted"):
+            parts.append(
+                "<p class='muted' id='sentinel-note'>These counts were taken with the cdc-drained sentinel row at "
+                "the source and its item in DynamoDB: one more than the migrated data in the sentinel's partition. "
+                "The finish step removes both.</p>"
+            )
+    parts.append(_figure_or(validation_chart(validation), "Source rows against DynamoDB items",
+                            "no final validation recorded in this run"))  # fmt: skip
+    parts.append("</section>")
 
     samples = data.get("samples") or {}
     parts.append('<section id="progress"><h2>Full-load progress at the preconditions check</h2>')
-    parts.append(f"<figure>{progress_chart(samples.get('preconditions', []))}</figure></section>")
+    parts.append(_figure_or(progress_chart(samples.get("preconditions", [])), "Each task's full load, in percent",
+                            "no progress sample recorded in this run"))  # fmt: skip
+    parts.append("</section>")
     limit = next((s["threshold"].get("cdcLatencyMaxSeconds") for s in data["steps"] if s["threshold"]), None)
     monitor = samples.get("monitor", [])
     parts.append('<section id="cdc-latency"><h2>CDC latency while the gates waited</h2>')
-    parts.append(f"<figure>{latency_chart(samples.get('preconditions', []) + monitor, limit)}</figure>")
-    parts.append(f"<p class='muted'>{len(monitor)} sample(s) during the monitor window.</p></section>")
+    parts.append(_figure_or(latency_chart(samples.get("preconditions", []) + monitor, limit),
+                            "CDC latency of each CDC task, source and target",
+                            "no CDC latency sampled: the stack has no CDC task, or no gate waited on one"))  # fmt: skip
+    parts.append(f"<p class='muted'>{_count(len(monitor))} sample(s) during the monitor window.</p></section>")
 
     parts.append('<section id="reads"><h2>Reads and rollbacks</h2><ul>')
     moved = data.get("readsMoved")
-    parts.append(
-        f"<li>reads moved to DynamoDB at {_e(moved['at'])} by {_e(moved['by'])}</li>"
-        if moved
-        else "<li class='muted'>reads have not moved in this run</li>"
-    )
-    for rollback in data.get("rollbacks", []):
-        parts.append(f"<li class='bad'>rolled back at {_e(rollback.get('at'))} by {_e(rollback.get('by'))}</li>")
+    if moved:
+        change = f" from {_e(moved.get('before'))} to {_e(moved.get('after'))}" if moved.get("after") else ""
+        parts.append(
+            f"<li>reads moved to DynamoDB at <span class='time'>{_e(moved['at'])}</span> by {_e(moved['by'])}"
+            f"{change} (the read switch, read before and after)</li>"
+        )
+    else:
+        parts.append("<li class='muted'>reads have not moved in this run</li>")
+    parts += _rollback_items(data.get("rollbacks", []), "this run")
+    for n, run in enumerate(data.get("previousRuns", []), 1):
+        parts += _rollback_items(run.get("rollbacks", []), f"run {n}")
     parts.append("</ul></section>")
 
     parts.append('<section id="previous-runs"><h2>Earlier runs</h2>')
@@ -289,11 +399,8 @@ def render_html(data: dict) -> str:
     if not runs:
         parts.append("<p class='muted'>none: this is the first run of this stack.</p>")
     for n, run in enumerate(runs, 1):
-        done = sum(1 for status in run["steps"].values() if status == "done")
-        parts.append(
-            f"<p>run {n}: {done} of {len(run['steps'])} steps done"
-            + (", rolled back" if run["rolledBack"] else "")
-            + "</p>"
-        )
+        parts.append(f"<h3>run {n}: {_verdict(run['verdict'])}</h3>")
+        parts.append(_steps_table(run["steps"]))
+        parts.append("<ul>" + "".join(_rollback_items(run.get("rollbacks", []), f"run {n}")) + "</ul>")
     parts.append("</section></body></html>")
     return "\n".join(parts)

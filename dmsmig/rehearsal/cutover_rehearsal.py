@@ -290,5 +290,6 @@ class CutoverRehearsal:
         if state is None:
             return
         path = self.state_dir / "cutover-report.html"
-        write_atomic(path, render_html(report_of(state, self.ops.outputs)))
+        made_by = f"python -m dmsmig rehearse --stack {self.stack}"
+        write_atomic(path, render_html(report_of(state, self.ops.outputs, made_by)))
         self.result.report = str(path)
