@@ -278,3 +278,48 @@ def test_the_finish_gate_fails_naming_a_kept_cdc_task_dms_reports_failed(tmp_pat
     assert not gate.ok and f"{live} is failed" in gate.reason and "python -m dmsmig rollback" in gate.reason
     assert not any("kept for fail-back" in line and "running" in line for line in gate.evidence)
     assert "tasks to stop: 1 of 4 running now (DMS): sandbox-ordersvc-orders-events-p1" == gate.evidence[0]
+
+
+def _monitor(actions, on_check):
+    """Run the monitor window on a fake clock, calling ``on_check(n)`` as each wait ends."""
+    now, checks = [0.0], [0]
+
+    def sleep(seconds):
+        now[0] += seconds
+        checks[0] += 1
+        on_check(checks[0])
+
+    actions.clock, actions.sleep = (lambda: now[0]), sleep
+    actions.poll_seconds, actions.monitor_seconds, actions.waiting = 10, 60, lambda line: None
+    actions._task_samples = lambda: {"tasks": []}
+    return actions.gate(Step.MONITOR)
+
+
+def test_an_alarm_that_fires_after_the_monitor_window_started_stops_it(tmp_path):
+    actions = _actions(tmp_path)
+    firing: list[str] = []
+    actions._alarms_in_alarm = lambda: list(firing)
+    gate = _monitor(actions, lambda n: firing.append("sandbox-ordersvc-orders-events-p2-failed") if n == 3 else None)
+    assert not gate.ok and gate.evidence == ["check 4: 1 alarm(s) in ALARM"]
+    assert "sandbox-ordersvc-orders-events-p2-failed" in gate.reason
+
+
+def test_a_cdc_task_dms_reports_failed_during_the_monitor_window_stops_it_even_without_an_alarm(tmp_path):
+    live = "sandbox-ordersvc-orders-live-p1"
+    actions = _fail_back_actions(tmp_path, **{live: "running"})
+    actions._alarms_in_alarm = lambda: []  # the failure event has not reached its alarm yet
+
+    def fail_the_task(n):
+        if n == 2:
+            task = next(t for t in actions.clients.dms.tasks.values() if t.identifier == live)
+            task.status, task.failure = "failed", "replication slot gone"
+
+    gate = _monitor(actions, fail_the_task)
+    assert not gate.ok and f"DMS reports {live} is failed" in gate.evidence[0]
+    assert "the fail-back path is gone" in gate.reason
+
+
+def test_a_kept_cdc_task_stopped_by_hand_before_the_finish_step_fails_it(tmp_path):
+    live = "sandbox-ordersvc-orders-live-p1"
+    gate = _fail_back_actions(tmp_path, **{live: "stopped"}).gate(Step.FINISH)
+    assert not gate.ok and f"{live} is stopped" in gate.reason

@@ -319,6 +319,14 @@ class CutoverActions:
                     [f"check {checks}: {len(firing)} alarm(s) in ALARM"],
                     f"alarms firing after the switch: {', '.join(firing)}; consider `python -m dmsmig rollback`",
                 )
+            broken = self._cdc_tasks_not_running()
+            if broken:  # asked of DMS at each check, not only through the alarms its events feed
+                return Gate(
+                    False,
+                    [f"check {checks}: DMS reports {'; '.join(broken)}"],
+                    f"CDC stopped after the switch: {'; '.join(broken)}; the fail-back path is gone: resume it "
+                    "(python -m dmsmig resume --task ...) or roll back now (python -m dmsmig rollback)",
+                )
             left = deadline - self.clock()
             self.waiting(
                 f"[monitor-window] check {checks}: {len(self.outputs.alarm_names)} alarms quiet; "
@@ -334,6 +342,20 @@ class CutoverActions:
     def _to_stop(self) -> list[TaskRef]:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
         return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
+
+    def _cdc_tasks_not_running(self) -> list[str]:
+        """Each CDC task (kept for fail-back) DMS reports not running now, with its reason."""
+        kept = self._kept_for_fail_back()
+        if not kept:
+            return []
+        described = dms_ops.describe_tasks(self.clients.dms, kept)
+        broken = []
+        for ref in kept:
+            task = described[ref.arn]
+            if task["Status"] != RUNNING:
+                why = task.get("LastFailureMessage") or task.get("StopReason") or ""
+                broken.append(f"{ref.task_id} is {task['Status']}" + (f" ({why})" if why else ""))
+        return broken
 
     def _kept_for_fail_back(self) -> list[TaskRef]:
         stopping = {t.arn for t in self._to_stop()}
