@@ -132,6 +132,11 @@ def parse_table_mappings(document: dict | str) -> list[TableRules]:
                 f"object-mapping rule-action {action!r}: DDB allows only the two map-record ones"
             )
         params = mapping.get("mapping-parameters") or {}
+        if params.get("condition-expression"):  # DDB, "Using Custom Condition Expressions with Object Mapping"
+            raise MappingNotExecutable(
+                f"object-mapping {mapping.get('rule-name')!r}: condition-expression is not emulated (the rehearsal "
+                "would write every item unconditionally, which DMS does not)"
+            )
         attributes = tuple(
             AttributeRule(
                 a["target-attribute-name"],
