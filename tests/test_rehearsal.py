@@ -319,3 +319,24 @@ def test_a_piped_rehearsal_shows_each_phase_under_its_header_and_every_task_in_f
     assert not set(out) & set("╭╮╰╯│┏┓┗┛┃━┡┩┳┻╇"), "no box drawing off a terminal"
     assert "before the switch: SSM /ordersvc/sandbox/reads-from = source" in captured.err
     assert "tasks to stop: 0 of 4 running now (DMS)" in captured.err
+
+
+@pytest.mark.slow
+def test_keep_leaves_a_database_url_that_still_answers_after_the_rehearsal_ends(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    state = tmp_path / "s"
+    argv = [sys.executable, "-m", "dmsmig", "rehearse", "--stack", "sandbox", "--rows", "100", "--no-cutover"]
+    done = subprocess.run([*argv, "--keep", "--state-dir", str(state)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-800:]
+    keep = json.loads((state / "rehearsal-report.json").read_text())["keep"]
+    try:
+        engine = create_engine(keep["databaseUrl"])
+        with engine.connect() as conn:  # the rehearse process is gone; its PostgreSQL is not
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        engine.dispose()
+    finally:
+        os.kill(json.loads((state / "local-aws.pid").read_text())["pid"], signal.SIGTERM)
+        import pgserver
+
+        pgserver.get_server(state / "pgdata", cleanup_mode="stop").cleanup()

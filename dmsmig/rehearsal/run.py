@@ -323,7 +323,7 @@ class Rehearsal:
         self._timed("plan", t)
 
         t = time.monotonic()
-        url = options.database_url or self.postgres.start(logical=bool(captured))
+        url = options.database_url or self.postgres.start(logical=bool(captured), outlive_us=options.keep)
         engine = connect(url)
         if options.database_url is None:
             drop_rehearsal_streams(engine)  # an earlier rehearsal's slots point at tables dropped below

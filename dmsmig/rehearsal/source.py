@@ -255,12 +255,14 @@ class EmbeddedPostgres:
                 f"({previous.now.command[:80]}): left alone, the stale file removed"
             )
 
-    def start(self, logical: bool = False) -> str:
+    def start(self, logical: bool = False, outlive_us: bool = False) -> str:
         """Start it (or reuse the running one) and return its SQLAlchemy URL.
 
         ``logical``: with ``wal_level = logical`` for the emulated CDC (set once per data folder with
-        ALTER SYSTEM, which takes a restart).
+        ALTER SYSTEM, which takes a restart). ``outlive_us`` (``rehearse --keep``): it keeps running when
+        this process ends, so the URL printed for it still answers.
         """
+        cleanup = None if outlive_us else "stop"
         # pgserver logs whole command lines and server logs at ERROR: the one line below says it all
         logging.getLogger("pgserver").setLevel(logging.CRITICAL)
         try:
@@ -270,11 +272,11 @@ class EmbeddedPostgres:
 
             self.directory.mkdir(parents=True, exist_ok=True)
             self._clear_stale_pid_file()
-            self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
+            self._server = pgserver.get_server(self.directory, cleanup_mode=cleanup)
             if logical and self._server.psql("SHOW wal_level;").split()[2] != "logical":
                 self._server.psql("ALTER SYSTEM SET wal_level = logical;")
                 self._server.cleanup()
-                self._server = pgserver.get_server(self.directory, cleanup_mode="stop")
+                self._server = pgserver.get_server(self.directory, cleanup_mode=cleanup)
         except Exception as err:  # noqa: BLE001 - any failure to start is one line with the fix
             raise UsageError(
                 f"the embedded PostgreSQL did not start in {self.directory}: {self._reason(err)}",
