@@ -323,3 +323,16 @@ def test_a_kept_cdc_task_stopped_by_hand_before_the_finish_step_fails_it(tmp_pat
     live = "sandbox-ordersvc-orders-live-p1"
     gate = _fail_back_actions(tmp_path, **{live: "stopped"}).gate(Step.FINISH)
     assert not gate.ok and f"{live} is stopped" in gate.reason
+
+
+def test_a_final_validation_that_fails_names_a_cdc_task_dms_reports_failed(tmp_path):
+    live = "sandbox-ordersvc-orders-live-p1"
+    actions = _fail_back_actions(tmp_path, **{live: "failed"})
+    report = {
+        "ok": False,
+        "groups": {"orders/live": [{"task": live, "sourceRows": 10, "targetItems": 9, "verdict": "MISSING 1"}]},
+    }
+    actions.validate = lambda: report
+    gate = actions.gate(Step.VALIDATION)
+    assert not gate.ok and gate.reason.startswith("1 partition(s) do not match; DMS reports")
+    assert f"{live} is failed" in gate.reason

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 
 from dmsmig.config.stack import StackConfig
+from dmsmig.contract.facts import FULL_LOAD_ONLY
 from dmsmig.cutover.driver import READS_FROM, StackDriver
 from dmsmig.cutover.machine import CutoverState, Gate, Memo, Step
 from dmsmig.ops import dms as dms_ops
@@ -259,7 +260,13 @@ class CutoverActions:
                 + (f": {', '.join(f['attributes'])}" if f.get("attributes") else "")
                 for f in report["failures"][:10]
             ]
-        return Gate(report["ok"], evidence, f"{len(failed)} partition(s) do not match" if failed else "")
+        reason = f"{len(failed)} partition(s) do not match" if failed else ""
+        if not report["ok"]:  # say why, when DMS knows: a CDC task that stopped explains missing changes
+            cdc = [t for _g, t in self.outputs.tasks() if t.migration_type != FULL_LOAD_ONLY]
+            broken = self._cdc_tasks_not_running(cdc)
+            if broken:
+                reason = (reason + "; " if reason else "") + f"DMS reports {'; '.join(broken)}"
+        return Gate(report["ok"], evidence, reason)
 
     def _reads_from(self) -> str | None:
         name = self.outputs.read_switch_parameter
@@ -343,9 +350,9 @@ class CutoverActions:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
         return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
 
-    def _cdc_tasks_not_running(self) -> list[str]:
-        """Each CDC task (kept for fail-back) DMS reports not running now, with its reason."""
-        kept = self._kept_for_fail_back()
+    def _cdc_tasks_not_running(self, refs: list[TaskRef] | None = None) -> list[str]:
+        """Each of ``refs`` (default: the CDC tasks kept for fail-back) DMS reports not running now, with why."""
+        kept = self._kept_for_fail_back() if refs is None else refs
         if not kept:
             return []
         described = dms_ops.describe_tasks(self.clients.dms, kept)
