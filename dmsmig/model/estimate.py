@@ -86,10 +86,11 @@ class InstanceCost:
     """None when the class has no figures in :data:`INSTANCE_FIGURES`."""
 
 
-def instance_cost(cfg: MigrationConfig) -> InstanceCost:
-    """How many instances the program creates (its packing) and their monthly list price."""
+def instance_cost(cfg: MigrationConfig, count: int | None = None) -> InstanceCost:
+    """How many instances the program creates (its packing; ``count`` when the caller packed already) and
+    their monthly list price."""
     klass = cfg.replication.instance_class
-    count = len(instance_bins(cfg))
+    count = len(instance_bins(cfg)) if count is None else count
     figures = INSTANCE_FIGURES.get(klass)
     monthly = None
     if figures is not None:

@@ -37,9 +37,6 @@ FACTS = load.Facts(
 )
 """The AWS figures of the load model, from the fact table."""
 
-Stage = load.Stage
-
-
 def units_per_item(row_bytes: int) -> int:
     """Write units per item: one per started KB."""
     return load.units_per_item(row_bytes, FACTS)
@@ -241,7 +238,8 @@ def load_plan(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> Lo
     throttled = load.throttle_note(result.task_write_units_per_second, result.table_write_units)
     if throttled:
         notes.append(throttled)
-    return LoadPlan(result, partitions, instance_cost(cfg), serverless_costs(cfg), notes)
+    instances = instance_cost(cfg, len(set(placed.values())))
+    return LoadPlan(result, partitions, instances, serverless_costs(cfg), notes)
 
 
 def _instances_of(cfg: MigrationConfig) -> dict[str, str]:
