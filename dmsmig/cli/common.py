@@ -6,6 +6,8 @@ Command modules import from here and from the layers below, never from each othe
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,8 +30,18 @@ app = typer.Typer(
 )
 # Data (ARNs, names, values) is printed as text: no emoji codes (':secret:'), no highlighting; a line is
 # never wrapped by us (a terminal wraps what it must; a pipe gets whole lines).
-console = Console(emoji=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
+def _width(stream: object) -> int | None:
+    """Off a terminal (a pipe, a file, CI) and without COLUMNS, wide enough that no line, tree or table
+    row is wrapped (an ARN cut mid-word helps nobody); on a terminal, its own width."""
+    isatty = getattr(stream, "isatty", None)
+    if (isatty is not None and isatty()) or os.environ.get("COLUMNS"):
+        return None
+    return PIPE_WIDTH
+
+
+PIPE_WIDTH = 1000
+console = Console(emoji=False, highlight=False, soft_wrap=True, width=_width(sys.stdout))
+err_console = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 def _stack_name(value: str) -> str:
     problem = stack_name_problem(value)

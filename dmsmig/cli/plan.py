@@ -8,17 +8,16 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from dmsmig.cli.common import (
     JsonOption,
     ProjectDirOption,
     StackOption,
     app,
-    cells,
     console,
     err_console,
     load_config,
+    print_records,
 )
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.bounds import parse_bound_problem
@@ -71,11 +70,8 @@ def plan(
         return
     console.print(resource_tree(run, f"[bold]stack {stack}[/bold] ({config.region}), offline plan"))
     counts = resource_counts(run)
-    table = Table("resource type", "count", title="Resources")
-    for type_, count in counts.items():
-        table.add_row(type_, str(count))
-    table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
-    console.print(table)
+    rows: list[list[object]] = [[type_, count] for type_, count in counts.items()]
+    print_records("Resources", ["resource type", "count"], [*rows, ["total", sum(counts.values())]])
     _print_estimate(config.migration, measured)
     serverless_ids = {
         t["taskId"] for tasks in run.outputs.get("taskGroups", {}).values() for t in tasks if t["kind"] == "serverless"
@@ -152,13 +148,20 @@ def _print_estimate(cfg, measured: MeasuredItems | None = None) -> None:
     from dmsmig.model.throughput import load_plan, prewarm_advice
 
     model = load_plan(cfg, measured)
-    table = Table("stage", "limit", "full load takes", "figure from", title="What bounds the full load")
     bound = model.bound
-    for stage in model.stages:
-        hours = "-" if stage.hours is None else f"{stage.hours:,.1f} h"
-        mark = " <- bound" if stage is bound else ""
-        table.add_row(*cells(stage.name, stage.limit, hours + mark, stage.source))
-    console.print(table)
+    print_records(
+        "What bounds the full load",
+        ["stage", "limit", "full load takes", "figure from"],
+        [
+            [
+                stage.name,
+                stage.limit,
+                ("-" if stage.hours is None else f"{stage.hours:,.1f} h") + (" <- bound" if stage is bound else ""),
+                stage.source,
+            ]
+            for stage in model.stages
+        ],
+    )
     if bound is not None:
         console.print(
             f"full load: about {bound.hours:,.1f} h (an estimate from the figures above), bounded by {bound.name} "
