@@ -305,6 +305,25 @@ def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_pat
 
 
 @pytest.mark.slow
+def test_a_rehearsal_stopped_by_a_dead_part_still_writes_its_report_saying_so(tmp_path, monkeypatch, capsys):
+    import dmsmig.rehearsal.run as run_module
+
+    real_provision = run_module.provision
+
+    def killed_first(local, region, resources):
+        os.kill(local.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        return real_provision(local, region, resources)
+
+    monkeypatch.setattr(run_module, "provision", killed_first)
+    code = main(["rehearse", "--stack", "sandbox", "--rows", "50", "--state-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 1 and "the rehearsal's local AWS (process" in err and "Traceback" not in err
+    report = json.loads((tmp_path / "s" / "rehearsal-report.json").read_text())
+    assert report["ok"] is False and "exited during the rehearsal" in report["stoppedBy"]["message"]
+
+
+@pytest.mark.slow
 def test_a_piped_rehearsal_shows_each_phase_under_its_header_and_every_task_in_full(tmp_path, capsys):
     code = main(["rehearse", "--stack", "sandbox", "--rows", "200", "--state-dir", str(tmp_path / "s")])
     captured = capsys.readouterr()  # capsys: off a terminal, as in a pipe or CI

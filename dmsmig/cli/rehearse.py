@@ -25,7 +25,7 @@ from dmsmig.cli.common import (
 )
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
-from dmsmig.ops.errors import UsageError
+from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.rehearsal.cutover_rehearsal import PHASE, Fault
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
 
@@ -152,14 +152,18 @@ def rehearse(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    rehearsal = Rehearsal(options, config, on_event, interrupted)
     try:
         with bars:
-            result = Rehearsal(options, config, on_event, interrupted).run()
+            result = rehearsal.run()
+    except OpsError as err:  # the report still says what ran, and what stopped it (e.g. its local AWS died)
+        stopped = {"message": err.message, "fix": err.fix}
+        _write_report(report_path, {**rehearsal.result.as_dict(), "ok": False, "stoppedBy": stopped})
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     payload = result.as_dict()
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(report_path, json.dumps(payload, indent=2, default=str))
+    _write_report(report_path, payload)
     if as_json:
         print(json.dumps(payload, indent=2, default=str))
     else:
@@ -203,6 +207,11 @@ def _check_report_path(path: Path) -> None:
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise UsageError(f"--report {path}: {parent} is a file, not a folder", "pass a path inside a folder")
+
+
+def _write_report(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(payload, indent=2, default=str))
 
 
 def _summary(result: RehearsalResult, report_path: Path) -> None:
