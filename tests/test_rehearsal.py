@@ -280,7 +280,9 @@ def test_off_a_terminal_the_load_prints_a_progress_line_every_interval_and_no_cu
     captured = capsys.readouterr()
     assert code == 0, captured.err[-800:]
     lines = [line for line in captured.err.splitlines() if line.startswith("full load: ")]
-    assert lines and lines[-1].startswith("full load: 4 of 4 tasks done, 300 rows, "), captured.err[-800:]
+    assert lines and lines[-1].startswith(
+        "full load: 300 rows loaded; tasks as DMS reports them: 4 done, 0 running, 0 queued, 0 failed (of 4); "
+    ), captured.err[-800:]
     assert "cutover: not rehearsed (--no-cutover)" in captured.out
 
 

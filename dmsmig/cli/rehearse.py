@@ -25,6 +25,7 @@ from dmsmig.cli.common import (
 )
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import PROJECT_DIR
+from dmsmig.ops.decisions import load_counts
 from dmsmig.ops.errors import OpsError, UsageError
 from dmsmig.rehearsal.cutover_rehearsal import PHASE, Fault
 from dmsmig.rehearsal.run import DEFAULT_ROWS, Rehearsal, RehearsalOptions, RehearsalResult
@@ -118,10 +119,10 @@ def rehearse(
             now = time.monotonic()
             if not err_console.is_terminal and now - last_line[0] >= LINE_SECONDS:  # no bar to redraw: a line
                 last_line[0] = now
-                done = sum(1 for p in data if p.full_load_done)
+                counts = ", ".join(f"{n} {what}" for what, n in load_counts(data).items())
                 err_console.print(
-                    f"full load: {done} of {len(data)} tasks done, {sum(p.rows_loaded for p in data):,} rows, "
-                    f"{now - started:.0f}s",
+                    f"full load: {sum(p.rows_loaded for p in data):,} rows loaded; tasks as DMS reports them: "
+                    f"{counts} (of {len(data)}); {now - started:.0f}s",
                     markup=False,
                 )
         elif kind == "source":
