@@ -19,7 +19,7 @@ from dmsmig.ops import dms as dms_ops
 from dmsmig.ops.decisions import RUNNING, TaskProgress, none_active, should_stop
 from dmsmig.ops.errors import OpsError, error_code, explain
 from dmsmig.ops.outputs import StackOutputs, TaskRef
-from dmsmig.ops.retry import call_with_retry
+from dmsmig.ops.retry import call_naming, call_with_retry
 
 MAX_SAMPLES = 500
 
@@ -174,9 +174,10 @@ class CutoverActions:
         key = self._sentinel_key(token)
         started = self.clock()
         while True:
-            item = call_with_retry(
-                self.clients.dynamodb.get_item, TableName=self.outputs.table_name, Key=key, ConsistentRead=True
-            ).get("Item")
+            item = call_naming(
+                "reading the sentinel item of", f"table {self.outputs.table_name}", self.clients.dynamodb.get_item,
+                TableName=self.outputs.table_name, Key=key, ConsistentRead=True,
+            ).get("Item")  # fmt: skip
             waited = self.clock() - started
             if item is not None:
                 return Gate(

@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 from dmsmig.config.atomic import write_atomic
 from dmsmig.cutover.machine import EXIT_LOCKED, CutoverState
 from dmsmig.ops.errors import OpsError, UsageError, error_code
-from dmsmig.ops.retry import call_with_retry
+from dmsmig.ops.retry import call_naming, call_with_retry
 
 LEASE_SECONDS = 120
 HEARTBEAT_SECONDS = 30
@@ -167,9 +167,10 @@ class DynamoStateStore:
         return {"pk": {"S": f"{self.stack}#lock"}}
 
     def load(self) -> CutoverState | None:
-        item = call_with_retry(
-            self.dynamodb.get_item, TableName=self.table, Key={"pk": {"S": f"{self.stack}#state"}}, ConsistentRead=True
-        ).get("Item")
+        item = call_naming(
+            "reading the cutover state from", f"table {self.table}", self.dynamodb.get_item,
+            TableName=self.table, Key={"pk": {"S": f"{self.stack}#state"}}, ConsistentRead=True,
+        ).get("Item")  # fmt: skip
         if not item:
             return None
         return of_stack(CutoverState.from_json(item["state"]["S"], self.where), self.stack, self.where)
