@@ -80,10 +80,14 @@ def _cdc_actions(tmp_path, dynamodb, engine, sentinel):
     import json
 
     path.write_text(json.dumps(run_program(config).outputs))
+    from dmsmig.rehearsal.dms_emulator import emulator_for_stack
+
+    outputs = load_outputs(OutputsFile(path))
+    dms = emulator_for_stack(outputs.model_dump(by_alias=True), **{"sandbox-ordersvc-orders-live-p1": "running"})
     actions = CutoverActions(
         config=config,
-        outputs=load_outputs(OutputsFile(path)),
-        clients=type("Clients", (), {"dynamodb": dynamodb})(),
+        outputs=outputs,
+        clients=type("Clients", (), {"dynamodb": dynamodb, "dms": dms})(),
         driver=None,
         validate=lambda: {"ok": True, "groups": {}},
         source_engines=lambda: {"orders": engine},
@@ -336,3 +340,14 @@ def test_a_final_validation_that_fails_names_a_cdc_task_dms_reports_failed(tmp_p
     gate = actions.gate(Step.VALIDATION)
     assert not gate.ok and gate.reason.startswith("1 partition(s) do not match; DMS reports")
     assert f"{live} is failed" in gate.reason
+
+
+def test_the_drain_gate_stops_waiting_when_dms_reports_the_cdc_task_failed(tmp_path, cdc_world):
+    dynamodb, engine = cdc_world
+    actions = _cdc_actions(tmp_path, dynamodb, engine, SENTINEL)
+    live = next(t for t in actions.clients.dms.tasks.values() if t.identifier == "sandbox-ordersvc-orders-live-p1")
+    live.status, live.failure = "failed", "replication slot dmsmig_x of task sandbox-ordersvc-orders-live-p1 is gone"
+    actions.sleep = lambda seconds: pytest.fail(f"waited {seconds}s for a sentinel that cannot arrive")
+    gate = actions.gate(Step.DRAINED)
+    assert not gate.ok and "DMS reports sandbox-ordersvc-orders-live-p1 is failed" in gate.reason
+    assert "replication slot dmsmig_x" in gate.reason and "cannot deliver the sentinel" in gate.reason

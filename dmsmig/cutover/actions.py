@@ -184,6 +184,13 @@ class CutoverActions:
                     True,
                     [f"sentinel {token} written at source {sentinel.source}, seen in DynamoDB after {waited:.0f}s"],
                 )
+            broken = self._cdc_tasks_not_running(self._cdc_refs())
+            if broken:  # the sentinel cannot arrive: say why now instead of waiting out the timeout
+                return Gate(
+                    False,
+                    [f"sentinel {token} written at source {sentinel.source}, not in DynamoDB after {waited:.0f}s"],
+                    f"DMS reports {'; '.join(broken)}: CDC cannot deliver the sentinel",
+                )
             self.waiting(
                 f"[cdc-drained] waiting for sentinel {token} in DynamoDB: {waited:.0f}s of {sentinel.timeout_seconds}s"
             )
@@ -263,8 +270,7 @@ class CutoverActions:
             ]
         reason = f"{len(failed)} partition(s) do not match" if failed else ""
         if not report["ok"]:  # say why, when DMS knows: a CDC task that stopped explains missing changes
-            cdc = [t for _g, t in self.outputs.tasks() if t.migration_type != FULL_LOAD_ONLY]
-            broken = self._cdc_tasks_not_running(cdc)
+            broken = self._cdc_tasks_not_running(self._cdc_refs())
             if broken:
                 reason = (reason + "; " if reason else "") + f"DMS reports {'; '.join(broken)}"
         return Gate(report["ok"], evidence, reason)
@@ -350,6 +356,9 @@ class CutoverActions:
     def _to_stop(self) -> list[TaskRef]:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
         return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
+
+    def _cdc_refs(self) -> list[TaskRef]:
+        return [t for _g, t in self.outputs.tasks() if t.migration_type != FULL_LOAD_ONLY]
 
     def _cdc_tasks_not_running(self, refs: list[TaskRef] | None = None) -> list[str]:
         """Each of ``refs`` (default: the CDC tasks kept for fail-back) DMS reports not running now, with why."""
