@@ -72,6 +72,7 @@ def test_mixed_rehearses_cdc_cutover_rollback_and_restart_and_writes_the_evidenc
         ("task-failed", Step.PRECONDITIONS),
         ("write-after-quiesce", Step.QUIESCED),
         ("alarm", Step.MONITOR),
+        ("slot-dropped", Step.DRAINED),
     ],
 )
 def test_a_planted_fault_stops_the_cutover_at_the_gate_that_catches_it(tmp_path, capsys, fault, step):
@@ -87,8 +88,10 @@ def test_a_planted_fault_stops_the_cutover_at_the_gate_that_catches_it(tmp_path,
         "task-failed": "has tables in error or failed",
         "write-after-quiesce": "still receives writes (1)",
         "alarm": "alarms firing after the switch",
+        "slot-dropped": "replication slot dmsmig_staging_ordersvc_orders_live_p1 of task staging-ordersvc-orders-live-p1 is gone",
     }[fault]
     assert expected in lines
+    assert "passed every gate" not in lines and "kept for fail-back" not in lines
     assert report["ok"] is False and "groups" in report["validation"]  # validate --full still ran: the evidence
 
 

@@ -179,18 +179,14 @@ class CutoverActions:
                 TableName=self.outputs.table_name, Key=key, ConsistentRead=True,
             ).get("Item")  # fmt: skip
             waited = self.clock() - started
-            if item is not None:
-                return Gate(
-                    True,
-                    [f"sentinel {token} written at source {sentinel.source}, seen in DynamoDB after {waited:.0f}s"],
-                )
+            # the sentinel proves the task whose range holds it; every other CDC task must still run
             broken = self._cdc_tasks_not_running(self._cdc_refs())
-            if broken:  # the sentinel cannot arrive: say why now instead of waiting out the timeout
-                return Gate(
-                    False,
-                    [f"sentinel {token} written at source {sentinel.source}, not in DynamoDB after {waited:.0f}s"],
-                    f"DMS reports {'; '.join(broken)}: CDC cannot deliver the sentinel",
-                )
+            seen = "seen" if item is not None else "not"
+            evidence = [f"sentinel {token} written at source {sentinel.source}, {seen} in DynamoDB after {waited:.0f}s"]
+            if broken:
+                return Gate(False, evidence, f"DMS reports {'; '.join(broken)}: its changes are not all applied")
+            if item is not None:
+                return Gate(True, [*evidence, f"{len(self._cdc_refs())} CDC task(s) running (DMS)"])
             self.waiting(
                 f"[cdc-drained] waiting for sentinel {token} in DynamoDB: {waited:.0f}s of {sentinel.timeout_seconds}s"
             )

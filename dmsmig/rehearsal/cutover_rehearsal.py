@@ -47,6 +47,7 @@ class Fault(StrEnum):
     TASK_FAILED = "task-failed"  # preconditions
     WRITE_AFTER_QUIESCE = "write-after-quiesce"  # source-quiesced
     ALARM = "alarm"  # monitor-window
+    SLOT_DROPPED = "slot-dropped"  # cdc-drained: a CDC task's slot dropped right after the preconditions passed
 
 
 CDC_WAIT_SECONDS = 90
@@ -90,11 +91,24 @@ class CutoverResult:
 class RehearsedActions(CutoverActions):
     """The real gates, with the rehearsal's quiesce: the change stream stops and the check is by ``xmin``."""
 
-    def __init__(self, *args: Any, changes: SourceChanges | None, quiesce: QuiesceCheck, fault: str | None, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        changes: SourceChanges | None,
+        quiesce: QuiesceCheck,
+        fault: str | None,
+        drop_slot: Callable[[], None] = lambda: None,
+        **kw: Any,
+    ):
         super().__init__(*args, **kw)
-        self.changes, self.quiesce, self.fault = changes, quiesce, fault
+        self.changes, self.quiesce, self.fault, self.drop_slot = changes, quiesce, fault, drop_slot
 
     def gate(self, step: Step, memo: Memo | None = None) -> Any:
+        if step == Step.PRECONDITIONS and self.fault == Fault.SLOT_DROPPED and not self.dry_run:
+            verdict = super().gate(step, memo)
+            if verdict.ok:  # a DBA drops the slot between the gates: no later gate may say CDC is fine
+                self.drop_slot()
+            return verdict
         if step == Step.QUIESCED and not self.dry_run:
             if self.changes is not None:
                 self.changes.stop()
@@ -165,6 +179,7 @@ class CutoverRehearsal:
             changes=self.changes,
             quiesce=self.quiesce,
             fault=self.fault,
+            drop_slot=lambda: self._drop_slot(self._cdc_refs()[0].task_id),
         )
 
     def _cdc_refs(self) -> list:

@@ -144,7 +144,7 @@ def cdc_plans(config: StackConfig, objects: list[tuple[str, SourceObjectPlan]]) 
 
 def check_fault(fault: str | None, stack: str, captured: list[SourceObjectPlan], outputs: dict) -> None:
     """Refuse, before anything starts, a ``--plant-fault`` the stack cannot have (``captured``: its CDC objects)."""
-    if fault in (Fault.CDC_STOPPED, Fault.TASK_FAILED) and not captured:
+    if fault in (Fault.CDC_STOPPED, Fault.TASK_FAILED, Fault.SLOT_DROPPED) and not captured:
         raise UsageError(
             f"--plant-fault {fault} needs a task group with CDC, and stack {stack} has none",
             "plant write-after-quiesce or alarm, or rehearse a stack with a full-load-and-cdc group",
