@@ -361,3 +361,24 @@ def test_keep_leaves_a_database_url_that_still_answers_after_the_rehearsal_ends(
         import pgserver
 
         pgserver.get_server(state / "pgdata", cleanup_mode="stop").cleanup()
+
+
+@pytest.mark.slow
+def test_a_postgresql_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_path, monkeypatch):
+    import dmsmig.rehearsal.run as run_module
+    from dmsmig.ops.errors import OpsError
+
+    real_provision = run_module.provision
+
+    def postgres_killed_first(local, region, resources):
+        pid = int((tmp_path / "state" / "pgdata" / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)  # the source database dies mid-rehearsal
+        time.sleep(0.5)
+        return real_provision(local, region, resources)
+
+    monkeypatch.setattr(run_module, "provision", postgres_killed_first)
+    with pytest.raises(OpsError) as caught:
+        _rehearse(tmp_path, rows=50)
+    message = str(caught.value)
+    assert "the rehearsal's PostgreSQL (data folder" in message and "stopped during the rehearsal" in message
+    assert str(tmp_path / "state" / "pgdata" / "log") in message

@@ -303,6 +303,9 @@ class Rehearsal:
         except Exception as err:  # whatever failed, a part that died under it is the cause to name
             self._name_a_dead_part(err)
             raise
+        else:
+            if not self.result.ok:  # a failed check or task may be a part that died under the rehearsal
+                self._name_a_dead_part(OpsError(self.result.cutover_skipped or self.result.verdict or "not ok"))
         finally:
             if not self.options.keep:
                 self.local.stop()
@@ -367,6 +370,7 @@ class Rehearsal:
             self.result.analysis.finding("preflight", "error", check.name, check.reason, check.fix).add(None)
         if failed:
             self.result.verdict = "preflight failed"
+            self.result.cutover_skipped = "preflight failed: " + "; ".join(f"{c.name}: {c.reason}" for c in failed)
             return
 
         t = time.monotonic()
