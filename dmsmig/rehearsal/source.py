@@ -297,10 +297,11 @@ class EmbeddedPostgres:
         """Why the PostgreSQL this rehearsal started is not there any more (None while it runs)."""
         if self._server is None:
             return None
-        previous = read_pid_file(self.directory / "postmaster.pid")
-        if previous is not None and previous.now is not None and "postgres" in previous.now.command:
-            return None
-        return f"the rehearsal's PostgreSQL (data folder {self.directory}) stopped"
+        try:  # asked of the server itself: does it answer a query now?
+            self._server.psql("SELECT 1;")
+        except Exception:  # noqa: BLE001 - any failure to answer is the server gone
+            return f"the rehearsal's PostgreSQL (data folder {self.directory}) stopped"
+        return None
 
     def stop(self) -> None:
         if self._server is not None:
