@@ -286,19 +286,26 @@ def test_off_a_terminal_the_load_prints_a_progress_line_every_interval_and_no_cu
     assert "cutover: not rehearsed (--no-cutover)" in captured.out
 
 
-@pytest.mark.slow
-def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_path, monkeypatch):
+def _kill_before_provisioning(monkeypatch, pid_of) -> None:
+    """Kill the process ``pid_of(local)`` names just before the rehearsal provisions its local AWS
+    (the OOM killer, a stray kill): a part dies under a running rehearsal."""
     import dmsmig.rehearsal.run as run_module
-    from dmsmig.ops.errors import OpsError
 
     real_provision = run_module.provision
 
     def killed_first(local, region, resources):
-        os.kill(local.pid, signal.SIGKILL)  # the local AWS dies (OOM killer, a stray kill) mid-rehearsal
+        os.kill(pid_of(local), signal.SIGKILL)
         time.sleep(0.5)
         return real_provision(local, region, resources)
 
     monkeypatch.setattr(run_module, "provision", killed_first)
+
+
+@pytest.mark.slow
+def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_path, monkeypatch):
+    from dmsmig.ops.errors import OpsError
+
+    _kill_before_provisioning(monkeypatch, lambda local: local.pid)
     with pytest.raises(OpsError) as caught:
         _rehearse(tmp_path, rows=50)
     message = str(caught.value)
@@ -308,16 +315,7 @@ def test_a_local_aws_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_pat
 
 @pytest.mark.slow
 def test_a_rehearsal_stopped_by_a_dead_part_still_writes_its_report_saying_so(tmp_path, monkeypatch, capsys):
-    import dmsmig.rehearsal.run as run_module
-
-    real_provision = run_module.provision
-
-    def killed_first(local, region, resources):
-        os.kill(local.pid, signal.SIGKILL)
-        time.sleep(0.5)
-        return real_provision(local, region, resources)
-
-    monkeypatch.setattr(run_module, "provision", killed_first)
+    _kill_before_provisioning(monkeypatch, lambda local: local.pid)
     code = main(["rehearse", "--stack", "sandbox", "--rows", "50", "--state-dir", str(tmp_path / "s")])
     err = capsys.readouterr().err
     assert code == 1 and "the rehearsal's local AWS (process" in err and "Traceback" not in err
@@ -365,18 +363,10 @@ def test_keep_leaves_a_database_url_that_still_answers_after_the_rehearsal_ends(
 
 @pytest.mark.slow
 def test_a_postgresql_that_dies_under_the_rehearsal_is_named_with_its_log(tmp_path, monkeypatch):
-    import dmsmig.rehearsal.run as run_module
     from dmsmig.ops.errors import OpsError
 
-    real_provision = run_module.provision
-
-    def postgres_killed_first(local, region, resources):
-        pid = int((tmp_path / "state" / "pgdata" / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGKILL)  # the source database dies mid-rehearsal
-        time.sleep(0.5)
-        return real_provision(local, region, resources)
-
-    monkeypatch.setattr(run_module, "provision", postgres_killed_first)
+    postmaster = tmp_path / "state" / "pgdata" / "postmaster.pid"
+    _kill_before_provisioning(monkeypatch, lambda _local: int(postmaster.read_text().split()[0]))
     with pytest.raises(OpsError) as caught:
         _rehearse(tmp_path, rows=50)
     message = str(caught.value)
