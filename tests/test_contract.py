@@ -430,3 +430,23 @@ def test_sensitive_members_are_shown_by_length_only():
     ]
     assert redact("url?pwd=abc;token:xyz") == "url?pwd=<redacted>;token:<redacted>"
     assert redact("sources[0].secret: required key is missing") == "sources[0].secret: required key is missing"
+
+
+def test_every_dms_tag_follows_the_documented_tag_rules_and_a_bad_one_is_refused():
+    from dmsmig.contract.check import check_resources
+    from dmsmig.model.load import ESTIMATE_TAG
+    from dmsmig.offline.mock_engine import run_program
+    from tests.conftest import raw_migration, stack_from
+
+    requests, problems = check_resources(built("prod").resources)
+    tasks = [r for r in requests if r.operation == "CreateReplicationTask"]
+    assert problems == []
+    expected = {"orders-events": "rows=95000000 rowBytes=1800", "auth-events": "rows=27500000 rowBytes=700"}
+    for request in tasks:
+        group = next(g for g in expected if f"-{g}-" in request.params["ReplicationTaskIdentifier"])
+        assert {"Key": ESTIMATE_TAG, "Value": expected[group]} in request.params["Tags"]
+    raw = raw_migration("sandbox")
+    raw["tags"] = {"Owner": "team@example.com"}  # '@' is outside DMS's tag pattern (botocore Tag.Value)
+    _requests, refused = check_resources(run_program(stack_from(raw)).resources)
+    dms = {p.operation for p in refused if "tag 'Owner': the value has a character DMS refuses" in p.message}
+    assert {"CreateReplicationTask", "CreateEndpoint", "CreateReplicationInstance"} <= dms

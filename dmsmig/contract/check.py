@@ -174,10 +174,18 @@ FACT_CHECKS: dict[str, Callable[[ApiRequest], list[str]]] = {
 }
 
 
+def _dms_tags(request: ApiRequest) -> list[str]:
+    """Every tag a DMS request carries, against DMS's documented tag rules."""
+    tags = request.params.get("Tags") if request.service == "dms" else None
+    pairs = [(t.get("Key", ""), t.get("Value", "")) for t in tags or [] if isinstance(t, dict)]
+    return [problem for key, value in pairs for problem in facts.tag_problems(key, value)]
+
+
 def request_contract_problems(request: ApiRequest) -> list[ContractProblem]:
     """Model problems (shape) and fact problems of one request."""
     messages = request_problems(request.service, request.operation, request.params)
     messages += FACT_CHECKS.get(request.operation, lambda _r: [])(request)
+    messages += _dms_tags(request)
     return [ContractProblem(request.resource, request.operation, m) for m in messages]
 
 

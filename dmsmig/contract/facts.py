@@ -66,6 +66,37 @@ DMS_IDENTIFIER_PATTERN = _fact(
 )
 
 
+DMS_TAG_KEY_MAX = _fact(
+    "dms-tag-key-max", model.documented_range_max("dms", "Tag", "Key"), _botocore("dms", "Tag.Key")
+)
+DMS_TAG_VALUE_MAX = _fact(
+    "dms-tag-value-max", model.documented_range_max("dms", "Tag", "Value"), _botocore("dms", "Tag.Value")
+)
+DMS_TAG_PATTERN = _fact(
+    "dms-tag-pattern", model.documented_pattern("dms", "Tag", "Value"), _botocore("dms", "Tag.Key, Tag.Value")
+)
+DMS_TAG_RESERVED_PREFIXES = _fact(
+    "dms-tag-reserved-prefixes", ("aws:", "dms:"), _botocore("dms", 'Tag.Key, Tag.Value ("can\'t be prefixed")')
+)
+
+
+def tag_problems(key: str, value: str) -> list[str]:
+    """Why DMS would refuse the tag ``key=value`` (a Java-syntax pattern, so checked with ``regex``)."""
+    import regex
+
+    out = []
+    for what, text, limit in (("key", key, DMS_TAG_KEY_MAX), ("value", value, DMS_TAG_VALUE_MAX)):
+        if not 1 <= len(text) <= limit:
+            out.append(f"tag {key!r}: the {what} has {len(text)} characters; DMS takes 1 to {limit}")
+        if not regex.fullmatch(DMS_TAG_PATTERN, text):
+            # the value is never echoed: a tag is free text and may hold what must not be printed
+            out.append(f"tag {key!r}: the {what} has a character DMS refuses (pattern {DMS_TAG_PATTERN})")
+        if text.lower().startswith(DMS_TAG_RESERVED_PREFIXES):
+            reserved = ", ".join(DMS_TAG_RESERVED_PREFIXES)
+            out.append(f"tag {key!r}: the {what} starts with a reserved prefix ({reserved})")
+    return out
+
+
 DMS_REGIONS = _fact(
     "dms-regions",
     model.service_regions("dms"),

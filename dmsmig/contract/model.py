@@ -72,6 +72,23 @@ def shape_member_doc(service: str, shape_name: str, member: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html or "")).strip()
 
 
+def documented_pattern(service: str, shape_name: str, member: str) -> str:
+    """The regular expression a member's documentation quotes (``Java regular expressions: "^(...)$"``)."""
+    text = shape_member_doc(service, shape_name, member)
+    found = re.search(r'regular expressions?: "(\^.*?\$)"', text)
+    if not found:
+        raise LookupError(f"{service} {shape_name}.{member}: no regular expression in its documentation")
+    return found.group(1).replace("\\\\", "\\")
+
+
+def documented_range_max(service: str, shape_name: str, member: str) -> int:
+    """The upper bound of a "1-N ... characters" length a member's documentation states."""
+    found = re.search(r"\b1-(\d+) Unicode characters", shape_member_doc(service, shape_name, member))
+    if not found:
+        raise LookupError(f"{service} {shape_name}.{member}: no length in its documentation")
+    return int(found.group(1))
+
+
 def listed_integers(service: str, shape_name: str, member: str, after: str) -> tuple[int, ...]:
     """The integers a member's documentation lists after ``after`` ("... includes 1, 2, 4, and 8.")."""
     text = shape_member_doc(service, shape_name, member)
