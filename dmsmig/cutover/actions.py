@@ -180,13 +180,14 @@ class CutoverActions:
             ).get("Item")  # fmt: skip
             waited = self.clock() - started
             # the sentinel proves the task whose range holds it; every other CDC task must still run
-            broken = self._cdc_tasks_not_running(self._cdc_refs())
+            cdc = self._cdc_refs()
+            broken = self._cdc_tasks_not_running(cdc)
             seen = "seen" if item is not None else "not"
             evidence = [f"sentinel {token} written at source {sentinel.source}, {seen} in DynamoDB after {waited:.0f}s"]
             if broken:
                 return Gate(False, evidence, f"DMS reports {'; '.join(broken)}: its changes are not all applied")
             if item is not None:
-                return Gate(True, [*evidence, f"{len(self._cdc_refs())} CDC task(s) running (DMS)"])
+                return Gate(True, [*evidence, f"{len(cdc)} CDC task(s) running (DMS)"])
             self.waiting(
                 f"[cdc-drained] waiting for sentinel {token} in DynamoDB: {waited:.0f}s of {sentinel.timeout_seconds}s"
             )
@@ -351,7 +352,7 @@ class CutoverActions:
 
     def _to_stop(self) -> list[TaskRef]:
         keep_cdc = self.config.migration.cutover.keep_cdc_running
-        return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != "full-load")]
+        return [t for _g, t in self.outputs.tasks() if not (keep_cdc and t.migration_type != FULL_LOAD_ONLY)]
 
     def _cdc_refs(self) -> list[TaskRef]:
         return [t for _g, t in self.outputs.tasks() if t.migration_type != FULL_LOAD_ONLY]
@@ -362,13 +363,7 @@ class CutoverActions:
         if not kept:
             return []
         described = dms_ops.describe_tasks(self.clients.dms, kept)
-        broken = []
-        for ref in kept:
-            task = described[ref.arn]
-            if task["Status"] != RUNNING:
-                why = task.get("LastFailureMessage") or task.get("StopReason") or ""
-                broken.append(f"{ref.task_id} is {task['Status']}" + (f" ({why})" if why else ""))
-        return broken
+        return [line for ref in kept if (line := _not_running(ref, described[ref.arn]))]
 
     def _kept_for_fail_back(self) -> list[TaskRef]:
         stopping = {t.arn for t in self._to_stop()}
@@ -386,13 +381,11 @@ class CutoverActions:
         ]
         broken = []
         for ref in kept:
-            task = described[ref.arn]
-            status = task["Status"]
-            if status == RUNNING:
+            line = _not_running(ref, described[ref.arn])
+            if line:
+                broken.append(line)
+            else:
                 lines.append(f"{ref.task_id}: running now (DMS), kept for fail-back")
-                continue
-            why = task.get("LastFailureMessage") or task.get("StopReason") or ""
-            broken.append(f"{ref.task_id} is {status}" + (f" ({why})" if why else ""))
         if broken:
             lines.append(f"CDC tasks kept for fail-back that no longer capture changes: {'; '.join(broken)}")
             return Gate(
@@ -436,3 +429,11 @@ class CutoverActions:
             drained = state.record(Step.DRAINED).data if state is not None else {}
             return (lines or ["no running task to stop"]) + self._remove_sentinel(drained.get("sentinelToken"))
         return []
+
+
+def _not_running(ref: TaskRef, described: dict) -> str | None:
+    """``task is <status> (why)`` when DMS reports ``ref`` not running, else None."""
+    if described["Status"] == RUNNING:
+        return None
+    why = described.get("LastFailureMessage") or described.get("StopReason") or ""
+    return f"{ref.task_id} is {described['Status']}" + (f" ({why})" if why else "")
