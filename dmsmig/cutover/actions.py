@@ -147,7 +147,7 @@ class CutoverActions:
         The row is written once per attempt: its token is recorded (and saved) before waiting, so
         a re-run after a timeout or a crash waits for the same row instead of writing another.
         """
-        cdc = [t.task_id for _g, t in self.outputs.tasks() if t.migration_type != "full-load"]
+        cdc = self._cdc_refs()
         sentinel = self.config.migration.cutover.sentinel
         if not cdc:
             return Gate(True, ["no CDC tasks: the full loads are the whole copy"])
@@ -180,7 +180,6 @@ class CutoverActions:
             ).get("Item")  # fmt: skip
             waited = self.clock() - started
             # the sentinel proves the task whose range holds it; every other CDC task must still run
-            cdc = self._cdc_refs()
             broken = self._cdc_tasks_not_running(cdc)
             seen = "seen" if item is not None else "not"
             evidence = [f"sentinel {token} written at source {sentinel.source}, {seen} in DynamoDB after {waited:.0f}s"]
