@@ -101,9 +101,9 @@ def test_a_gsi_on_the_item_type_is_written_per_item_and_one_hot_partition_bounds
 
 def test_each_partitions_hours_are_within_the_whole_load_and_the_longest_is_it():
     load = _prod_with_the_type_index()
-    assert max(load.result.partition_hours.values()) == pytest.approx(load.hours)
+    assert max(load.partition_hours.values()) == pytest.approx(load.hours)
     # the auth partitions never touch itemtype=event: their own slowest stage is their hot key
-    auth = load.result.partition_hours["prod-ordersvc-auth-events-p1"]
+    auth = load.partition_hours["prod-ordersvc-auth-events-p1"]
     assert auth == pytest.approx(55_000_000 * 1 / 1000 / 3600)
 
 

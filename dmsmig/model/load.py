@@ -299,7 +299,6 @@ def solve(inputs: LoadInputs) -> LoadResult:
             index_pools.setdefault(index.index, {})[p.task_id] = amount
             if index.hot_key is not None:
                 hot_pools.setdefault(f"{index.index} partition {index.hot_key}", {})[p.task_id] = amount
-    notes: list[str] = []
     for name, work in index_pools.items():
         per_item = sum(work.values()) / items if items else 0
         stages.append(
@@ -330,5 +329,4 @@ def solve(inputs: LoadInputs) -> LoadResult:
         table_write_units=table_units,
         task_write_units_per_second=task_write_units_per_second(parts, facts),
         partition_hours=partition_hours,
-        notes=notes,
     )

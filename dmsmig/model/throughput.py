@@ -19,7 +19,7 @@ cost": ``plan``, its JSON, the docs and (through :mod:`dmsmig.model.load`) the p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from dmsmig.config.mapping_spec import MappingSpec
 from dmsmig.config.stack import MigrationConfig
@@ -80,47 +80,13 @@ def index_writes(cfg: MigrationConfig, spec: MappingSpec) -> list[tuple[GlobalSe
 
 
 @dataclass
-class LoadPlan:
-    """The full load of one stack: the model's answer, what it costs, and the notes that explain it."""
+class LoadPlan(load.LoadResult):
+    """The full load of one stack: the model's answer (stages, bound, hours, partitions' hours), what it
+    costs, and the notes that explain it."""
 
-    result: load.LoadResult
-    partitions: list[load.PartitionLoad]
-    instances: InstanceCost | None
-    serverless: list[ServerlessEstimate]
-    notes: list[str] = field(default_factory=list)
-
-    # the model's figures, read through so callers ask one object
-    @property
-    def stages(self) -> list[load.Stage]:
-        return self.result.stages
-
-    @property
-    def bound(self) -> load.Stage | None:
-        return self.result.bound
-
-    @property
-    def hours(self) -> float | None:
-        return self.result.hours
-
-    @property
-    def items(self) -> int:
-        return self.result.items
-
-    @property
-    def write_units(self) -> int:
-        return self.result.write_units
-
-    @property
-    def table_write_units(self) -> int:
-        return self.result.table_write_units
-
-    @property
-    def task_write_units_per_second(self) -> float:
-        return self.result.task_write_units_per_second
-
-    @property
-    def writes_faster_than_table(self) -> bool:
-        return self.result.writes_faster_than_table
+    partitions: list[load.PartitionLoad] = field(default_factory=list)
+    instances: InstanceCost | None = None
+    serverless: list[ServerlessEstimate] = field(default_factory=list)
 
     @property
     def gigabytes(self) -> float:
@@ -146,7 +112,7 @@ class LoadPlan:
                     "instance": p.instance,
                     "rows": p.items,
                     "gigabytes": round(p.gigabytes, 2),
-                    "hours": _round(self.result.partition_hours.get(p.task_id)),
+                    "hours": _round(self.partition_hours.get(p.task_id)),
                 }
                 for p in self.partitions
             ],
@@ -238,8 +204,13 @@ def load_plan(cfg: MigrationConfig, measured: MeasuredItems | None = None) -> Lo
     throttled = load.throttle_note(result.task_write_units_per_second, result.table_write_units)
     if throttled:
         notes.append(throttled)
-    instances = instance_cost(cfg, len(set(placed.values())))
-    return LoadPlan(result, partitions, instances, serverless_costs(cfg), notes)
+    answer = {f.name: getattr(result, f.name) for f in fields(result)}
+    return LoadPlan(
+        **{**answer, "notes": notes},
+        partitions=partitions,
+        instances=instance_cost(cfg, len(set(placed.values()))),
+        serverless=serverless_costs(cfg),
+    )
 
 
 def _instances_of(cfg: MigrationConfig) -> dict[str, str]:
