@@ -92,6 +92,8 @@ def test_a_planted_fault_stops_the_cutover_at_the_gate_that_catches_it(tmp_path,
     }[fault]
     assert expected in lines
     assert "passed every gate" not in lines and "kept for fail-back" not in lines
+    stated = {u["choice"] for u in report["undocumented"]}
+    assert ("slot-gone" in stated) == (fault in ("task-failed", "slot-dropped"))  # both drop a slot: the choice is reported
     assert report["ok"] is False and "groups" in report["validation"]  # validate --full still ran: the evidence
 
 

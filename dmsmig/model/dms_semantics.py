@@ -40,6 +40,8 @@ CHOICES = {
     "lob-truncation-bytes": "LobMaxSize truncates LOBs at LobMaxSize x 1024 UTF-8 bytes on a character boundary",
     "cdc-calls": "CDC inserts and updates are written as PutItem of the whole mapped item, deletes as DeleteItem "
     "by key (DDB does not say which calls DMS makes)",
+    "slot-gone": "a CDC task whose replication slot was dropped fails, and a resume gives it no new slot in its "
+    "place (the PostgreSQL source page does not say what DMS does; a new slot would skip the changes made since)",
 }
 
 

@@ -53,8 +53,9 @@ class CdcUnavailable(RuntimeError):
 class SlotGone(CdcUnavailable):
     """The task's replication slot was dropped at the source: the changes since cannot be read again.
 
-    DMS fails the task, and resuming it does not bring the lost changes back (a new slot starts from
-    now), so the emulator never creates it again on its own."""
+    Stated choice ``slot-gone`` (the User Guide does not say what DMS does): the task fails, and a resume
+    gives it no new slot in its place, since a new slot starts from now and would skip the lost changes
+    without a word. The rehearsal reports the choice when a task hit it."""
 
     def __init__(self, task_id: str, slot: str):
         super().__init__(

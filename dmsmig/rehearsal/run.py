@@ -11,6 +11,7 @@ out, Ctrl-C included, unless ``keep``.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 from dmsmig.config.atomic import write_atomic
 from dmsmig.config.stack import StackConfig, project_name
+from dmsmig.contract.facts import FULL_LOAD_ONLY
 from dmsmig.model.dms_semantics import LobSettings, MappingNotExecutable, parse_table_mappings
 from dmsmig.offline.mock_engine import ProgramRun, run_program
 from dmsmig.ops import dms as dms_ops
@@ -38,6 +40,7 @@ from dmsmig.rehearsal.preflight import run_local_preflight
 from dmsmig.rehearsal.source import EmbeddedPostgres, SourceObjectPlan, create_objects, fill
 from dmsmig.rehearsal.source_changes import QuiesceCheck, SourceChanges
 
+SLOT_GONE = re.compile(r"replication slot \S+ of task (\S+) is gone")
 DEFAULT_ROWS = 20_000
 
 
@@ -287,6 +290,14 @@ class Rehearsal:
                     "run the rehearsal again (it starts its own anew); if it dies again, the log says why",
                 ) from None
 
+    def _note_slots_gone(self, ops: OpsContext) -> None:
+        """Each task that failed because its replication slot was dropped met the stated choice slot-gone."""
+        refs = [t for _g, t in ops.outputs.tasks() if t.migration_type != FULL_LOAD_ONLY]
+        failures = [p.last_failure for p in dms_ops.collect_progress(ops.clients.dms, ops.clients.cloudwatch, refs)]
+        gone = {m.group(1) for text in failures for m in SLOT_GONE.finditer(text or "")}
+        if gone:
+            self.result.analysis.choices["slot-gone"] += len(gone)
+
     def _note_earlier(self, found: list[str]) -> None:
         """Say (and record in the report) what an earlier, interrupted run left here and what this run did."""
         for line in found:
@@ -475,6 +486,7 @@ class Rehearsal:
         )
         if applied:  # rows changed through the emulated CDC: the calls it makes are a stated choice
             self.result.analysis.choices["cdc-calls"] += applied
+        self._note_slots_gone(ops)
         self._timed("cutover", t)
 
     def _start(self, ops: OpsContext) -> None:
